@@ -1,0 +1,1 @@
+"""Miniature eDiff-I tooling: data, encoders and judge (issue [mini-1])."""
