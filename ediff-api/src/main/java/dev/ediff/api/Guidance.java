@@ -1,0 +1,50 @@
+package dev.ediff.api;
+
+/**
+ * Classifier-free guidance: {@code D = D_u + scale (D_c - D_u)}, optionally rescaled (Lin et al.
+ * 2023: the guided estimate's per-sample standard deviation is pulled towards the conditional one's
+ * by {@code rescale} in [0, 1]) and applied only while sigma is inside {@code interval}
+ * (Kynkaanniemi et al. 2024; outside it the conditional estimate alone is used, one branch, no
+ * extra cost). Immutable.
+ *
+ * @param scale    the guidance scale, finite and {@code >= 0}; 1 means no guidance (one branch)
+ * @param rescale  guidance rescale factor in [0, 1]; 0 disables it
+ * @param interval the noise levels where guidance applies
+ */
+public record Guidance(double scale, double rescale, NoiseInterval interval) {
+
+    /** No guidance: the conditional estimate only. */
+    public static final Guidance NONE = new Guidance(1.0, 0.0, NoiseInterval.all());
+
+    public Guidance {
+        if (!Double.isFinite(scale) || scale < 0) {
+            throw new IllegalArgumentException("guidance scale must be finite and >= 0, got " + scale);
+        }
+        if (!(rescale >= 0 && rescale <= 1)) {
+            throw new IllegalArgumentException("guidance rescale must be in [0, 1], got " + rescale);
+        }
+        if (interval == null) {
+            throw new IllegalArgumentException("guidance interval must not be null (use NoiseInterval.all())");
+        }
+    }
+
+    /** Guidance with {@code scale}, no rescale, at every noise level. */
+    public static Guidance of(double scale) {
+        return new Guidance(scale, 0.0, NoiseInterval.all());
+    }
+
+    /** This guidance with a rescale factor. */
+    public Guidance withRescale(double phi) {
+        return new Guidance(scale, phi, interval);
+    }
+
+    /** This guidance applied only within {@code sigmas}. */
+    public Guidance limitedTo(NoiseInterval sigmas) {
+        return new Guidance(scale, rescale, sigmas);
+    }
+
+    /** True when, at {@code sigma}, the unconditional branch must be evaluated. */
+    public boolean activeAt(double sigma) {
+        return scale != 1.0 && interval.contains(sigma);
+    }
+}

@@ -1,0 +1,12 @@
+package dev.ediff.api;
+
+/** Chooses the noise levels a sampler walks through. */
+@FunctionalInterface
+public interface NoiseSchedule {
+
+    /**
+     * The sigma list for {@code steps} steps: {@code steps + 1} strictly decreasing values, the
+     * last being 0.
+     */
+    double[] sigmas(int steps);
+}

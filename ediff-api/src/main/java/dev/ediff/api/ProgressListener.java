@@ -1,0 +1,11 @@
+package dev.ediff.api;
+
+/** Receives a {@link Progress} for every denoiser evaluation, on the generating thread. Keep it fast. */
+@FunctionalInterface
+public interface ProgressListener {
+
+    void onProgress(Progress progress);
+
+    /** Ignores everything. */
+    ProgressListener NONE = p -> { };
+}

@@ -1,0 +1,87 @@
+package dev.ediff.core.sampling;
+
+import dev.ediff.api.Sampler;
+
+import java.util.List;
+import java.util.Locale;
+
+/** The standard samplers, by factory method or by name. */
+public final class Samplers {
+
+    /** The names {@link #byName} accepts. */
+    public static final List<String> NAMES = List.of(
+            "euler", "euler_ancestral", "heun", "dpm_2", "lms", "dpmpp_2m", "dpmpp_2m_sde");
+
+    private Samplers() {
+    }
+
+    /** Euler (first order, deterministic). */
+    public static Sampler euler() {
+        return new Euler();
+    }
+
+    /** Euler ancestral with {@code eta = 1}, {@code s_noise = 1}. */
+    public static Sampler eulerAncestral() {
+        return new EulerAncestral(1.0, 1.0);
+    }
+
+    public static Sampler eulerAncestral(double eta, double sNoise) {
+        return new EulerAncestral(eta, sNoise);
+    }
+
+    /** EDM's Heun sampler without churn (deterministic). */
+    public static Sampler heun() {
+        return new Heun(0.0, 0.0, Double.POSITIVE_INFINITY, 1.0);
+    }
+
+    /** EDM's stochastic Heun sampler with {@code S_churn, S_tmin, S_tmax, S_noise}. */
+    public static Sampler heun(double sChurn, double sTmin, double sTmax, double sNoise) {
+        return new Heun(sChurn, sTmin, sTmax, sNoise);
+    }
+
+    /** DPM-Solver-2. */
+    public static Sampler dpm2() {
+        return new Dpm2();
+    }
+
+    /** Linear multistep of order 4. */
+    public static Sampler lms() {
+        return new LinearMultistep(4);
+    }
+
+    public static Sampler lms(int order) {
+        return new LinearMultistep(order);
+    }
+
+    /** DPM-Solver++(2M). */
+    public static Sampler dpmSolverPP2M() {
+        return new DpmSolverPP2M();
+    }
+
+    /** DPM-Solver++(2M) SDE, midpoint, {@code eta = 1}, {@code s_noise = 1}. */
+    public static Sampler dpmSolverPP2MSde() {
+        return new DpmSolverPP2MSde(1.0, 1.0);
+    }
+
+    public static Sampler dpmSolverPP2MSde(double eta, double sNoise) {
+        return new DpmSolverPP2MSde(eta, sNoise);
+    }
+
+    /**
+     * The sampler called {@code name} (one of {@link #NAMES}, case-insensitive) with default options.
+     *
+     * @throws IllegalArgumentException listing the known names
+     */
+    public static Sampler byName(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "euler" -> euler();
+            case "euler_ancestral", "euler_a" -> eulerAncestral();
+            case "heun" -> heun();
+            case "dpm_2", "dpm2" -> dpm2();
+            case "lms" -> lms();
+            case "dpmpp_2m", "dpm++2m" -> dpmSolverPP2M();
+            case "dpmpp_2m_sde", "dpm++2m_sde" -> dpmSolverPP2MSde();
+            default -> throw new IllegalArgumentException("unknown sampler '" + name + "'; known: " + NAMES);
+        };
+    }
+}
