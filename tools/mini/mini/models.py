@@ -51,7 +51,8 @@ class ClipText(nn.Module):
     def __init__(self, remap_table: torch.Tensor, n_local: int, width=128, layers=3, heads=4,
                  embed=128, ctx=CLIP_MAX_LEN):
         super().__init__()
-        self.register_buffer("remap", remap_table.clone().long(), persistent=True)
+        assert n_local <= 256
+        self.register_buffer("remap", remap_table.clone().to(torch.uint8), persistent=True)
         self.tok = nn.Embedding(n_local, width)
         self.pos = nn.Parameter(torch.randn(ctx, width) * 0.01)
         self.blocks = nn.ModuleList([ClipBlock(width, heads) for _ in range(layers)])
@@ -64,7 +65,7 @@ class ClipText(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         t = input_ids.shape[1]
-        local = self.remap[input_ids]
+        local = self.remap[input_ids].long()
         x = self.tok(local) + self.pos[:t]
         key_bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * NEG
         bias = self.causal[:t, :t][None, None] + key_bias
@@ -108,9 +109,9 @@ class ClipImage(nn.Module):
     """Small CNN image tower. Input: pixel_values [B,3,64,64] normalised with CLIP mean/std.
     Output: image embedding [B,embed] (not L2-normalised; normalise for cosine similarity)."""
 
-    def __init__(self, embed=128, hidden=256):
+    def __init__(self, embed=128, hidden=192):
         super().__init__()
-        self.trunk = ConvTrunk()
+        self.trunk = ConvTrunk((24, 48, 64, 96))
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(self.trunk.out_dim, hidden), nn.SiLU(),
                                   nn.Linear(hidden, embed))
 
@@ -228,7 +229,7 @@ class Judge(nn.Module):
     occupied [B,9] (sigmoid), shape [B,9,5], colour [B,9,7], size [B,9,2], pattern [B,5], tint [B,4].
     Cells are row-major over the 3x3 grid."""
 
-    def __init__(self, c=(32, 64, 96, 128), hidden=384):
+    def __init__(self, c=(32, 64, 96, 128), hidden=256):
         super().__init__()
         self.trunk = ConvTrunk(c)
         self.fc = nn.Sequential(nn.Flatten(), nn.Linear(self.trunk.out_dim, hidden), nn.SiLU())

@@ -1,0 +1,71 @@
+package dev.ediff.examples.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The {@code ediff} command line. Exit codes: 0 success, 1 the work failed (a case failed, a
+ * model error), 2 bad usage, 130 cancelled.
+ */
+public final class Main {
+
+    private static final String USAGE = """
+            usage: ediff <command> [options]
+
+            commands:
+              conformance DIR     run every conformance case file under DIR (sampler cases through
+                                  EDiff.generate with the Java and the ONNX analytic experts,
+                                  schedule lists); one line per case, then 'N passed, M failed'
+              help                show this text
+
+            options:
+              --verbose           print stack traces of failures
+            """;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs a command; returns the exit code. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        List<String> a = Arrays.asList(args);
+        boolean verbose = a.contains("--verbose");
+        List<String> rest = a.stream().filter(s -> !s.equals("--verbose")).toList();
+        try {
+            if (rest.isEmpty() || rest.get(0).equals("help") || rest.contains("--help") || rest.contains("-h")) {
+                out.print(USAGE);
+                return rest.isEmpty() ? CliException.USAGE : 0;
+            }
+            switch (rest.get(0)) {
+                case "conformance" -> {
+                    if (rest.size() != 2) {
+                        throw new CliException(CliException.USAGE, "usage: ediff conformance DIR");
+                    }
+                    boolean ok = new ConformanceCommand(Backends.all(), out).run(Path.of(rest.get(1)));
+                    return ok ? 0 : CliException.FAILED;
+                }
+                default -> throw new CliException(CliException.USAGE, "unknown command '" + rest.get(0)
+                        + "'; run 'ediff help'");
+            }
+        } catch (CliException e) {
+            err.println("ediff: " + e.getMessage());
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            return e.exitCode();
+        } catch (Exception e) {
+            err.println("ediff: " + e.getMessage());
+            if (verbose) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(run with --verbose for details)");
+            }
+            return CliException.FAILED;
+        }
+    }
+}
