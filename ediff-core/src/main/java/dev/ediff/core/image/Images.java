@@ -1,0 +1,145 @@
+package dev.ediff.core.image;
+
+import dev.ediff.api.EDiffException;
+import dev.ediff.api.Sample;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+
+/**
+ * Conversions between images and model tensors ({@code [C, H, W]}, values in [-1, 1]), and
+ * safe image reading: the declared size is checked before any pixel is decoded.
+ */
+public final class Images {
+
+    /** The largest image the SDK decodes: 8192 x 8192 pixels. */
+    public static final long MAX_PIXELS = 8192L * 8192L;
+
+    private Images() {
+    }
+
+    /** The sample as an 8-bit image: 3 channels give RGB, 1 gives grey; [-1, 1] maps to [0, 255]. */
+    public static BufferedImage toImage(Sample sample) {
+        int c = sample.shape().channels();
+        int h = sample.shape().height();
+        int w = sample.shape().width();
+        double[] d = sample.data();
+        return toImage(d, c, h, w);
+    }
+
+    /** A {@code [C, H, W]} tensor in [-1, 1] as an 8-bit image (C = 1 or 3). */
+    public static BufferedImage toImage(double[] d, int c, int h, int w) {
+        if (c != 1 && c != 3) {
+            throw new IllegalArgumentException("only 1- or 3-channel samples convert to images, got " + c + " channels");
+        }
+        BufferedImage img = new BufferedImage(w, h, c == 3 ? BufferedImage.TYPE_INT_RGB : BufferedImage.TYPE_BYTE_GRAY);
+        int plane = h * w;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int i = y * w + x;
+                if (c == 3) {
+                    img.setRGB(x, y, (toByte(d[i]) << 16) | (toByte(d[plane + i]) << 8) | toByte(d[2 * plane + i]));
+                } else {
+                    img.getRaster().setSample(x, y, 0, toByte(d[i]));
+                }
+            }
+        }
+        return img;
+    }
+
+    private static int toByte(double v) {
+        long r = Math.round((v + 1) * 127.5);
+        return (int) Math.max(0, Math.min(255, r));
+    }
+
+    /** The image as an RGB {@code [3, H, W]} tensor in [-1, 1]. */
+    public static double[] toTensor(BufferedImage img) {
+        int h = img.getHeight();
+        int w = img.getWidth();
+        double[] t = new double[3 * h * w];
+        int plane = h * w;
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int rgb = img.getRGB(x, y);
+                int i = y * w + x;
+                t[i] = ((rgb >> 16) & 0xFF) / 127.5 - 1;
+                t[plane + i] = ((rgb >> 8) & 0xFF) / 127.5 - 1;
+                t[2 * plane + i] = (rgb & 0xFF) / 127.5 - 1;
+            }
+        }
+        return t;
+    }
+
+    /**
+     * Reads an image file, refusing one whose header declares more than {@link #MAX_PIXELS}
+     * pixels (before decoding) or whose sides are below {@code minSide}.
+     *
+     * @throws EDiffException naming the file and what is wrong with it
+     */
+    public static BufferedImage read(Path file, int minSide) {
+        if (!Files.isRegularFile(file)) {
+            throw new EDiffException("image file " + file + " does not exist or is not a regular file");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new EDiffException("image file " + file + " is not in a readable image format (PNG, JPEG, BMP, GIF)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0);
+                long h = reader.getHeight(0);
+                checkSize(file.toString(), w, h, minSide);
+                BufferedImage img = reader.read(0);
+                if (img == null) {
+                    throw new EDiffException("image file " + file + " could not be decoded");
+                }
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            throw new EDiffException("image file " + file + " could not be read: " + e.getMessage(), e);
+        }
+    }
+
+    /** Checks an image's size: at most {@link #MAX_PIXELS}, each side at least {@code minSide}. */
+    public static void checkSize(String what, long w, long h, int minSide) {
+        if (w * h > MAX_PIXELS || w > 65535 || h > 65535) {
+            throw new EDiffException(what + " declares " + w + "x" + h + " pixels; the limit is " + MAX_PIXELS
+                    + " pixels (8192x8192): downscale it first");
+        }
+        if (w < minSide || h < minSide) {
+            throw new EDiffException(what + " is " + w + "x" + h + " pixels; each side must be at least " + minSide);
+        }
+    }
+
+    /**
+     * Resizes so that the shorter side is {@code size} (bicubic, antialiased), then center-crops a
+     * {@code size x size} square: the usual CLIP image preprocessing. Returns {@code [3, size, size]} in [-1, 1].
+     */
+    public static double[] shorterSideCenterCrop(BufferedImage img, int size) {
+        int h = img.getHeight();
+        int w = img.getWidth();
+        double scale = (double) size / Math.min(h, w);
+        int nh = Math.max(size, (int) Math.round(h * scale));
+        int nw = Math.max(size, (int) Math.round(w * scale));
+        double[] resized = Resampler.resize(toTensor(img), 3, h, w, nh, nw);
+        int top = (nh - size) / 2;
+        int left = (nw - size) / 2;
+        double[] out = new double[3 * size * size];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < size; y++) {
+                System.arraycopy(resized, (c * nh + top + y) * nw + left, out, (c * size + y) * size, size);
+            }
+        }
+        return out;
+    }
+}
