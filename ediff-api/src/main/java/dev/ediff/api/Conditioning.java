@@ -31,6 +31,11 @@ public final class Conditioning {
     /** Paint-with-words attention bias {@code [B, pixels, tokens]}. */
     public static final String ATTENTION_BIAS = "attention_bias";
 
+    /** Super-resolution stages: the previous stage's output, upsampled and noise-augmented, {@code [B, C, H, W]}. */
+    public static final String LOW_RES = "low_res";
+    /** Super-resolution stages: the augmentation noise level of {@link #LOW_RES}, {@code [B]}. */
+    public static final String AUGMENTATION_SIGMA = "augmentation_sigma";
+
     /** No conditioning at all. */
     public static final Conditioning NONE = new Conditioning(Map.of());
 
@@ -68,6 +73,23 @@ public final class Conditioning {
     public Conditioning with(String role, Tensor tensor) {
         Map<String, Tensor> m = new LinkedHashMap<>(tensors);
         m.put(role, tensor);
+        return of(m);
+    }
+
+    /** This conditioning plus every role of {@code other} (whose tensors win on a clash). */
+    public Conditioning merge(Conditioning other) {
+        if (other.isEmpty()) {
+            return this;
+        }
+        Map<String, Tensor> m = new LinkedHashMap<>(tensors);
+        m.putAll(other.tensors);
+        return of(m);
+    }
+
+    /** Only the roles in {@code keep}. */
+    public Conditioning retain(Set<String> keep) {
+        Map<String, Tensor> m = new LinkedHashMap<>(tensors);
+        m.keySet().retainAll(keep);
         return of(m);
     }
 

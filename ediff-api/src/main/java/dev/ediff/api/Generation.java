@@ -2,41 +2,78 @@ package dev.ediff.api;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The immutable result of a generation: the samples and everything needed to reproduce and audit
- * them.
+ * The immutable result of a generation: the final samples, what every stage did, and the
+ * parameters needed to reproduce them. The accessors without a stage name describe the final stage.
  *
- * @param samples     the samples, in batch order
- * @param sampler     the sampler's name
- * @param steps       the number of steps
- * @param sigmas      the sigma list walked (a copy is returned by {@link #sigmas()})
- * @param evaluations every denoiser evaluation in order: its sigma and the expert that served it
- *                    (a guided evaluation counts once)
- * @param total       wall time of the generation
- * @param modelTime   time spent inside experts
+ * @param stages      every stage run, in order
+ * @param truncations prompts cut off by a text encoder's token limit (empty when none)
+ * @param parameters  the generation parameters as text (prompt, seed, sampler, ...), as written into PNGs
+ * @param total       wall time of the whole generation
  */
-public record Generation(List<Sample> samples, String sampler, int steps, double[] sigmas,
-                         List<RoutedEvaluation> evaluations, Duration total, Duration modelTime) {
+public record Generation(List<StageResult> stages, List<Truncation> truncations, Map<String, String> parameters,
+                         Duration total) {
 
     public Generation {
-        samples = List.copyOf(samples);
-        sigmas = sigmas.clone();
-        evaluations = List.copyOf(evaluations);
+        if (stages.isEmpty()) {
+            throw new IllegalArgumentException("a generation has at least one stage");
+        }
+        stages = List.copyOf(stages);
+        truncations = List.copyOf(truncations);
+        parameters = Map.copyOf(parameters);
     }
 
-    @Override
-    public double[] sigmas() {
-        return sigmas.clone();
+    /** The final stage. */
+    public StageResult finalStage() {
+        return stages.get(stages.size() - 1);
     }
 
-    /** The number of denoiser evaluations (NFE). */
-    public int nfe() {
-        return evaluations.size();
+    /** The stage called {@code name}. */
+    public StageResult stage(String name) {
+        return stages.stream().filter(s -> s.stage().equals(name)).findFirst().orElseThrow(() ->
+                new IllegalArgumentException("no stage '" + name + "' in this generation; stages: "
+                        + stages.stream().map(StageResult::stage).toList()));
     }
 
-    /** Sample {@code i}. */
+    /** The final samples, in batch order. */
+    public List<Sample> samples() {
+        return finalStage().samples();
+    }
+
+    /** Final sample {@code i}. */
     public Sample sample(int i) {
-        return samples.get(i);
+        return samples().get(i);
+    }
+
+    /** The final stage's sampler name. */
+    public String sampler() {
+        return finalStage().sampler();
+    }
+
+    /** The final stage's steps. */
+    public int steps() {
+        return finalStage().steps();
+    }
+
+    /** The final stage's sigma list. */
+    public double[] sigmas() {
+        return finalStage().sigmas();
+    }
+
+    /** The final stage's evaluations. */
+    public List<RoutedEvaluation> evaluations() {
+        return finalStage().evaluations();
+    }
+
+    /** The final stage's number of denoiser evaluations. */
+    public int nfe() {
+        return finalStage().nfe();
+    }
+
+    /** Time spent inside experts, all stages. */
+    public Duration modelTime() {
+        return stages.stream().map(StageResult::modelTime).reduce(Duration.ZERO, Duration::plus);
     }
 }

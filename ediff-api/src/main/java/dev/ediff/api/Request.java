@@ -29,6 +29,14 @@ public final class Request {
     private final ProgressListener progress;
     private final StepCallback stepObserver;
     private final CancellationToken cancellation;
+    private final boolean t5;
+    private final boolean clip;
+    private final java.awt.image.BufferedImage styleImage;
+    private final java.nio.file.Path styleFile;
+    private final double styleStrength;
+    private final String untilStage;
+    private final boolean keepAllStages;
+    private final java.util.Map<String, StageOptions> stageOptions;
 
     private Request(Builder b) {
         this.prompt = b.prompt;
@@ -46,6 +54,14 @@ public final class Request {
         this.progress = b.progress;
         this.stepObserver = b.stepObserver;
         this.cancellation = b.cancellation;
+        this.t5 = b.t5;
+        this.clip = b.clip;
+        this.styleImage = b.styleImage;
+        this.styleFile = b.styleFile;
+        this.styleStrength = b.styleStrength;
+        this.untilStage = b.untilStage;
+        this.keepAllStages = b.keepAllStages;
+        this.stageOptions = java.util.Map.copyOf(b.stageOptions);
     }
 
     /** A new builder. */
@@ -78,10 +94,12 @@ public final class Request {
         return count;
     }
 
+    /** The sampler of the first (base) stage, if set; later stages use {@link #stageOptions}. */
     public Optional<Sampler> sampler() {
         return Optional.ofNullable(sampler);
     }
 
+    /** The steps of the first stage, if set. */
     public Optional<Integer> steps() {
         return Optional.ofNullable(steps);
     }
@@ -90,6 +108,7 @@ public final class Request {
         return Optional.ofNullable(schedule);
     }
 
+    /** The text guidance of the first stage, if set. */
     public Optional<Guidance> guidance() {
         return Optional.ofNullable(guidance);
     }
@@ -127,6 +146,56 @@ public final class Request {
         return cancellation;
     }
 
+    /** Whether the T5 text encoder is used (default true). */
+    public boolean t5() {
+        return t5;
+    }
+
+    /** Whether the CLIP text encoder is used (default true). */
+    public boolean clip() {
+        return clip;
+    }
+
+    /** The style reference image, if given as an image (a copy). */
+    public Optional<java.awt.image.BufferedImage> styleImage() {
+        return Optional.ofNullable(styleImage).map(Builder::copy);
+    }
+
+    /** The style reference image, if given as a file (read when generating, with size checks). */
+    public Optional<java.nio.file.Path> styleFile() {
+        return Optional.ofNullable(styleFile);
+    }
+
+    /** True when a style reference was given. */
+    public boolean hasStyle() {
+        return styleImage != null || styleFile != null;
+    }
+
+    /** The style guidance scale (0 when no style is given). */
+    public double styleStrength() {
+        return styleStrength;
+    }
+
+    /** The last stage to run, if the cascade should stop early. */
+    public Optional<String> untilStage() {
+        return Optional.ofNullable(untilStage);
+    }
+
+    /** Whether every stage's samples are kept in the result (default: the final stage's only). */
+    public boolean keepAllStages() {
+        return keepAllStages;
+    }
+
+    /** Overrides of the stage called {@code stage}, if any. */
+    public Optional<StageOptions> stageOptions(String stage) {
+        return Optional.ofNullable(stageOptions.get(stage));
+    }
+
+    /** The names of the stages with overrides. */
+    public java.util.Set<String> stagesWithOptions() {
+        return stageOptions.keySet();
+    }
+
     /** A builder holding this request's values, to derive a changed request. */
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -145,6 +214,14 @@ public final class Request {
         b.progress = progress;
         b.stepObserver = stepObserver;
         b.cancellation = cancellation;
+        b.t5 = t5;
+        b.clip = clip;
+        b.styleImage = styleImage;
+        b.styleFile = styleFile;
+        b.styleStrength = styleStrength;
+        b.untilStage = untilStage;
+        b.keepAllStages = keepAllStages;
+        b.stageOptions.putAll(stageOptions);
         return b;
     }
 
@@ -165,8 +242,85 @@ public final class Request {
         private ProgressListener progress = ProgressListener.NONE;
         private StepCallback stepObserver = StepCallback.NONE;
         private CancellationToken cancellation = new CancellationToken();
+        private boolean t5 = true;
+        private boolean clip = true;
+        private java.awt.image.BufferedImage styleImage;
+        private java.nio.file.Path styleFile;
+        private double styleStrength;
+        private String untilStage;
+        private boolean keepAllStages;
+        private final java.util.Map<String, StageOptions> stageOptions = new java.util.LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /** Use the T5 text encoder (default true). With both encoders off the generation is unconditional. */
+        public Builder t5(boolean on) {
+            this.t5 = on;
+            return this;
+        }
+
+        /** Use the CLIP text encoder (default true). */
+        public Builder clip(boolean on) {
+            this.clip = on;
+            return this;
+        }
+
+        /**
+         * Transfers the style of {@code reference} (its image embedding is a condition) with guidance
+         * {@code strength}: {@code D = D_u + g_text (D_c - D_u) + strength (D_cs - D_c)}.
+         */
+        public Builder style(java.awt.image.BufferedImage reference, double strength) {
+            Objects.requireNonNull(reference, "reference");
+            this.styleImage = copy(reference);
+            this.styleFile = null;
+            this.styleStrength = checkStrength(strength);
+            return this;
+        }
+
+        /** Like {@link #style(java.awt.image.BufferedImage, double)}, reading the image from a file. */
+        public Builder style(java.nio.file.Path reference, double strength) {
+            this.styleFile = Objects.requireNonNull(reference, "reference");
+            this.styleImage = null;
+            this.styleStrength = checkStrength(strength);
+            return this;
+        }
+
+        private static double checkStrength(double strength) {
+            if (!Double.isFinite(strength) || strength < 0) {
+                throw new IllegalArgumentException("style strength must be finite and >= 0, got " + strength);
+            }
+            return strength;
+        }
+
+        static java.awt.image.BufferedImage copy(java.awt.image.BufferedImage src) {
+            java.awt.image.BufferedImage c = new java.awt.image.BufferedImage(src.getWidth(), src.getHeight(),
+                    java.awt.image.BufferedImage.TYPE_INT_ARGB);
+            java.awt.Graphics2D g = c.createGraphics();
+            try {
+                g.drawImage(src, 0, 0, null);
+            } finally {
+                g.dispose();
+            }
+            return c;
+        }
+
+        /** Stops the cascade after the stage called {@code stage}. */
+        public Builder untilStage(String stage) {
+            this.untilStage = Objects.requireNonNull(stage, "stage");
+            return this;
+        }
+
+        /** Keeps every stage's samples in the result, not only the final stage's. */
+        public Builder keepAllStages(boolean keep) {
+            this.keepAllStages = keep;
+            return this;
+        }
+
+        /** Overrides the defaults of the stage called {@code stage}. */
+        public Builder stage(String stage, StageOptions options) {
+            stageOptions.put(Objects.requireNonNull(stage, "stage"), Objects.requireNonNull(options, "options"));
+            return this;
         }
 
         public Builder prompt(String prompt) {

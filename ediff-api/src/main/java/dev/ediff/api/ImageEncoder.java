@@ -1,0 +1,17 @@
+package dev.ediff.api;
+
+import java.awt.image.BufferedImage;
+
+/** Embeds a style reference image (eDiff-I: a CLIP image embedding), preprocessing included. Thread-safe. */
+public interface ImageEncoder extends AutoCloseable {
+
+    /** The embedding of {@code image}, {@code [1, D]}. */
+    Tensor encode(BufferedImage image);
+
+    /** The embedding the model was trained to see when no style is given, {@code [1, D]}. */
+    Tensor off();
+
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,29 @@
+package dev.ediff.api;
+
+/**
+ * Turns a prompt into conditioning tensors: eDiff-I uses a T5 and a CLIP text encoder together.
+ * Implementations are thread-safe. The pipeline caches encodings.
+ */
+public interface TextEncoder extends AutoCloseable {
+
+    /** T5's role name. */
+    String T5 = "t5";
+    /** CLIP's role name. */
+    String CLIP = "clip";
+
+    /** {@link #T5}, {@link #CLIP}, or another name for other encoders. */
+    String role();
+
+    /** Encodes {@code text} (batch 1). */
+    TextEncoding encode(String text);
+
+    /**
+     * What the model was trained to see when this encoder is switched off (condition dropout):
+     * zeros, or the encoding of the empty prompt, as the model defines. Batch 1.
+     */
+    TextEncoding off();
+
+    @Override
+    default void close() {
+    }
+}

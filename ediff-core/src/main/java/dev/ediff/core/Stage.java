@@ -1,0 +1,170 @@
+package dev.ediff.core;
+
+import dev.ediff.api.Guidance;
+import dev.ediff.api.NoiseSchedule;
+import dev.ediff.api.Sampler;
+import dev.ediff.api.TensorShape;
+import dev.ediff.core.sampling.Samplers;
+import dev.ediff.core.schedule.Schedules;
+
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One stage of a cascade: its experts, sample shape, default sampling settings and, for a
+ * super-resolution stage, the default noise-augmentation sigma of its low-resolution input. Immutable.
+ */
+public final class Stage {
+
+    private final String name;
+    private final RoutingTree tree;
+    private final TensorShape sampleShape;
+    private final Sampler sampler;
+    private final int steps;
+    private final NoiseSchedule schedule;
+    private final Guidance guidance;
+    private final Double augmentationSigma;
+    private final Set<String> roles;
+
+    private Stage(Builder b) {
+        this.name = b.name;
+        this.tree = b.tree;
+        this.sampleShape = b.sampleShape;
+        this.sampler = b.sampler;
+        this.steps = b.steps;
+        this.schedule = b.schedule;
+        this.guidance = b.guidance;
+        this.augmentationSigma = b.augmentationSigma;
+        this.roles = b.roles == null ? null : Set.copyOf(b.roles);
+    }
+
+    /**
+     * @param name        unique within the cascade, e.g. {@code "base"}, {@code "sr64"}
+     * @param tree        the stage's experts
+     * @param sampleShape the shape of one sample, batch 1
+     */
+    public static Builder builder(String name, RoutingTree tree, TensorShape sampleShape) {
+        return new Builder(name, tree, sampleShape);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public RoutingTree routingTree() {
+        return tree;
+    }
+
+    public TensorShape sampleShape() {
+        return sampleShape;
+    }
+
+    public Sampler defaultSampler() {
+        return sampler;
+    }
+
+    public int defaultSteps() {
+        return steps;
+    }
+
+    public NoiseSchedule schedule() {
+        return schedule;
+    }
+
+    public Guidance defaultGuidance() {
+        return guidance;
+    }
+
+    /** Present for a super-resolution stage: the default augmentation sigma of the low-res input. */
+    public Optional<Double> augmentationSigma() {
+        return Optional.ofNullable(augmentationSigma);
+    }
+
+    /** True for a super-resolution stage (it takes the previous stage's output). */
+    public boolean isSuperResolution() {
+        return augmentationSigma != null;
+    }
+
+    /** The conditioning roles the experts take, or empty when they take whatever they are given. */
+    public Optional<Set<String>> roles() {
+        return Optional.ofNullable(roles);
+    }
+
+    /** True when the experts take {@code role} (always true when the roles are not declared). */
+    public boolean accepts(String role) {
+        return roles == null || roles.contains(role);
+    }
+
+    @Override
+    public String toString() {
+        return "Stage[" + name + " " + sampleShape + " " + tree + "]";
+    }
+
+    /** Builds a {@link Stage}. */
+    public static final class Builder {
+        private final String name;
+        private final RoutingTree tree;
+        private final TensorShape sampleShape;
+        private Sampler sampler = Samplers.heun();
+        private int steps = 20;
+        private NoiseSchedule schedule = Schedules.edm();
+        private Guidance guidance = Guidance.NONE;
+        private Double augmentationSigma;
+        private Set<String> roles;
+
+        private Builder(String name, RoutingTree tree, TensorShape sampleShape) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("a stage needs a non-blank name");
+            }
+            this.name = name;
+            this.tree = Objects.requireNonNull(tree, "tree");
+            this.sampleShape = Objects.requireNonNull(sampleShape, "sampleShape");
+            if (sampleShape.batch() != 1) {
+                throw new IllegalArgumentException("sampleShape is the shape of one sample: batch must be 1, got " + sampleShape);
+            }
+        }
+
+        /** Default sampler and steps (Heun, 20 unless set). */
+        public Builder defaultSampler(Sampler s, int n) {
+            this.sampler = Objects.requireNonNull(s, "sampler");
+            if (n < 1) {
+                throw new IllegalArgumentException("steps must be >= 1, got " + n);
+            }
+            this.steps = n;
+            return this;
+        }
+
+        /** The schedule (EDM's Karras schedule unless set). */
+        public Builder schedule(NoiseSchedule s) {
+            this.schedule = Objects.requireNonNull(s, "schedule");
+            return this;
+        }
+
+        /** Default guidance (none unless set). */
+        public Builder defaultGuidance(Guidance g) {
+            this.guidance = Objects.requireNonNull(g, "guidance");
+            return this;
+        }
+
+        /** Makes this a super-resolution stage with this default augmentation sigma. */
+        public Builder superResolution(double defaultAugmentationSigma) {
+            if (!Double.isFinite(defaultAugmentationSigma) || defaultAugmentationSigma < 0) {
+                throw new IllegalArgumentException("augmentation sigma must be finite and >= 0, got "
+                        + defaultAugmentationSigma);
+            }
+            this.augmentationSigma = defaultAugmentationSigma;
+            return this;
+        }
+
+        /** Declares the conditioning roles the experts take; others are not passed to them. */
+        public Builder roles(Set<String> accepted) {
+            this.roles = Set.copyOf(accepted);
+            return this;
+        }
+
+        public Stage build() {
+            return new Stage(this);
+        }
+    }
+}
