@@ -93,6 +93,8 @@ def main() -> None:
     # ------------------------------------------------------------------ data
     def make_data():
         for split, n in cfg["n"].items():
+            if os.path.exists(os.path.join(ddir, split + ".npz")):
+                continue
             d = data.build_split(cfg["seed"], split, n, workers=args.threads)
             data.save_split(d, os.path.join(ddir, split))
             log(f"{split}: {n} images")

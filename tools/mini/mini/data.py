@@ -401,8 +401,9 @@ def load_split(path: str) -> Dict:
 
 def heldout_prompts(seed: int, train_captions: set, n_single_pos: int = 100, n_single: int = 50,
                     n_pair: int = 150) -> List[Dict]:
-    """Prompts whose exact text never occurs among the training captions, with their spec
-    and a sampling seed. Positions of unstated objects are free."""
+    """Evaluation prompts with their spec and a sampling seed: single objects with a stated
+    cell, single objects without (free position: for paint-with-words), and pairs with a
+    relation. Positions the prompt does not state are free."""
     out: List[Dict] = []
     want = {("single", True): n_single_pos, ("single", False): n_single, ("pair", None): n_pair}
     have = {k: 0 for k in want}
@@ -412,14 +413,16 @@ def heldout_prompts(seed: int, train_captions: set, n_single_pos: int = 100, n_s
         i += 1
         lab = sample_labels(rng)
         cap, spec = make_caption(lab, rng)
-        if cap in train_captions:
-            continue
         if len(lab["objects"]) == 1:
             key = ("single", spec["objects"][0]["cell"] is not None)
         else:
             key = ("pair", None)
-        if have[key] >= want[key]:
+        # Single-object captions without a position are too few (700) to avoid the training
+        # set; every other kind is a caption text that no training image has.
+        seen = cap in train_captions
+        if (seen and key != ("single", False)) or have[key] >= want[key] \
+                or any(o["prompt"] == cap for o in out):
             continue
         have[key] += 1
-        out.append({"prompt": cap, "seed": 1000 + len(out), "spec": spec})
+        out.append({"prompt": cap, "seed": 1000 + len(out), "seen_in_train": seen, "spec": spec})
     return out

@@ -1,0 +1,356 @@
+package dev.ediff.onnx.bundle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A bundle's {@code manifest.json}, parsed and checked field by field. The format is documented in
+ * {@code ediff-onnx/BUNDLE_FORMAT.md}. Every error names the manifest field (as a JSON path) and
+ * what it should be. Parsing touches no other file.
+ */
+public record Manifest(String name, String description, List<TextEncoderSpec> textEncoders,
+                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages) {
+
+    /** The manifest's file name inside a bundle. */
+    public static final String FILE = "manifest.json";
+
+    /** A text encoder: ONNX model, tokenizer, token limit and tensor names. */
+    public record TextEncoderSpec(String role, String model, String tokenizer, int maxTokens, int padId,
+                                  String inputIds, Optional<String> attentionMaskInput, String tokensOutput,
+                                  Optional<String> pooledOutput, int dim, Off off) {
+    }
+
+    /** What a switched-off encoder contributes. */
+    public enum Off {
+        /** All-zero embeddings and mask. */
+        ZEROS,
+        /** The encoding of the empty prompt. */
+        EMPTY_PROMPT
+    }
+
+    /** The style image encoder. */
+    public record ImageEncoderSpec(String model, String input, String output, int size, double[] mean, double[] std,
+                                   int dim) {
+    }
+
+    /** One expert of a stage. */
+    public record ExpertSpec(String name, String model, double sigmaLo, double sigmaHi) {
+    }
+
+    /** One stage of the cascade. */
+    public record StageSpec(String name, int height, int width, int channels, String parameterization,
+                            double sigmaData, double sigmaMin, double sigmaMax, double rho, String xInput,
+                            String noiseInput, String noiseShape, Map<String, String> conditioningInputs,
+                            String output, List<ExpertSpec> experts, String sampler, int steps, double guidance,
+                            Optional<Double> augmentationSigma) {
+    }
+
+    private static final Set<String> ROOT_FIELDS = Set.of("format_version", "name", "description", "text_encoders",
+            "image_encoder", "stages");
+
+    /** Parses and checks a manifest. */
+    public static Manifest parse(byte[] json, String where) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (IOException e) {
+            throw new BundleException(where + " is not valid JSON: " + e.getMessage());
+        }
+        Reader r = new Reader(where);
+        if (root == null || !root.isObject()) {
+            throw new BundleException(where + ": the manifest must be a JSON object");
+        }
+        r.onlyFields(root, "", ROOT_FIELDS);
+        int version = r.integer(root, "format_version", 1, 1);
+        if (version != 1) {
+            throw new BundleException(where + ": format_version " + version + " is not supported (this SDK reads 1)");
+        }
+        String name = r.text(root, "name");
+        String description = root.has("description") ? r.text(root, "description") : "";
+        List<TextEncoderSpec> encoders = new ArrayList<>();
+        JsonNode te = root.get("text_encoders");
+        if (te != null && !te.isNull()) {
+            r.array(te, "text_encoders");
+            Set<String> roles = new java.util.HashSet<>();
+            for (int i = 0; i < te.size(); i++) {
+                TextEncoderSpec s = textEncoder(r, te.get(i), "text_encoders[" + i + "]");
+                if (!roles.add(s.role())) {
+                    throw new BundleException(where + ": text_encoders[" + i + "].role '" + s.role()
+                            + "' appears twice; each role (t5, clip) at most once");
+                }
+                encoders.add(s);
+            }
+        }
+        Optional<ImageEncoderSpec> image = Optional.empty();
+        JsonNode ie = root.get("image_encoder");
+        if (ie != null && !ie.isNull()) {
+            image = Optional.of(imageEncoder(r, ie, "image_encoder"));
+        }
+        JsonNode st = root.get("stages");
+        if (st == null || !st.isArray() || st.isEmpty()) {
+            throw new BundleException(where + ": 'stages' must be a non-empty array of stages (base first, then"
+                    + " super-resolution stages)");
+        }
+        List<StageSpec> stages = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        for (int i = 0; i < st.size(); i++) {
+            StageSpec s = stage(r, st.get(i), "stages[" + i + "]", i);
+            if (!names.add(s.name())) {
+                throw new BundleException(where + ": stages[" + i + "].name '" + s.name() + "' is used twice");
+            }
+            stages.add(s);
+        }
+        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages));
+    }
+
+    private static TextEncoderSpec textEncoder(Reader r, JsonNode n, String path) {
+        r.object(n, path);
+        r.onlyFields(n, path, Set.of("role", "model", "tokenizer", "max_tokens", "pad_id", "inputs", "outputs", "dim", "off"));
+        String role = r.text(n, path + ".role");
+        if (!role.equals("t5") && !role.equals("clip")) {
+            throw new BundleException(r.where + ": " + path + ".role is '" + role + "'; expected 't5' or 'clip'");
+        }
+        JsonNode inputs = r.child(n, path, "inputs");
+        r.onlyFields(inputs, path + ".inputs", Set.of("input_ids", "attention_mask"));
+        JsonNode outputs = r.child(n, path, "outputs");
+        r.onlyFields(outputs, path + ".outputs", Set.of("tokens", "pooled"));
+        String offText = n.has("off") ? r.text(n, path + ".off") : "zeros";
+        Off off = switch (offText) {
+            case "zeros" -> Off.ZEROS;
+            case "empty_prompt" -> Off.EMPTY_PROMPT;
+            default -> throw new BundleException(r.where + ": " + path + ".off is '" + offText
+                    + "'; expected 'zeros' or 'empty_prompt'");
+        };
+        return new TextEncoderSpec(role, r.file(n, path + ".model"), r.file(n, path + ".tokenizer"),
+                r.integer(n, path + ".max_tokens", 1, 4096), n.has("pad_id") ? r.integer(n, path + ".pad_id", 0, Integer.MAX_VALUE) : 0,
+                r.text(inputs, path + ".inputs.input_ids"), r.optionalText(inputs, path + ".inputs.attention_mask"),
+                r.text(outputs, path + ".outputs.tokens"), r.optionalText(outputs, path + ".outputs.pooled"),
+                r.integer(n, path + ".dim", 1, 1 << 16), off);
+    }
+
+    private static ImageEncoderSpec imageEncoder(Reader r, JsonNode n, String path) {
+        r.object(n, path);
+        r.onlyFields(n, path, Set.of("model", "input", "output", "size", "mean", "std", "dim"));
+        double[] mean = r.triple(n, path + ".mean");
+        double[] std = r.triple(n, path + ".std");
+        for (int i = 0; i < 3; i++) {
+            if (!(std[i] > 0)) {
+                throw new BundleException(r.where + ": " + path + ".std[" + i + "] is " + std[i] + "; it must be > 0");
+            }
+        }
+        return new ImageEncoderSpec(r.file(n, path + ".model"), r.text(n, path + ".input"), r.text(n, path + ".output"),
+                r.integer(n, path + ".size", 8, 4096), mean, std, r.integer(n, path + ".dim", 1, 1 << 16));
+    }
+
+    private static final Set<String> PARAMETERIZATIONS = Set.of("x0", "edm", "eps", "v");
+    private static final Set<String> NOISE_SHAPES = Set.of("scalar", "batch", "batch_1");
+
+    private static StageSpec stage(Reader r, JsonNode n, String path, int index) {
+        r.object(n, path);
+        r.onlyFields(n, path, Set.of("name", "resolution", "channels", "parameterization", "sigma_data", "sigma_min",
+                "sigma_max", "rho", "inputs", "output", "experts", "defaults"));
+        String name = r.text(n, path + ".name");
+        JsonNode res = r.child(n, path, "resolution");
+        if (!res.isArray() || res.size() != 2 || !res.get(0).canConvertToInt() || !res.get(1).canConvertToInt()
+                || !res.get(0).isIntegralNumber() || !res.get(1).isIntegralNumber()
+                || res.get(0).asInt() < 1 || res.get(1).asInt() < 1 || res.get(0).asInt() > 8192 || res.get(1).asInt() > 8192) {
+            throw new BundleException(r.where + ": " + path + ".resolution must be [height, width], integers in 1..8192, got " + res);
+        }
+        String param = r.text(n, path + ".parameterization");
+        if (!PARAMETERIZATIONS.contains(param)) {
+            throw new BundleException(r.where + ": " + path + ".parameterization is '" + param + "'; expected one of "
+                    + PARAMETERIZATIONS);
+        }
+        double sigmaMin = r.number(n, path + ".sigma_min", 0, Double.MAX_VALUE, false);
+        double sigmaMax = r.number(n, path + ".sigma_max", 0, Double.MAX_VALUE, false);
+        if (!(sigmaMin < sigmaMax)) {
+            throw new BundleException(r.where + ": " + path + ".sigma_min (" + sigmaMin + ") must be below sigma_max ("
+                    + sigmaMax + ")");
+        }
+        JsonNode inputs = r.child(n, path, "inputs");
+        r.object(inputs, path + ".inputs");
+        String xInput = r.text(inputs, path + ".inputs.x");
+        String noiseInput = r.text(inputs, path + ".inputs.sigma");
+        String noiseShape = inputs.has("sigma_shape") ? r.text(inputs, path + ".inputs.sigma_shape") : "batch";
+        if (!NOISE_SHAPES.contains(noiseShape)) {
+            throw new BundleException(r.where + ": " + path + ".inputs.sigma_shape is '" + noiseShape + "'; expected one of "
+                    + NOISE_SHAPES);
+        }
+        Map<String, String> cond = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = inputs.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (Set.of("x", "sigma", "sigma_shape").contains(e.getKey())) {
+                continue;
+            }
+            if (!ROLES.contains(e.getKey())) {
+                throw new BundleException(r.where + ": " + path + ".inputs." + e.getKey() + " is not a known role; roles are "
+                        + ROLES + " (plus x, sigma, sigma_shape)");
+            }
+            cond.put(e.getKey(), r.text(inputs, path + ".inputs." + e.getKey()));
+        }
+        JsonNode experts = r.child(n, path, "experts");
+        if (!experts.isArray() || experts.isEmpty()) {
+            throw new BundleException(r.where + ": " + path + ".experts must be a non-empty array of experts");
+        }
+        List<ExpertSpec> ex = new ArrayList<>();
+        for (int i = 0; i < experts.size(); i++) {
+            String ep = path + ".experts[" + i + "]";
+            JsonNode e = experts.get(i);
+            r.object(e, ep);
+            r.onlyFields(e, ep, Set.of("name", "model", "sigma_lo", "sigma_hi"));
+            double lo = r.number(e, ep + ".sigma_lo", 0, Double.MAX_VALUE, true);
+            double hi = e.hasNonNull("sigma_hi") ? r.number(e, ep + ".sigma_hi", 0, Double.MAX_VALUE, false)
+                    : Double.POSITIVE_INFINITY;
+            if (!(hi > lo)) {
+                throw new BundleException(r.where + ": " + ep + " has sigma_hi " + hi + " <= sigma_lo " + lo);
+            }
+            ex.add(new ExpertSpec(r.text(e, ep + ".name"), r.file(e, ep + ".model"), lo, hi));
+        }
+        JsonNode defaults = n.has("defaults") ? n.get("defaults") : new ObjectMapper().createObjectNode();
+        r.object(defaults, path + ".defaults");
+        r.onlyFields(defaults, path + ".defaults", Set.of("sampler", "steps", "guidance", "augmentation_sigma"));
+        String sampler = defaults.has("sampler") ? r.text(defaults, path + ".defaults.sampler") : "heun";
+        if (!dev.ediff.core.sampling.Samplers.NAMES.contains(sampler)) {
+            throw new BundleException(r.where + ": " + path + ".defaults.sampler '" + sampler + "' is unknown; expected one of "
+                    + dev.ediff.core.sampling.Samplers.NAMES);
+        }
+        Optional<Double> aug = defaults.has("augmentation_sigma")
+                ? Optional.of(r.number(defaults, path + ".defaults.augmentation_sigma", 0, 1e6, true)) : Optional.empty();
+        if (index > 0 && aug.isEmpty()) {
+            throw new BundleException(r.where + ": " + path + " is a super-resolution stage (it is not the first), so "
+                    + path + ".defaults.augmentation_sigma is required");
+        }
+        if (index > 0 && (!cond.containsKey("low_res") || !cond.containsKey("augmentation_sigma"))) {
+            throw new BundleException(r.where + ": " + path + " is a super-resolution stage, so " + path
+                    + ".inputs must name the 'low_res' and 'augmentation_sigma' inputs");
+        }
+        return new StageSpec(name, res.get(0).asInt(), res.get(1).asInt(), r.integer(n, path + ".channels", 1, 64), param,
+                n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, 1e6, false) : 0.5, sigmaMin, sigmaMax,
+                n.has("rho") ? r.number(n, path + ".rho", 0, 1e3, false) : 7.0, xInput, noiseInput, noiseShape,
+                Map.copyOf(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler,
+                defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, 10_000) : 20,
+                defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0, 1e4, true) : 1.0, aug);
+    }
+
+    /** The conditioning roles a stage's inputs may name. */
+    public static final Set<String> ROLES = Set.of(dev.ediff.api.Conditioning.T5_TOKENS, dev.ediff.api.Conditioning.T5_MASK,
+            dev.ediff.api.Conditioning.CLIP_TOKENS, dev.ediff.api.Conditioning.CLIP_MASK,
+            dev.ediff.api.Conditioning.CLIP_POOLED, dev.ediff.api.Conditioning.IMAGE_EMBEDDING,
+            dev.ediff.api.Conditioning.ATTENTION_BIAS, dev.ediff.api.Conditioning.LOW_RES,
+            dev.ediff.api.Conditioning.AUGMENTATION_SIGMA);
+
+    /** Typed field access with messages naming the field. */
+    private static final class Reader {
+        final String where;
+
+        Reader(String where) {
+            this.where = where;
+        }
+
+        void object(JsonNode n, String path) {
+            if (n == null || !n.isObject()) {
+                throw new BundleException(where + ": " + path + " must be a JSON object");
+            }
+        }
+
+        void array(JsonNode n, String path) {
+            if (!n.isArray()) {
+                throw new BundleException(where + ": " + path + " must be a JSON array");
+            }
+        }
+
+        void onlyFields(JsonNode n, String path, Set<String> allowed) {
+            object(n, path.isEmpty() ? "the manifest" : path);
+            for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+                String f = it.next();
+                if (!allowed.contains(f)) {
+                    throw new BundleException(where + ": unknown field '" + (path.isEmpty() ? "" : path + ".") + f
+                            + "'; allowed here: " + new java.util.TreeSet<>(allowed));
+                }
+            }
+        }
+
+        JsonNode child(JsonNode n, String path, String field) {
+            JsonNode c = n.get(field);
+            if (c == null || c.isNull()) {
+                throw new BundleException(where + ": missing field '" + path + "." + field + "'");
+            }
+            return c;
+        }
+
+        private static String last(String path) {
+            int dot = path.lastIndexOf('.');
+            return dot < 0 ? path : path.substring(dot + 1);
+        }
+
+        private JsonNode field(JsonNode n, String path) {
+            JsonNode v = n.get(last(path));
+            if (v == null || v.isNull()) {
+                throw new BundleException(where + ": missing field '" + path + "'");
+            }
+            return v;
+        }
+
+        String text(JsonNode n, String path) {
+            JsonNode v = field(n, path);
+            if (!v.isTextual() || v.asText().isBlank()) {
+                throw new BundleException(where + ": " + path + " must be a non-empty string, got " + v);
+            }
+            return v.asText();
+        }
+
+        Optional<String> optionalText(JsonNode n, String path) {
+            JsonNode v = n.get(last(path));
+            return v == null || v.isNull() ? Optional.empty() : Optional.of(text(n, path));
+        }
+
+        /** A relative file path inside the bundle (checked again, against the file system, when opened). */
+        String file(JsonNode n, String path) {
+            String f = text(n, path);
+            BundlePaths.checkRelative(f, where, path);
+            return f;
+        }
+
+        int integer(JsonNode n, String path, int min, int max) {
+            JsonNode v = field(n, path);
+            if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
+                throw new BundleException(where + ": " + path + " must be an integer in " + min + ".." + max + ", got " + v);
+            }
+            return v.asInt();
+        }
+
+        double number(JsonNode n, String path, double min, double max, boolean minInclusive) {
+            JsonNode v = field(n, path);
+            double d = v.asDouble();
+            if (!v.isNumber() || !Double.isFinite(d) || d > max || (minInclusive ? d < min : d <= min)) {
+                throw new BundleException(where + ": " + path + " must be a finite number " + (minInclusive ? ">= " : "> ")
+                        + min + ", got " + v);
+            }
+            return d;
+        }
+
+        double[] triple(JsonNode n, String path) {
+            JsonNode v = field(n, path);
+            if (!v.isArray() || v.size() != 3) {
+                throw new BundleException(where + ": " + path + " must be an array of 3 numbers (R, G, B), got " + v);
+            }
+            double[] d = new double[3];
+            for (int i = 0; i < 3; i++) {
+                if (!v.get(i).isNumber() || !Double.isFinite(v.get(i).asDouble())) {
+                    throw new BundleException(where + ": " + path + "[" + i + "] must be a finite number, got " + v.get(i));
+                }
+                d[i] = v.get(i).asDouble();
+            }
+            return d;
+        }
+    }
+}
