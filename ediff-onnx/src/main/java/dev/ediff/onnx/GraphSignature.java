@@ -37,7 +37,7 @@ final class GraphSignature {
 
     /** Checks names, ranks and dtypes of everything the contract names, and that no required input is left unmapped. */
     void check(ExpertContract c) {
-        tensor(inputs, "input", c.xInput(), "x", 4, "[B, C, H, W]");
+        tensor(inputs, "input", c.xInput(), "noisy sample x", 4, "[B, C, H, W]");
         tensor(inputs, "input", c.noiseInput(), "noise level", c.noiseShape().rank(), c.noiseShape().shape());
         for (Map.Entry<String, ExpertContract.ConditioningInput> e : c.conditioning().entrySet()) {
             tensor(inputs, "input", e.getValue().input(), "conditioning '" + e.getKey() + "'", -1, "[B, ...]");
