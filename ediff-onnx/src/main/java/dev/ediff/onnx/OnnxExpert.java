@@ -193,6 +193,11 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         }
     }
 
+    /** The number of graph runs in flight now (for diagnostics and tests). */
+    int runningCalls() {
+        return lifecycle.getReadLockCount();
+    }
+
     private void ensureOpen() {
         if (closing) {
             throw new IllegalStateException("ONNX expert '" + name + "' is closed");

@@ -211,22 +211,24 @@ class SessionLifecycleTest {
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try (OnnxSession s = e.open(shape, Conditioning.NONE)) {
             long full = timeOneCall(e.open(shape, Conditioning.NONE), x);
-            CountDownLatch started = new CountDownLatch(1);
-            long[] finished = new long[1];
             double[] out = new double[x.length];
             Future<?> run = pool.submit(() -> {
-                started.countDown();
                 s.denoise(x, 2, out);
-                finished[0] = System.nanoTime();
                 return null;
             });
-            started.await();
-            Thread.sleep(full / 5_000_000);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (e.runningCalls() == 0 && !run.isDone()) {
+                assertTrue(System.nanoTime() < deadline, "the run never started");
+                Thread.onSpinWait(); // until the graph run is in flight
+            }
+            long t0 = System.nanoTime();
             e.close();
-            long closedAt = System.nanoTime();
-            run.get(30, TimeUnit.SECONDS); // the call completed normally
+            long waited = System.nanoTime() - t0;
+            assertEquals(0, e.runningCalls(), "close returned while a run was in flight");
+            run.get(30, TimeUnit.SECONDS); // completed normally: the session was not closed under it
             assertEquals(2.0, out[0], 1e-6);
-            assertTrue(closedAt >= finished[0], "close returned before the running call finished");
+            System.out.printf("close waited %.0f ms for the running call (a call takes %.0f ms)%n", waited / 1e6, full / 1e6);
+            assertTrue(waited > 0);
             assertThrows(IllegalStateException.class, () -> s.denoise(x, 2, out));
         } finally {
             pool.shutdownNow();
