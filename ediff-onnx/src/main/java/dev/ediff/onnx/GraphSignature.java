@@ -35,7 +35,7 @@ final class GraphSignature {
                 new LinkedHashMap<>(session.getOutputInfo()));
     }
 
-    /** Checks names, ranks and dtypes of everything the contract names, and that no required input is left unmapped. */
+    /** Checks names, ranks and dtypes (float32 or float16) of everything the contract names, and that no required input is left unmapped. */
     void check(ExpertContract c) {
         tensor(inputs, "input", c.xInput(), "noisy sample x", 4, "[B, C, H, W]");
         tensor(inputs, "input", c.noiseInput(), "noise level", c.noiseShape().rank(), c.noiseShape().shape());
@@ -67,7 +67,7 @@ final class GraphSignature {
     }
 
     private void tensor(Map<String, NodeInfo> where, String kind, String name, String role, int rank, String shape) {
-        String expected = "float32 " + (rank < 0 ? "tensor " + shape : "rank " + rank + " " + shape);
+        String expected = "float32 (or float16) " + (rank < 0 ? "tensor " + shape : "rank " + rank + " " + shape);
         NodeInfo node = where.get(name);
         if (node == null) {
             throw new EDiffException(model + ": the contract maps the " + role + " to " + kind + " '" + name
@@ -78,14 +78,11 @@ final class GraphSignature {
             throw new EDiffException(model + ": " + kind + " '" + name + "' (" + role + "): expected " + expected
                     + ", found " + node.getInfo());
         }
-        if (info.type == OnnxJavaType.FLOAT16 || info.type == OnnxJavaType.BFLOAT16) {
+        boolean supported = info.type == OnnxJavaType.FLOAT || info.type == OnnxJavaType.FLOAT16;
+        if (!supported || (rank >= 0 && info.getShape().length != rank)) {
             throw new EDiffException(model + ": " + kind + " '" + name + "' (" + role + "): expected " + expected
-                    + ", found " + describe(node) + ". OnnxExpert feeds float32 only: export the model with float32"
-                    + " inputs and outputs (half precision inside the graph is fine, e.g. keep_io_types=True)");
-        }
-        if (info.type != OnnxJavaType.FLOAT || (rank >= 0 && info.getShape().length != rank)) {
-            throw new EDiffException(model + ": " + kind + " '" + name + "' (" + role + "): expected " + expected
-                    + ", found " + describe(node));
+                    + ", found " + describe(node) + (supported ? "" : ". OnnxExpert feeds float32 or float16 tensors:"
+                    + " export the model's inputs and outputs in one of them"));
         }
     }
 

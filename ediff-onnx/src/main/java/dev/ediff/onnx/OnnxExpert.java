@@ -161,7 +161,7 @@ public final class OnnxExpert implements Expert, AutoCloseable {
             ok = declared[i] < 0 || declared[i] == actual[i];
         }
         if (!ok) {
-            throw new EDiffException(name + ": " + kind + " '" + tensor + "': expected float32 "
+            throw new EDiffException(name + ": " + kind + " '" + tensor + "': expected "
                     + java.util.Arrays.toString(actual) + " for this call, found " + GraphSignature.dtype(info) + " "
                     + GraphSignature.shape(info));
         }

@@ -12,9 +12,6 @@ import dev.ediff.api.Tensor;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.model.Preconditioning;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -26,8 +23,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * An {@link OnnxExpert} bound to one shape and conditioning for a sampling run.
  *
- * <p>Everything is allocated when the session opens: direct native-order buffers for {@code x},
- * the noise level and the output, wrapped zero-copy in ONNX tensors; the conditioning tensors; the
+ * <p>Everything is allocated when the session opens: direct native-order buffers (float32, or
+ * float16 where the graph declares it) for {@code x}, the noise level and the output, wrapped
+ * zero-copy in ONNX tensors; the conditioning tensors; the
  * run options. A call writes {@code cIn * x} into the input buffer, runs the graph into the
  * preallocated (pinned) output and applies {@code D = cSkip x + cOut F}: its Java allocation does
  * not grow with the tensor size.
@@ -41,11 +39,10 @@ public final class OnnxSession implements Expert.Session {
     private final OnnxExpert expert;
     private final TensorShape shape;
     private final ExpertContract contract;
-    private final FloatBuffer x;
-    private final FloatBuffer noise;
-    private final FloatBuffer output;
-    /** Float staging for bulk copies between the double[] state and the native buffers. */
-    private final float[] staging;
+    private final int size;
+    private final NativeBuffer x;
+    private final NativeBuffer noise;
+    private final NativeBuffer output;
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> pinnedOutputs;
     private final OrtSession.RunOptions runOptions;
@@ -64,24 +61,23 @@ public final class OnnxSession implements Expert.Session {
         this.expert = expert;
         this.shape = shape;
         this.contract = expert.contract();
-        int n = shape.size();
+        this.size = shape.size();
+        GraphSignature sig = expert.signature();
         try {
             runOptions = own(new OrtSession.RunOptions());
-            x = directFloats(n);
-            output = directFloats(n);
-            staging = new float[n];
+            x = NativeBuffer.allocate(sig.input(contract.xInput()).type, size);
+            output = NativeBuffer.allocate(sig.output(contract.output()).type, size);
             ExpertContract.NoiseInput noiseShape = contract.noiseShape();
-            noise = directFloats(noiseShape == ExpertContract.NoiseInput.SCALAR ? 1 : shape.batch());
+            noise = NativeBuffer.allocate(sig.input(contract.noiseInput()).type,
+                    noiseShape == ExpertContract.NoiseInput.SCALAR ? 1 : shape.batch());
             Map<String, OnnxTensor> in = new LinkedHashMap<>();
-            in.put(contract.xInput(), own(OnnxTensor.createTensor(expert.environment(), x, shape.toLongArray())));
-            in.put(contract.noiseInput(), own(OnnxTensor.createTensor(expert.environment(), noise,
-                    noiseShape.dims(shape.batch()))));
+            in.put(contract.xInput(), own(x.wrap(expert.environment(), shape.toLongArray())));
+            in.put(contract.noiseInput(), own(noise.wrap(expert.environment(), noiseShape.dims(shape.batch()))));
             for (Map.Entry<String, ExpertContract.ConditioningInput> e : contract.conditioning().entrySet()) {
                 in.put(e.getValue().input(), own(conditioningTensor(e.getKey(), e.getValue(), cond)));
             }
             inputs = Collections.unmodifiableMap(in);
-            pinnedOutputs = Map.of(contract.output(),
-                    own(OnnxTensor.createTensor(expert.environment(), output, shape.toLongArray())));
+            pinnedOutputs = Map.of(contract.output(), own(output.wrap(expert.environment(), shape.toLongArray())));
         } catch (OrtException | RuntimeException e) {
             closeOwned();
             if (e instanceof RuntimeException re) {
@@ -89,10 +85,6 @@ public final class OnnxSession implements Expert.Session {
             }
             throw new EDiffException(expert.name() + ": could not create the session's tensors: " + e.getMessage(), e);
         }
-    }
-
-    private static FloatBuffer directFloats(int n) {
-        return ByteBuffer.allocateDirect(Math.multiplyExact(n, Float.BYTES)).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     private <T extends AutoCloseable> T own(T resource) {
@@ -132,9 +124,9 @@ public final class OnnxSession implements Expert.Session {
             throw new EDiffException(expert.name() + ": input '" + target.input() + "' needs conditioning '" + role
                     + "', which this call does not have (roles given: " + cond.roles() + ")");
         }
-        FloatBuffer buffer = directFloats(values.length);
-        buffer.put(0, values);
-        return OnnxTensor.createTensor(expert.environment(), buffer, dims);
+        NativeBuffer buffer = NativeBuffer.allocate(info.type, values.length);
+        buffer.write(values);
+        return buffer.wrap(expert.environment(), dims);
     }
 
     private static long product(long[] dims) {
@@ -162,7 +154,7 @@ public final class OnnxSession implements Expert.Session {
 
     @Override
     public void denoise(double[] in, double sigma, double[] out) {
-        int n = staging.length;
+        int n = size;
         if (in.length != n || out.length != n) {
             throw new IllegalArgumentException("expected " + n + " values for shape " + shape + ", got x of "
                     + in.length + " and out of " + out.length);
@@ -176,15 +168,8 @@ public final class OnnxSession implements Expert.Session {
                 throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");
             }
             Preconditioning p = contract.parameterization().at(sigma);
-            double cIn = p.cIn();
-            for (int i = 0; i < n; i++) {
-                staging[i] = (float) (cIn * in[i]);
-            }
-            x.put(0, staging);
-            float cNoise = (float) p.cNoise();
-            for (int i = 0, m = noise.capacity(); i < m; i++) {
-                noise.put(i, cNoise);
-            }
+            x.write(in, p.cIn());
+            noise.fill((float) p.cNoise());
             long t0 = System.nanoTime();
             try {
                 expert.run(inputs, pinnedOutputs, runOptions);
@@ -201,18 +186,7 @@ public final class OnnxSession implements Expert.Session {
                 // The run finished before the terminate flag was seen: the caller still asked to stop.
                 throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");
             }
-            output.get(0, staging);
-            double cSkip = p.cSkip();
-            double cOut = p.cOut();
-            if (cSkip == 0) {
-                for (int i = 0; i < n; i++) {
-                    out[i] = cOut * staging[i];
-                }
-            } else {
-                for (int i = 0; i < n; i++) {
-                    out[i] = cSkip * in[i] + cOut * staging[i];
-                }
-            }
+            output.read(in, p.cSkip(), p.cOut(), out);
             calls++;
         } finally {
             callLock.unlock();

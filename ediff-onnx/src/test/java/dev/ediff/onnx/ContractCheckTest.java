@@ -39,7 +39,7 @@ class ContractCheckTest {
     void unknownInputNameListsTheModelsInputs() {
         String m = failure(TestModels.scaled(DataType.FLOAT, DataType.FLOAT, "B"),
                 ExpertContract.builder().xInput("image").build());
-        assertContains(m, "'image'", "expected float32 rank 4", "'x' float32 [B, 3, 4, 4]", "'sigma' float32 [B]");
+        assertContains(m, "'image'", "expected float32 (or float16) rank 4", "'x' float32 [B, 3, 4, 4]", "'sigma' float32 [B]");
     }
 
     @Test
@@ -51,7 +51,7 @@ class ContractCheckTest {
     @Test
     void wrongRankNamesExpectedAndFound() {
         String m = failure(TestModels.scaled(DataType.FLOAT, DataType.FLOAT, "B", 1), DEFAULT);
-        assertContains(m, "input 'sigma'", "expected float32 rank 1 [B]", "found float32 [B, 1]");
+        assertContains(m, "input 'sigma'", "expected float32 (or float16) rank 1 [B]", "found float32 [B, 1]");
         // The same graph opens with the matching noise shape.
         try (OnnxExpert e = OnnxExpert.open("m", TestModels.scaled(DataType.FLOAT, DataType.FLOAT, "B", 1),
                 ExpertContract.builder().noiseInput("sigma", ExpertContract.NoiseInput.PER_SAMPLE_COLUMN).build(), CPU)) {
@@ -67,9 +67,26 @@ class ContractCheckTest {
     }
 
     @Test
-    void float16IsRejectedWithAHint() {
-        String m = failure(TestModels.scaled(DataType.FLOAT16, DataType.FLOAT, "B"), DEFAULT);
-        assertContains(m, "input 'x'", "found float16 [B, 3, 4, 4]", "float32 only");
+    void otherFloatTypesAreRejectedWithAHint() {
+        String m = failure(TestModels.scaled(DataType.DOUBLE, DataType.FLOAT, "B"), DEFAULT);
+        assertContains(m, "input 'x'", "found float64 [B, 3, 4, 4]", "float32 or float16");
+        String b = failure(TestModels.scaled(DataType.FLOAT, DataType.BFLOAT16, "B"), DEFAULT);
+        assertContains(b, "input 'sigma'", "found bfloat16 [B]");
+    }
+
+    @Test
+    void float16InputsAndOutputsAreConverted() {
+        try (OnnxExpert e = OnnxExpert.open("m", TestModels.scaledHalf(), DEFAULT, CPU)) {
+            double[] x = new double[48];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (i - 24) * 0.37;
+            }
+            double[] out = new double[48];
+            e.denoise(x, TensorShape.of(3, 4, 4), 1.5, Conditioning.NONE, out);
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(x[i] * 1.5, out[i], 2e-3 * Math.max(1, Math.abs(x[i] * 1.5)), "element " + i);
+            }
+        }
     }
 
     @Test

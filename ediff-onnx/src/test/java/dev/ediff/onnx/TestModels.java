@@ -48,6 +48,17 @@ final class TestModels {
         return g.build();
     }
 
+    /** {@code D = x * sigma} entirely in float16: inputs, arithmetic and output. */
+    static byte[] scaledHalf() {
+        OnnxGraphBuilder g = new OnnxGraphBuilder("scaled_half");
+        String x = g.input("x", DataType.FLOAT16, "B", 3, 4, 4);
+        String sigma = g.input("sigma", DataType.FLOAT16, "B");
+        g.output("D", DataType.FLOAT16, "B", 3, 4, 4);
+        String s = g.node("Reshape", new String[] {sigma, g.constant(new long[] {-1, 1, 1, 1}, 4)});
+        g.node("Mul", "D", new String[] {x, s});
+        return g.build();
+    }
+
     /** {@code D = x * sigma + mean(embedding)} with an extra input {@code emb [B, 8]}. */
     static byte[] withEmbedding() {
         OnnxGraphBuilder g = new OnnxGraphBuilder("embedding");
