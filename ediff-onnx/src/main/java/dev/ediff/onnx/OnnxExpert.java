@@ -149,19 +149,20 @@ public final class OnnxExpert implements Expert, AutoCloseable {
             throw new EDiffException(name + ": batch " + shape.batch() + " exceeds the largest batch this expert accepts ("
                     + maxBatch + ")");
         }
-        checkStaticDims("input", contract.xInput(), signature.input(contract.xInput()), shape.toLongArray());
-        checkStaticDims("output", contract.output(), signature.output(contract.output()), shape.toLongArray());
+        checkStaticDims("input '" + contract.xInput() + "'", signature.input(contract.xInput()), shape.toLongArray());
+        checkStaticDims("output '" + contract.output() + "'", signature.output(contract.output()), shape.toLongArray());
         return new OnnxSession(this, shape, cond);
     }
 
-    void checkStaticDims(String kind, String tensor, TensorInfo info, long[] actual) {
+    /** Checks {@code actual} against the fixed dimensions of a tensor; {@code label} names it in the error. */
+    void checkStaticDims(String label, TensorInfo info, long[] actual) {
         long[] declared = info.getShape();
         boolean ok = declared.length == actual.length;
         for (int i = 0; ok && i < declared.length; i++) {
             ok = declared[i] < 0 || declared[i] == actual[i];
         }
         if (!ok) {
-            throw new EDiffException(name + ": " + kind + " '" + tensor + "': expected "
+            throw new EDiffException(name + ": " + label + ": expected "
                     + java.util.Arrays.toString(actual) + " for this call, found " + GraphSignature.dtype(info) + " "
                     + GraphSignature.shape(info));
         }

@@ -106,7 +106,7 @@ public final class OnnxSession implements Expert.Session {
                 throw new EDiffException(expert.name() + ": conditioning '" + role + "' has batch " + dims[0]
                         + " but the call has batch " + shape.batch());
             }
-            expert.checkStaticDims("input", target.input() + "' (conditioning '" + role, info, dims);
+            expert.checkStaticDims("input '" + target.input() + "' (conditioning '" + role + "')", info, dims);
             values = t.toArray();
         } else if (target.fill().isPresent()) {
             dims = declared.clone();

@@ -156,7 +156,7 @@ class ContractCheckTest {
             var p = Parameterization.edm(sd).at(sigma);
             double[] expected = new double[48];
             for (int i = 0; i < x.length; i++) {
-                expected[i] = p.cSkip() * x[i] + p.cOut() * (float) ((float) (p.cIn() * x[i]) * (float) p.cNoise());
+                expected[i] = p.cSkip() * x[i] + p.cOut() * ((float) (p.cIn() * x[i]) * (float) p.cNoise());
             }
             assertArrayEquals(expected, out, 1e-5);
         }
