@@ -39,7 +39,19 @@ class ExecutionProviderTest {
     void cudaWithFallbackRunsOnTheCpu() {
         SessionConfig cuda = SessionConfig.builder().provider(ExecutionProvider.cuda(1)).allowCpuFallback(true)
                 .intraOpThreads(1).build();
-        try (OnnxExpert e = GaussianMixtureOnnx.expert("gmm", List.of(POINT), SAMPLE, cuda)) {
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        OnnxExpert opened;
+        System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            opened = GaussianMixtureOnnx.expert("gmm", List.of(POINT), SAMPLE, cuda);
+        } finally {
+            System.setErr(err);
+        }
+        String warning = log.toString(java.nio.charset.StandardCharsets.UTF_8);
+        err.print(warning);
+        assertContains(warning, "WARN", "CUDA:1", "falling back to the CPU"); // slf4j-simple writes to System.err
+        try (OnnxExpert e = opened) {
             assertEquals(ExecutionProvider.cpu(), e.provider());
             double[] out = new double[48];
             double[] x = new double[48];
@@ -54,6 +66,25 @@ class ExecutionProviderTest {
         try (OnnxExpert e = GaussianMixtureOnnx.expert("gmm", List.of(POINT), SAMPLE, SessionConfig.DEFAULT)) {
             assertEquals("CPU", e.provider().describe());
         }
+    }
+
+    @Test
+    void opensFromAFileAndNamesTheExpertAfterIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = dir.resolve("point-mass.onnx");
+        java.nio.file.Files.write(file, GaussianMixtureOnnx.model(List.of(POINT), SAMPLE));
+        try (OnnxExpert e = OnnxExpert.open(file, GaussianMixtureOnnx.contract(1))) {
+            assertEquals("point-mass", e.name());
+            double[] out = new double[48];
+            e.denoise(new double[48], SAMPLE, 1.0, Conditioning.NONE, out);
+        }
+        EDiffException missing = assertThrows(EDiffException.class,
+                () -> OnnxExpert.open(dir.resolve("nope.onnx"), GaussianMixtureOnnx.contract(1)));
+        assertContains(missing.getMessage(), "nope.onnx", "does not exist");
+        java.nio.file.Path garbage = dir.resolve("garbage.onnx");
+        java.nio.file.Files.write(garbage, new byte[] {1, 2, 3});
+        EDiffException bad = assertThrows(EDiffException.class,
+                () -> OnnxExpert.open(garbage, GaussianMixtureOnnx.contract(1)));
+        assertContains(bad.getMessage(), "garbage", "could not load the model");
     }
 
     @Test
