@@ -1,0 +1,239 @@
+package dev.ediff.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.ediff.api.Conditioning;
+import dev.ediff.api.EDiffException;
+import dev.ediff.api.Expert;
+import dev.ediff.api.TensorShape;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * An expert denoiser backed by an ONNX graph run in ONNX Runtime. The {@link ExpertContract} says
+ * which graph tensors play which role; it is checked against the graph when the expert opens (an
+ * {@link EDiffException} names any tensor that is missing or has the wrong rank or dtype).
+ *
+ * <pre>{@code
+ * ExpertContract contract = ExpertContract.builder()
+ *         .xInput("x").noiseInput("c_noise", ExpertContract.NoiseInput.PER_SAMPLE)
+ *         .conditioning(Conditioning.T5_TOKENS, "t5").output("F")
+ *         .parameterization(Parameterization.edm(0.5)).build();
+ * try (OnnxExpert expert = OnnxExpert.open(Path.of("high-noise.onnx"), contract, SessionConfig.DEFAULT)) {
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>{@link #open(TensorShape, Conditioning)} returns an {@link OnnxSession} that allocates its
+ * buffers once and does no per-step allocation proportional to the tensor size. Thread-safe:
+ * sessions of one expert may run on several threads at once. {@link #close} refuses new calls,
+ * waits for running ones, then releases the ONNX Runtime session; closing twice does nothing.
+ */
+public final class OnnxExpert implements Expert, AutoCloseable {
+
+    private final String name;
+    private final ExpertContract contract;
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final OrtSession.SessionOptions options;
+    private final ExecutionProvider provider;
+    private final GraphSignature signature;
+    private final int maxBatch;
+    /** Runs hold the read lock, close takes the write lock: the session is never closed under a run. */
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile boolean closing;
+    private boolean closed;
+
+    private OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.contract = Objects.requireNonNull(contract, "contract");
+        this.env = OrtEnvironment.getEnvironment();
+        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, Objects.requireNonNull(config, "config"));
+        this.session = opened.session();
+        this.options = opened.options();
+        this.provider = opened.provider();
+        try {
+            this.signature = GraphSignature.of(name, session);
+            signature.check(contract);
+        } catch (OrtException | RuntimeException e) {
+            releaseNative();
+            if (e instanceof EDiffException ee) {
+                throw ee;
+            }
+            throw new EDiffException(name + ": could not read the model's inputs and outputs: " + e.getMessage(), e);
+        }
+        long declared = signature.input(contract.xInput()).getShape()[0];
+        int limit = contract.maxBatch().orElse(Integer.MAX_VALUE);
+        this.maxBatch = declared > 0 ? (int) Math.min(limit, declared) : limit;
+    }
+
+    /** Opens the model file on the CPU. */
+    public static OnnxExpert open(Path model, ExpertContract contract) {
+        return open(model, contract, SessionConfig.DEFAULT);
+    }
+
+    /** Opens the model file with the given session configuration; the expert is named after the file. */
+    public static OnnxExpert open(Path model, ExpertContract contract, SessionConfig config) {
+        Objects.requireNonNull(model, "model");
+        if (!Files.isRegularFile(model)) {
+            throw new EDiffException("ONNX model file " + model + " does not exist or is not a file");
+        }
+        String fileName = model.getFileName().toString();
+        String name = fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName;
+        return new OnnxExpert(name, contract, (e, o) -> e.createSession(model.toString(), o), config);
+    }
+
+    /** Opens a model held in memory (the bytes are not kept after the session is created). */
+    public static OnnxExpert open(String name, byte[] model, ExpertContract contract, SessionConfig config) {
+        Objects.requireNonNull(model, "model");
+        return new OnnxExpert(name, contract, (e, o) -> e.createSession(model, o), config);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /** The contract this expert was opened with. */
+    public ExpertContract contract() {
+        return contract;
+    }
+
+    /** The execution provider actually in use (CPU when a CUDA request fell back). */
+    public ExecutionProvider provider() {
+        return provider;
+    }
+
+    /** The largest batch: the contract's limit, or the graph's fixed batch dimension, else unbounded. */
+    @Override
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /** True once {@link #close} has been called. */
+    public boolean isClosed() {
+        return closing;
+    }
+
+    /**
+     * One evaluation through a throw-away session. Convenient but allocates: sampling loops use
+     * {@link #open(TensorShape, Conditioning)}.
+     */
+    @Override
+    public void denoise(double[] x, TensorShape shape, double sigma, Conditioning cond, double[] out) {
+        try (OnnxSession s = open(shape, cond)) {
+            s.denoise(x, sigma, out);
+        }
+    }
+
+    /**
+     * A session for one shape and conditioning: buffers and ONNX tensors are made here, once.
+     *
+     * @throws EDiffException        when the shape or conditioning does not fit the graph
+     * @throws IllegalStateException when this expert is closed
+     */
+    @Override
+    public OnnxSession open(TensorShape shape, Conditioning cond) {
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(cond, "cond");
+        ensureOpen();
+        if (shape.batch() > maxBatch) {
+            throw new EDiffException(name + ": batch " + shape.batch() + " exceeds the largest batch this expert accepts ("
+                    + maxBatch + ")");
+        }
+        checkStaticDims("input '" + contract.xInput() + "'", signature.input(contract.xInput()), shape.toLongArray());
+        checkStaticDims("output '" + contract.output() + "'", signature.output(contract.output()), shape.toLongArray());
+        return new OnnxSession(this, shape, cond);
+    }
+
+    /** Checks {@code actual} against the fixed dimensions of a tensor; {@code label} names it in the error. */
+    void checkStaticDims(String label, TensorInfo info, long[] actual) {
+        long[] declared = info.getShape();
+        boolean ok = declared.length == actual.length;
+        for (int i = 0; ok && i < declared.length; i++) {
+            ok = declared[i] < 0 || declared[i] == actual[i];
+        }
+        if (!ok) {
+            throw new EDiffException(name + ": " + label + ": expected "
+                    + java.util.Arrays.toString(actual) + " for this call, found " + GraphSignature.dtype(info) + " "
+                    + GraphSignature.shape(info));
+        }
+    }
+
+    GraphSignature signature() {
+        return signature;
+    }
+
+    OrtEnvironment environment() {
+        return env;
+    }
+
+    /**
+     * Runs the graph under the read lock so that {@link #close} cannot release the session under
+     * it. Pinned outputs are written in place; the returned result owns nothing and is closed here.
+     */
+    void run(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs, OrtSession.RunOptions runOptions)
+            throws OrtException {
+        ReentrantReadWriteLock.ReadLock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (closing) {
+                throw new IllegalStateException("ONNX expert '" + name + "' is closed");
+            }
+            session.run(inputs, Set.of(), pinnedOutputs, runOptions).close();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The number of graph runs in flight now (for diagnostics and tests). */
+    int runningCalls() {
+        return lifecycle.getReadLockCount();
+    }
+
+    private void ensureOpen() {
+        if (closing) {
+            throw new IllegalStateException("ONNX expert '" + name + "' is closed");
+        }
+    }
+
+    /** Refuses new calls, waits for running ones, then releases the ONNX Runtime session. Idempotent. */
+    @Override
+    public void close() {
+        closing = true;
+        ReentrantReadWriteLock.WriteLock lock = lifecycle.writeLock();
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            releaseNative();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void releaseNative() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
+        } finally {
+            options.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "OnnxExpert[" + name + ", " + provider.describe() + "]";
+    }
+}

@@ -1,0 +1,249 @@
+package dev.ediff.onnx;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.ediff.api.CancelledException;
+import dev.ediff.api.Conditioning;
+import dev.ediff.api.EDiffException;
+import dev.ediff.api.Expert;
+import dev.ediff.api.Tensor;
+import dev.ediff.api.TensorShape;
+import dev.ediff.core.model.Preconditioning;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An {@link OnnxExpert} bound to one shape and conditioning for a sampling run.
+ *
+ * <p>Everything is allocated when the session opens: direct native-order buffers (float32, or
+ * float16 where the graph declares it) for {@code x}, the noise level and the output, wrapped
+ * zero-copy in ONNX tensors; the conditioning tensors; the
+ * run options. A call writes {@code cIn * x} into the input buffer, runs the graph into the
+ * preallocated (pinned) output and applies {@code D = cSkip x + cOut F}: its Java allocation does
+ * not grow with the tensor size.
+ *
+ * <p>Used by one thread at a time; {@link #abort} may be called from any thread and stops a running
+ * call, which then throws {@link CancelledException} (as does every later call). {@link #close}
+ * waits for a running call; closing twice does nothing.
+ */
+public final class OnnxSession implements Expert.Session {
+
+    private final OnnxExpert expert;
+    private final TensorShape shape;
+    private final ExpertContract contract;
+    private final int size;
+    private final NativeBuffer x;
+    private final NativeBuffer noise;
+    private final NativeBuffer output;
+    private final Map<String, OnnxTensor> inputs;
+    private final Map<String, OnnxTensor> pinnedOutputs;
+    private final OrtSession.RunOptions runOptions;
+    /** Every native object this session created, closed exactly once by {@link #close}. */
+    private final List<AutoCloseable> owned = new ArrayList<>();
+    /** Held during a call, so that close waits for it. */
+    private final ReentrantLock callLock = new ReentrantLock();
+    /** Guards runOptions against use after close when abort races with close. */
+    private final Object abortLock = new Object();
+    private volatile boolean aborted;
+    private volatile boolean closed;
+    private long modelNanos;
+    private long calls;
+
+    OnnxSession(OnnxExpert expert, TensorShape shape, Conditioning cond) {
+        this.expert = expert;
+        this.shape = shape;
+        this.contract = expert.contract();
+        this.size = shape.size();
+        GraphSignature sig = expert.signature();
+        try {
+            runOptions = own(new OrtSession.RunOptions());
+            x = NativeBuffer.allocate(sig.input(contract.xInput()).type, size);
+            output = NativeBuffer.allocate(sig.output(contract.output()).type, size);
+            ExpertContract.NoiseInput noiseShape = contract.noiseShape();
+            noise = NativeBuffer.allocate(sig.input(contract.noiseInput()).type,
+                    noiseShape == ExpertContract.NoiseInput.SCALAR ? 1 : shape.batch());
+            Map<String, OnnxTensor> in = new LinkedHashMap<>();
+            in.put(contract.xInput(), own(x.wrap(expert.environment(), shape.toLongArray())));
+            in.put(contract.noiseInput(), own(noise.wrap(expert.environment(), noiseShape.dims(shape.batch()))));
+            for (Map.Entry<String, ExpertContract.ConditioningInput> e : contract.conditioning().entrySet()) {
+                in.put(e.getValue().input(), own(conditioningTensor(e.getKey(), e.getValue(), cond)));
+            }
+            inputs = Collections.unmodifiableMap(in);
+            pinnedOutputs = Map.of(contract.output(), own(output.wrap(expert.environment(), shape.toLongArray())));
+        } catch (OrtException | RuntimeException e) {
+            closeOwned();
+            if (e instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new EDiffException(expert.name() + ": could not create the session's tensors: " + e.getMessage(), e);
+        }
+    }
+
+    private <T extends AutoCloseable> T own(T resource) {
+        owned.add(resource);
+        return resource;
+    }
+
+    private OnnxTensor conditioningTensor(String role, ExpertContract.ConditioningInput target, Conditioning cond)
+            throws OrtException {
+        TensorInfo info = expert.signature().input(target.input());
+        long[] declared = info.getShape();
+        Optional<Tensor> given = cond.get(role);
+        long[] dims;
+        float[] values;
+        if (given.isPresent()) {
+            Tensor t = given.get();
+            dims = t.shape();
+            if (dims[0] != shape.batch()) {
+                throw new EDiffException(expert.name() + ": conditioning '" + role + "' has batch " + dims[0]
+                        + " but the call has batch " + shape.batch());
+            }
+            expert.checkStaticDims("input '" + target.input() + "' (conditioning '" + role + "')", info, dims);
+            values = t.toArray();
+        } else if (target.fill().isPresent()) {
+            dims = declared.clone();
+            dims[0] = shape.batch();
+            for (int i = 1; i < dims.length; i++) {
+                if (dims[i] < 0) {
+                    throw new EDiffException(expert.name() + ": conditioning '" + role + "' is absent and input '"
+                            + target.input() + "' " + GraphSignature.shape(info)
+                            + " has a dynamic dimension, so no default can be made; give the role");
+                }
+            }
+            values = new float[Math.toIntExact(product(dims))];
+            java.util.Arrays.fill(values, target.fill().get());
+        } else {
+            throw new EDiffException(expert.name() + ": input '" + target.input() + "' needs conditioning '" + role
+                    + "', which this call does not have (roles given: " + cond.roles() + ")");
+        }
+        NativeBuffer buffer = NativeBuffer.allocate(info.type, values.length);
+        buffer.write(values);
+        return buffer.wrap(expert.environment(), dims);
+    }
+
+    private static long product(long[] dims) {
+        long p = 1;
+        for (long d : dims) {
+            p = Math.multiplyExact(p, d);
+        }
+        return p;
+    }
+
+    /** The shape this session was opened for. */
+    public TensorShape shape() {
+        return shape;
+    }
+
+    /** Nanoseconds spent inside ONNX Runtime's run over all calls (the rest of a call is SDK time). */
+    public long modelNanos() {
+        return modelNanos;
+    }
+
+    /** The number of completed calls. */
+    public long calls() {
+        return calls;
+    }
+
+    @Override
+    public void denoise(double[] in, double sigma, double[] out) {
+        int n = size;
+        if (in.length != n || out.length != n) {
+            throw new IllegalArgumentException("expected " + n + " values for shape " + shape + ", got x of "
+                    + in.length + " and out of " + out.length);
+        }
+        callLock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("this ONNX session of '" + expert.name() + "' is closed");
+            }
+            if (aborted) {
+                throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");
+            }
+            Preconditioning p = contract.parameterization().at(sigma);
+            x.write(in, p.cIn());
+            noise.fill((float) p.cNoise());
+            long t0 = System.nanoTime();
+            try {
+                expert.run(inputs, pinnedOutputs, runOptions);
+            } catch (OrtException e) {
+                if (aborted) {
+                    throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");
+                }
+                throw new EDiffException(expert.name() + ": ONNX Runtime failed at sigma " + sigma + ": "
+                        + e.getMessage(), e);
+            } finally {
+                modelNanos += System.nanoTime() - t0;
+            }
+            if (aborted) {
+                // The run finished before the terminate flag was seen: the caller still asked to stop.
+                throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");
+            }
+            output.read(in, p.cSkip(), p.cOut(), out);
+            calls++;
+        } finally {
+            callLock.unlock();
+        }
+    }
+
+    /** Stops a running call (it throws {@link CancelledException}) and refuses later ones. Any thread. */
+    @Override
+    public void abort() {
+        synchronized (abortLock) {
+            if (closed || aborted) {
+                return;
+            }
+            aborted = true;
+            try {
+                runOptions.setTerminate(true);
+            } catch (OrtException e) {
+                throw new EDiffException(expert.name() + ": could not ask ONNX Runtime to stop: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** True once {@link #abort} was called. */
+    public boolean isAborted() {
+        return aborted;
+    }
+
+    /** True once closed. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Waits for a running call, then releases the session's tensors and run options. Idempotent. */
+    @Override
+    public void close() {
+        callLock.lock();
+        try {
+            synchronized (abortLock) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+                closeOwned();
+            }
+        } finally {
+            callLock.unlock();
+        }
+    }
+
+    private void closeOwned() {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (Exception ignored) {
+                // OnnxTensor and RunOptions close without checked failures; nothing useful to do here.
+            }
+        }
+        owned.clear();
+    }
+}

@@ -1,0 +1,73 @@
+package dev.ediff.onnx;
+
+import java.util.Objects;
+
+/**
+ * How an {@link OnnxExpert} opens its ONNX Runtime session: the execution provider, whether a
+ * failing CUDA request may fall back to the CPU, and thread counts. Immutable; build with
+ * {@link #builder()}.
+ *
+ * @param provider         the provider asked for
+ * @param allowCpuFallback when the provider is CUDA and CUDA cannot be used, log a warning and use
+ *                         the CPU instead of failing
+ * @param intraOpThreads   threads inside one operator, 0 = ONNX Runtime's default
+ * @param interOpThreads   threads across operators, 0 = ONNX Runtime's default
+ */
+public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback, int intraOpThreads,
+                            int interOpThreads) {
+
+    /** CPU, default thread counts. */
+    public static final SessionConfig DEFAULT = builder().build();
+
+    public SessionConfig {
+        Objects.requireNonNull(provider, "provider");
+        if (intraOpThreads < 0 || interOpThreads < 0) {
+            throw new IllegalArgumentException("thread counts must be >= 0 (0 = default), got intra "
+                    + intraOpThreads + ", inter " + interOpThreads);
+        }
+    }
+
+    /** A builder starting from CPU, no fallback needed, default thread counts. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds a {@link SessionConfig}. */
+    public static final class Builder {
+        private ExecutionProvider provider = ExecutionProvider.cpu();
+        private boolean allowCpuFallback;
+        private int intraOpThreads;
+        private int interOpThreads;
+
+        private Builder() {
+        }
+
+        /** The execution provider (default CPU). */
+        public Builder provider(ExecutionProvider provider) {
+            this.provider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Let a CUDA request that cannot be satisfied fall back to the CPU with a warning (default false). */
+        public Builder allowCpuFallback(boolean allow) {
+            this.allowCpuFallback = allow;
+            return this;
+        }
+
+        /** Threads used inside one operator (0 = ONNX Runtime's default). */
+        public Builder intraOpThreads(int threads) {
+            this.intraOpThreads = threads;
+            return this;
+        }
+
+        /** Threads used across independent operators (0 = ONNX Runtime's default). */
+        public Builder interOpThreads(int threads) {
+            this.interOpThreads = threads;
+            return this;
+        }
+
+        public SessionConfig build() {
+            return new SessionConfig(provider, allowCpuFallback, intraOpThreads, interOpThreads);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package dev.ediff.onnx;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import dev.ediff.api.EDiffException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens an {@link OrtSession} on the provider a {@link SessionConfig} asks for. CUDA is judged by
+ * the real outcome of {@code addCUDA} and of creating the session, never by
+ * {@link OrtEnvironment#getAvailableProviders()}: the GPU jar lists CUDA even where the CUDA
+ * libraries are missing, and then {@code addCUDA} throws.
+ */
+final class SessionOpener {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionOpener.class);
+
+    /** Creates a session from prepared options (from a file or from bytes). */
+    @FunctionalInterface
+    interface Loader {
+        OrtSession load(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+    }
+
+    /** A session with the options it was created with (both owned by the caller) and the provider in use. */
+    record Opened(OrtSession session, OrtSession.SessionOptions options, ExecutionProvider provider) {
+    }
+
+    private SessionOpener() {
+    }
+
+    static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
+        if (config.provider() instanceof ExecutionProvider.Cuda cuda) {
+            try {
+                return openCuda(env, loader, config, cuda);
+            } catch (OrtException | RuntimeException e) {
+                String why = model + ": the CUDA execution provider (" + cuda.describe() + ") could not be used: "
+                        + e.getMessage() + ". CUDA needs the com.microsoft.onnxruntime:onnxruntime_gpu artifact"
+                        + " (Maven profile 'cuda') instead of onnxruntime, and the CUDA 12 and cuDNN 9 libraries on"
+                        + " the library path (providers this ONNX Runtime build lists: "
+                        + OrtEnvironment.getAvailableProviders() + ")";
+                if (!config.allowCpuFallback()) {
+                    throw new EDiffException(why + ". To run on the CPU instead, use"
+                            + " SessionConfig.builder().allowCpuFallback(true)", e);
+                }
+                LOG.warn("{}; falling back to the CPU as the session config allows", why);
+            }
+        }
+        OrtSession.SessionOptions options = baseOptions(config);
+        try {
+            return new Opened(loader.load(env, options), options, ExecutionProvider.cpu());
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
+        }
+    }
+
+    private static Opened openCuda(OrtEnvironment env, Loader loader, SessionConfig config, ExecutionProvider.Cuda cuda)
+            throws OrtException {
+        OrtSession.SessionOptions options = baseOptions(config);
+        try {
+            // ONNX Runtime copies provider options into the session options, so they can be closed here.
+            try (OrtCUDAProviderOptions cudaOptions = new OrtCUDAProviderOptions(cuda.deviceId())) {
+                if (cuda.gpuMemoryLimitBytes() > 0) {
+                    cudaOptions.add("gpu_mem_limit", Long.toString(cuda.gpuMemoryLimitBytes()));
+                }
+                options.addCUDA(cudaOptions);
+            }
+            return new Opened(loader.load(env, options), options, cuda);
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e;
+        }
+    }
+
+    private static OrtSession.SessionOptions baseOptions(SessionConfig config) {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try {
+            if (config.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(config.intraOpThreads());
+            }
+            if (config.interOpThreads() > 0) {
+                options.setInterOpNumThreads(config.interOpThreads());
+            }
+            return options;
+        } catch (OrtException e) {
+            options.close();
+            throw new EDiffException("invalid ONNX Runtime session options " + config + ": " + e.getMessage(), e);
+        }
+    }
+}
