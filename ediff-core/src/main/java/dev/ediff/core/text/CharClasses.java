@@ -35,9 +35,10 @@ final class CharClasses {
     /**
      * Unicode full lower-casing (like Python's {@code str.lower()}), keeping alignment: each code
      * point is mapped on its own (so U+0130 becomes two chars attributed to it), except capital sigma,
-     * whose final form depends on its neighbours (approximated with "letter before, no letter after").
+     * whose final form depends on its neighbours (approximated with "letter before, no letter after")
+     * when {@code finalSigma} (Python does this; HuggingFace's per-char lowercase does not).
      */
-    static AlignedString lowerCase(AlignedString in) {
+    static AlignedString lowerCase(AlignedString in, boolean finalSigma) {
         String s = in.text();
         if (isLowerAscii(s)) {
             return in;
@@ -50,7 +51,7 @@ final class CharClasses {
             int end = in.originalEnd(i, i + n);
             if (cp < 0x80) {
                 b.append((char) (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp), start, end);
-            } else if (cp == 0x03A3) {
+            } else if (cp == 0x03A3 && finalSigma) {
                 boolean letterBefore = i > 0 && isLetter(s.codePointBefore(i));
                 boolean letterAfter = i + n < s.length() && isLetter(s.codePointAt(i + n));
                 b.append(letterBefore && !letterAfter ? '\u03C2' : '\u03C3', start, end);

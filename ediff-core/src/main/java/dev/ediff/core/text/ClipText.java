@@ -23,7 +23,7 @@ final class ClipText {
      */
     static AlignedString normalize(String text) {
         AlignedString a = HtmlEntities.unescape(HtmlEntities.unescape(AlignedString.of(text)));
-        return CharClasses.lowerCase(foldWhitespace(a));
+        return CharClasses.lowerCase(foldWhitespace(a), true);
     }
 
     static AlignedString foldWhitespace(AlignedString in) {
