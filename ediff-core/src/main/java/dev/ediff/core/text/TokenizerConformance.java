@@ -23,6 +23,33 @@ public final class TokenizerConformance {
     public record CaseResult(int index, String text, boolean passed, int[] expected, int[] actual, String detail) {
     }
 
+    /**
+     * Runs the tokenizer cases a conformance folder's {@code manifest.json} lists under
+     * {@code tokenizer_cases} (one path or an array of paths, relative to the folder) with the real
+     * CLIP vocabulary ({@link ClipTokenizer#standard()}); no {@code tokenizer_cases}: no results.
+     */
+    public static List<CaseResult> runDirectory(Path dir) {
+        Path manifest = dir.resolve("manifest.json");
+        JsonNode root;
+        try {
+            root = TokenizerJson.mapper().readTree(manifest.toFile());
+        } catch (IOException e) {
+            throw new TokenizerFormatException(manifest + ": cannot read the conformance manifest: " + e.getMessage(), e);
+        }
+        JsonNode files = root.path("tokenizer_cases");
+        List<CaseResult> results = new ArrayList<>();
+        if (files.isTextual()) {
+            results.addAll(run(ClipTokenizer.standard(), dir.resolve(files.asText())));
+        } else if (files.isArray()) {
+            for (JsonNode f : files) {
+                results.addAll(run(ClipTokenizer.standard(), dir.resolve(f.asText())));
+            }
+        } else if (!files.isMissingNode() && !files.isNull()) {
+            throw TokenizerFormatException.field(manifest.toString(), "tokenizer_cases", "expected a path or an array of paths");
+        }
+        return results;
+    }
+
     /** Runs every case of {@code caseFile}; a malformed file throws {@link TokenizerFormatException}. */
     public static List<CaseResult> run(Tokenizer tokenizer, Path caseFile) {
         JsonNode root;

@@ -32,6 +32,8 @@ public final class UnigramTokenizer extends BaseTokenizer {
     private final PreTokenizer preTokenizer;
     /** Added tokens, longest content first so the longest match wins at a position. */
     private final List<TokenizerJson.AddedToken> added;
+    /** First chars of the added tokens: most positions of a text can skip the added-token scan. */
+    private final Set<Character> addedFirstChars = new HashSet<>();
     private final Map<Integer, String> addedById = new HashMap<>();
     private final Set<Integer> skipOnDecode = new HashSet<>();
     private final int vocabSize;
@@ -47,6 +49,7 @@ public final class UnigramTokenizer extends BaseTokenizer {
         sorted.removeIf(t -> t.content().isEmpty());
         sorted.sort(Comparator.comparingInt((TokenizerJson.AddedToken t) -> t.content().length()).reversed());
         this.added = List.copyOf(sorted);
+        sorted.forEach(t -> addedFirstChars.add(t.content().charAt(0)));
         int size = model.size();
         for (TokenizerJson.AddedToken t : added) {
             addedById.put(t.id(), t.content());
@@ -166,6 +169,9 @@ public final class UnigramTokenizer extends BaseTokenizer {
     }
 
     private TokenizerJson.AddedToken addedAt(String text, int i) {
+        if (!addedFirstChars.contains(text.charAt(i))) {
+            return null;
+        }
         for (TokenizerJson.AddedToken t : added) {
             if (text.startsWith(t.content(), i)) {
                 return t;

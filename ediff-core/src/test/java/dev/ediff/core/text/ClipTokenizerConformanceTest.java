@@ -34,6 +34,21 @@ class ClipTokenizerConformanceTest {
     }
 
     @Test
+    void runsTheCasesAConformanceManifestLists() {
+        List<TokenizerConformance.CaseResult> results = TokenizerConformance.runDirectory(casesFile().getParent());
+        assertEquals(27, results.size());
+        assertTrue(results.stream().allMatch(TokenizerConformance.CaseResult::passed));
+    }
+
+    @Test
+    void aWrongIdIsReportedAsAFailureWithItsPosition() {
+        com.fasterxml.jackson.databind.node.ArrayNode cases = new com.fasterxml.jackson.databind.ObjectMapper().createArrayNode();
+        cases.addObject().put("text", "a horse").putArray("ids").add(49406).add(320).add(4559).add(49407);
+        TokenizerConformance.CaseResult r = TokenizerConformance.run(ClipTokenizer.standard(), cases, "inline").get(0);
+        assertTrue(!r.passed() && r.detail().contains("differ at 2"), r.detail());
+    }
+
+    @Test
     void standardVocabularyHasClipsSizeAndSpecialIds() {
         ClipTokenizer t = ClipTokenizer.standard();
         assertEquals(49408, t.vocabSize());
