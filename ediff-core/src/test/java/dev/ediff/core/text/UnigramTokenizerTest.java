@@ -36,16 +36,20 @@ class UnigramTokenizerTest {
     static final String FIXTURE = """
             {"version": "1.0", "truncation": null, "padding": null,
              "added_tokens": [
-               {"id": 0, "content": "<pad>", "special": true, "normalized": false},
-               {"id": 1, "content": "</s>", "special": true, "normalized": false},
-               {"id": 2, "content": "<unk>", "special": true, "normalized": false}],
+               {"id": 0, "content": "<pad>", "single_word": false, "lstrip": false, "rstrip": false,
+                "normalized": false, "special": true},
+               {"id": 1, "content": "</s>", "single_word": false, "lstrip": false, "rstrip": false,
+                "normalized": false, "special": true},
+               {"id": 2, "content": "<unk>", "single_word": false, "lstrip": false, "rstrip": false,
+                "normalized": false, "special": true}],
              "normalizer": {"type": "Sequence", "normalizers": [
                {"type": "NFKC"}, {"type": "Lowercase"},
                {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
              "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},
              "post_processor": {"type": "TemplateProcessing",
                "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
-               "pair": [],
+               "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                        {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
                "special_tokens": {"</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]}}},
              "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},
              "model": {"type": "Unigram", "unk_id": 2, "byte_fallback": false, "vocab": [
@@ -117,6 +121,36 @@ class UnigramTokenizerTest {
         }
         assertTrue(failures.length() == 0, "failing cases:" + failures);
         assertEquals(17, results.size());
+    }
+
+    /**
+     * The fixture under every Metaspace variant (prepend always/first/never, split or not, after
+     * WhitespaceSplit), against ids from HuggingFace tokenizers
+     * ({@code tools/tokenizers/make_unigram_variant_cases.py}).
+     */
+    @Test
+    void metaspaceVariantsMatchHuggingFace(@TempDir Path dir) throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode variants = mapper.readTree(resource("unigram_fixture_variant_cases.json").toFile());
+        assertEquals(7, variants.size());
+        StringBuilder failures = new StringBuilder();
+        variants.fields().forEachRemaining(v -> {
+            try {
+                com.fasterxml.jackson.databind.node.ObjectNode root =
+                        (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(FIXTURE);
+                root.set("pre_tokenizer", v.getValue().get("pre_tokenizer"));
+                Path file = dir.resolve(v.getKey() + ".json");
+                mapper.writeValue(file.toFile(), root);
+                for (TokenizerConformance.CaseResult r : TokenizerConformance.run(Tokenizers.load(file), v.getValue().get("cases"), v.getKey())) {
+                    if (!r.passed()) {
+                        failures.append("\n  ").append(v.getKey()).append(" '").append(r.text()).append("': ").append(r.detail());
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertTrue(failures.length() == 0, "failing cases:" + failures);
     }
 
     @Test
