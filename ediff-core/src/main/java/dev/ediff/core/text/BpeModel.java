@@ -27,7 +27,7 @@ final class BpeModel {
     private final String[] tokens;
     private final Map<String, Integer> ids;
     /** (left id << 32 | right id) -> (rank << 32 | merged id). */
-    private final Map<Long, Long> merges;
+    private final PairRanks merges;
     private final int[] byteIds = new int[256];
     private final int[] byteEndIds = new int[256];
     private final int unk;
@@ -48,8 +48,8 @@ final class BpeModel {
             }
             tokens[e.getValue()] = e.getKey();
         }
-        this.ids = Map.copyOf(vocab);
-        this.merges = new HashMap<>(merges.size() * 2);
+        this.ids = new HashMap<>(vocab);
+        this.merges = new PairRanks(merges.size());
         for (int rank = 0; rank < merges.size(); rank++) {
             String[] m = merges.get(rank);
             Integer a = vocab.get(m[0]);
@@ -61,7 +61,7 @@ final class BpeModel {
                         + (a == null ? m[0] : b == null ? m[1] : m[0] + m[1]) + "')");
             }
             // a repeated pair keeps its first (lowest) rank, as in the reference's dict of ranks
-            this.merges.putIfAbsent(key(a, b), ((long) rank << 32) | ab);
+            this.merges.putIfAbsent(PairRanks.key(a, b), ((long) rank << 32) | ab);
         }
         for (int b = 0; b < 256; b++) {
             String c = String.valueOf(ByteUnicode.encode(b));
@@ -69,10 +69,6 @@ final class BpeModel {
             byteEndIds[b] = vocab.getOrDefault(c + END_OF_WORD, -1);
         }
         this.unk = unk;
-    }
-
-    private static long key(int a, int b) {
-        return ((long) a << 32) | (b & 0xFFFFFFFFL);
     }
 
     int size() {
@@ -118,8 +114,8 @@ final class BpeModel {
             long best = Long.MAX_VALUE;
             int at = -1;
             for (int i = 0; i + 1 < n; i++) {
-                Long m = merges.get(key(sym[i], sym[i + 1]));
-                if (m != null && m < best) {
+                long m = merges.get(PairRanks.key(sym[i], sym[i + 1]), Long.MAX_VALUE);
+                if (m < best) {
                     best = m;
                     at = i;
                 }

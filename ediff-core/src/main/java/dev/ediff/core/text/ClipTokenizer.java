@@ -107,8 +107,9 @@ public final class ClipTokenizer extends BaseTokenizer {
             int lineNo = 1;
             while (merges.size() < STANDARD_MERGES && (line = r.readLine()) != null) {
                 lineNo++;
-                String[] parts = line.trim().split("\\s+");
-                if (parts.length != 2) {
+                // the reference splits on whitespace; merge lines hold exactly one space
+                String[] parts = splitMerge(line.strip());
+                if (parts == null) {
                     throw new TokenizerFormatException(source + ": line " + lineNo + ": expected a merge 'a b', got '" + line + "'");
                 }
                 merges.add(parts);
@@ -130,6 +131,14 @@ public final class ClipTokenizer extends BaseTokenizer {
         vocab.put(START_OF_TEXT, vocab.size());
         vocab.put(END_OF_TEXT, vocab.size());
         return create(vocab, merges, List.of(), source, DEFAULT_CONTEXT_LENGTH, -1);
+    }
+
+    private static String[] splitMerge(String line) {
+        int space = line.indexOf(' ');
+        if (space <= 0 || space == line.length() - 1 || line.indexOf(' ', space + 1) >= 0 || line.indexOf('\t') >= 0) {
+            return null;
+        }
+        return new String[] {line.substring(0, space), line.substring(space + 1)};
     }
 
     /** Reads HuggingFace's {@code vocab.json} (token -> id) and {@code merges.txt} ("a b" per line, optional #version header). */
