@@ -3,6 +3,7 @@ package dev.ediff.core.text;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -53,7 +54,7 @@ abstract class BaseTokenizer implements Tokenizer {
 
     @Override
     public Encoding encode(String text) {
-        TokenList t = tokenize(text);
+        TokenList t = tokenize(Objects.requireNonNull(text, "text"));
         return assemble(text, t, t.size, prefix.length + t.size + suffix.length);
     }
 
@@ -64,7 +65,7 @@ abstract class BaseTokenizer implements Tokenizer {
             throw new IllegalArgumentException("max length " + maxLength + " cannot hold the "
                     + (prefix.length + suffix.length) + " special tokens");
         }
-        TokenList t = tokenize(text);
+        TokenList t = tokenize(Objects.requireNonNull(text, "text"));
         return assemble(text, t, Math.min(room, t.size), maxLength);
     }
 
@@ -125,7 +126,7 @@ abstract class BaseTokenizer implements Tokenizer {
 
     @Override
     public Optional<TokenSpan> findSpan(Encoding prompt, String phrase) {
-        TokenList p = tokenize(phrase);
+        TokenList p = tokenize(Objects.requireNonNull(phrase, "phrase"));
         if (p.size == 0) {
             return Optional.empty();
         }

@@ -90,6 +90,37 @@ class ClipTokenizerTest {
     }
 
     @Test
+    void aTwoThousandWordPromptIsTruncatedQuicklyWithEveryLaterWordReported() {
+        String prompt = String.join(" ", java.util.Collections.nCopies(2000, "horse"));
+        long t0 = System.nanoTime();
+        Encoding e = clip.encodeToContext(prompt);
+        assertTrue(System.nanoTime() - t0 < 2_000_000_000L);
+        assertEquals(77, e.length());
+        assertEquals(49407, e.id(76));
+        assertEquals(2000 - 75, e.droppedWords().size());
+    }
+
+    @Test
+    void encodesConcurrently() throws Exception {
+        List<String> prompts = List.of("a photograph of an astronaut riding a horse", "東京タワーの夜景", "Hello, world!");
+        List<int[]> expected = prompts.stream().map(p -> clip.encode(p).ids()).toList();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+            for (int k = 0; k < 200; k++) {
+                int i = k % prompts.size();
+                // all threads share the standard tokenizer and its word cache
+                results.add(pool.submit(() -> java.util.Arrays.equals(expected.get(i), clip.encode(prompts.get(i)).ids())));
+            }
+            for (java.util.concurrent.Future<Boolean> r : results) {
+                assertTrue(r.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void decodesToTheNormalizedText() {
         String text = "A Photo of Zürich, 2024!  東京 🐱";
         assertEquals("a photo of zürich , 2 0 2 4 ! 東京 🐱", clip.decode(clip.encodeToContext(text).ids()));
