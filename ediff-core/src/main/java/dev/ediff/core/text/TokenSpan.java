@@ -1,0 +1,21 @@
+package dev.ediff.core.text;
+
+/**
+ * A half-open range {@code [start, end)} of token indices in an {@link Encoding}.
+ *
+ * @param start first token index (inclusive)
+ * @param end   last token index plus one
+ */
+public record TokenSpan(int start, int end) {
+
+    public TokenSpan {
+        if (start < 0 || end < start) {
+            throw new IllegalArgumentException("bad token span [" + start + ", " + end + ")");
+        }
+    }
+
+    /** Number of tokens in the span. */
+    public int size() {
+        return end - start;
+    }
+}

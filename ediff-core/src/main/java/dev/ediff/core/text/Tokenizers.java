@@ -1,0 +1,48 @@
+package dev.ediff.core.text;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opens a tokenizer from the standard file formats. */
+public final class Tokenizers {
+
+    private Tokenizers() {
+    }
+
+    /**
+     * Opens {@code path}: a HuggingFace {@code tokenizer.json} (model type BPE: {@link ClipTokenizer},
+     * Unigram: {@link UnigramTokenizer}); an original CLIP {@code .txt.gz} merges file; or a directory
+     * holding either a {@code tokenizer.json} or {@code vocab.json} + {@code merges.txt}.
+     *
+     * @throws TokenizerFormatException naming the file, the field and what was expected
+     */
+    public static Tokenizer load(Path path) {
+        if (Files.isDirectory(path)) {
+            if (Files.isRegularFile(path.resolve("tokenizer.json"))) {
+                return load(path.resolve("tokenizer.json"));
+            }
+            if (Files.isRegularFile(path.resolve("vocab.json")) && Files.isRegularFile(path.resolve("merges.txt"))) {
+                return ClipTokenizer.fromVocabAndMerges(path.resolve("vocab.json"), path.resolve("merges.txt"));
+            }
+            throw new TokenizerFormatException(path + ": directory holds neither tokenizer.json nor vocab.json + merges.txt");
+        }
+        if (path.getFileName() != null && path.getFileName().toString().endsWith(".gz")) {
+            return ClipTokenizer.fromBpeGz(path);
+        }
+        JsonNode root = TokenizerJson.read(path);
+        String source = path.toString();
+        JsonNode model = root.path("model");
+        if (!model.isObject() || !model.path("type").isTextual()) {
+            throw TokenizerFormatException.field(source, "model.type", "missing; expected \"BPE\" (CLIP) or \"Unigram\" (T5)");
+        }
+        String type = model.get("type").asText();
+        return switch (type) {
+            case "BPE" -> ClipTokenizer.fromTokenizerJson(root, source);
+            case "Unigram" -> UnigramTokenizer.fromTokenizerJson(root, source);
+            default -> throw TokenizerFormatException.field(source, "model.type", "'" + type
+                    + "' is not supported; expected \"BPE\" (CLIP) or \"Unigram\" (T5)");
+        };
+    }
+}
