@@ -9,5 +9,6 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   .venv/bin/pip install -r requirements.txt
 fi
-export OMP_NUM_THREADS="${THREADS:-2}" RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
+# PASSIVE: on a shared 2-core machine, spinning OpenMP workers made steps 10x slower.
+export OMP_NUM_THREADS="${THREADS:-2}" OMP_WAIT_POLICY=PASSIVE RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false
 exec .venv/bin/python -m mini.build --threads "${THREADS:-2}" "$@"
