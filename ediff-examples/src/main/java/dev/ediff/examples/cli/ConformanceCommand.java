@@ -7,6 +7,10 @@ import dev.ediff.core.analytic.GaussianMixtureExpert;
 import dev.ediff.core.conformance.ConformanceRunner;
 import dev.ediff.core.conformance.SamplerCase;
 import dev.ediff.core.schedule.Schedules;
+import dev.ediff.core.text.ClipTokenizer;
+import dev.ediff.core.text.Tokenizer;
+import dev.ediff.core.text.TokenizerConformance;
+import dev.ediff.core.text.Tokenizers;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,9 +25,10 @@ import java.util.stream.Stream;
 /**
  * {@code conformance DIR}: runs every conformance case file found under DIR (any name, any
  * nesting), recognising each JSON file by its content: a sampler case (has {@code sampler} and
- * {@code x_final}), a schedule list (has {@code schedules}). Each sampler case runs through
- * {@code EDiff.generate} once per backend. Prints one line per case and a final
- * {@code N passed, M failed}.
+ * {@code x_final}), a schedule list (has {@code schedules}), or a tokenizer case list (an array of
+ * {@code {"text", "ids"}}). Each sampler case runs through {@code EDiff.generate} once per backend.
+ * Tokenizer cases run with the {@code tokenizer.json} in the same folder when there is one, otherwise
+ * with the real CLIP vocabulary. Prints one line per case and a final {@code N passed, M failed}.
  */
 final class ConformanceCommand {
 
@@ -69,6 +74,8 @@ final class ConformanceCommand {
                 runSamplerCase(f, rel);
             } else if (root.isObject() && root.has("schedules")) {
                 runSchedules(root, rel);
+            } else if (isTokenizerCases(root)) {
+                runTokenizerCases(f, root, rel);
             }
         }
         out.printf("%d passed, %d failed%n", passed, failed);
@@ -118,6 +125,41 @@ final class ConformanceCommand {
             } catch (RuntimeException e) {
                 report(name, false, Double.NaN, e.getMessage());
             }
+        }
+    }
+
+    private static boolean isTokenizerCases(JsonNode root) {
+        if (!root.isArray() || root.isEmpty()) {
+            return false;
+        }
+        for (JsonNode c : root) {
+            if (!c.isObject() || !c.path("text").isTextual() || !c.path("ids").isArray()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void runTokenizerCases(Path file, JsonNode root, String rel) {
+        Path beside = file.resolveSibling("tokenizer.json");
+        Tokenizer tokenizer;
+        try {
+            tokenizer = Files.isRegularFile(beside) ? Tokenizers.load(beside) : ClipTokenizer.standard();
+        } catch (RuntimeException e) {
+            report(rel, false, Double.NaN, "cannot load the tokenizer: " + e.getMessage());
+            return;
+        }
+        List<TokenizerConformance.CaseResult> results;
+        try {
+            results = TokenizerConformance.run(tokenizer, root, rel);
+        } catch (RuntimeException e) {
+            report(rel, false, Double.NaN, e.getMessage());
+            return;
+        }
+        for (TokenizerConformance.CaseResult r : results) {
+            String text = r.text().length() > 24 ? r.text().substring(0, 24) + "..." : r.text();
+            report(rel + "#" + r.index() + " " + text.replaceAll("\\s", " "), r.passed(), r.passed() ? 0 : 1,
+                    r.detail());
         }
     }
 

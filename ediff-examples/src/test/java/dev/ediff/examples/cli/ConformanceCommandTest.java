@@ -35,7 +35,9 @@ class ConformanceCommandTest {
         String last = r[1].strip().lines().reduce((a, b) -> b).orElseThrow();
         assertTrue(last.matches("\\d+ passed, 0 failed"), last);
         int passed = Integer.parseInt(last.split(" ")[0]);
-        assertTrue(passed >= 14 * Backends.all().size() + 2, "every sampler case on every backend, and the schedules: " + last);
+        assertTrue(passed >= 14 * Backends.all().size() + 9 + 27,
+                "every sampler case on every backend, the 9 schedules and the 27 CLIP cases: " + last);
+        assertTrue(r[1].contains("dpmpp_2m_cfg_karras [onnx]") && r[1].contains("clip_tokenizer_cases.json#26"), r[1]);
     }
 
     @Test
@@ -54,13 +56,17 @@ class ConformanceCommandTest {
         nfe.put("nfe", 18);
         m.writeValue(dir.resolve("nfe.json").toFile(), nfe);
         Files.writeString(dir.resolve("notes.json"), "{\"unrelated\": true}");
+        Files.writeString(dir.resolve("more/tok.json"),
+                "[{\"text\": \"a photo of a cat\", \"ids\": [49406, 320, 1125, 539, 320, 2368, 49407]},"
+                        + " {\"text\": \"a cat\", \"ids\": [49406, 320, 2368, 2368, 49407]}]");
 
         String[] r = run("conformance", dir.toString());
         assertEquals("1", r[0]);
         assertTrue(r[1].contains("tampered") && r[1].contains("FAIL"), r[1]);
         assertTrue(r[1].contains("nfe 19 != expected 18"), r[1]);
         int n = Backends.all().size();
-        assertTrue(r[1].strip().endsWith(n + " passed, " + 2 * n + " failed"), r[1]);
+        assertTrue(r[1].contains("more/tok.json#0 a photo of a cat") && r[1].contains("more/tok.json#1 a cat"), r[1]);
+        assertTrue(r[1].strip().endsWith((n + 1) + " passed, " + (2 * n + 1) + " failed"), r[1]);
     }
 
     @Test
