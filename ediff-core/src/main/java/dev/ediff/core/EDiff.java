@@ -84,6 +84,47 @@ public final class EDiff implements AutoCloseable {
         this.styleCache = CacheBuilder.newBuilder().maximumSize(Math.max(1, b.cacheSize / 8)).build();
     }
 
+    /**
+     * Opens the model bundle in {@code dir} with the first {@link ModelLoader} that accepts it
+     * (ediff-onnx provides one for ONNX bundles).
+     *
+     * @throws EDiffException when no loader is on the classpath or none accepts the folder
+     */
+    public static EDiff open(java.nio.file.Path dir) {
+        List<ModelLoader> loaders = loaders();
+        for (ModelLoader l : loaders) {
+            if (l.accepts(dir)) {
+                return l.open(dir);
+            }
+        }
+        throw new EDiffException(loaders.isEmpty()
+                ? "no model loader on the classpath: add the ediff-onnx dependency to open " + dir
+                : dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json)");
+    }
+
+    /**
+     * Opens the default model: the bundle a loader finds on the classpath (ediff-examples ships the
+     * miniature eDiff-I).
+     *
+     * @throws EDiffException when there is none
+     */
+    public static EDiff openDefault() {
+        for (ModelLoader l : loaders()) {
+            java.util.Optional<EDiff> e = l.openDefault();
+            if (e.isPresent()) {
+                return e.get();
+            }
+        }
+        throw new EDiffException("no default model on the classpath: add ediff-onnx and a bundle (ediff-examples"
+                + " ships one under /dev/ediff/models/default/), or open a bundle folder with EDiff.open(path)");
+    }
+
+    private static List<ModelLoader> loaders() {
+        List<ModelLoader> list = new ArrayList<>();
+        java.util.ServiceLoader.load(ModelLoader.class).forEach(list::add);
+        return list;
+    }
+
     /** A builder for a pipeline of {@link Stage}s with encoders. */
     public static Builder builder() {
         return new Builder();

@@ -118,6 +118,20 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         return maxBatch;
     }
 
+    /**
+     * The declared shape of one of the graph's inputs (negative entries are dynamic), for checks
+     * that span several models, such as embedding widths between encoders and experts.
+     *
+     * @throws EDiffException if the graph has no such input
+     */
+    public long[] inputShape(String input) {
+        try {
+            return ((ai.onnxruntime.TensorInfo) session.getInputInfo().get(input).getInfo()).getShape();
+        } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+            throw new EDiffException(name + ": the model has no readable input '" + input + "'", e);
+        }
+    }
+
     /** True once {@link #close} has been called. */
     public boolean isClosed() {
         return closing;

@@ -31,8 +31,28 @@ public final class Tokenizers {
         if (path.getFileName() != null && path.getFileName().toString().endsWith(".gz")) {
             return ClipTokenizer.fromBpeGz(path);
         }
-        JsonNode root = TokenizerJson.read(path);
-        String source = path.toString();
+        return fromJson(TokenizerJson.read(path), path.toString());
+    }
+
+    /**
+     * Opens a HuggingFace {@code tokenizer.json} held in memory (a bundle on the classpath).
+     *
+     * @param source names the file in error messages
+     */
+    public static Tokenizer load(byte[] tokenizerJson, String source) {
+        JsonNode root;
+        try {
+            root = TokenizerJson.mapper().readTree(tokenizerJson);
+        } catch (java.io.IOException e) {
+            throw new TokenizerFormatException(source + ": not valid JSON: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new TokenizerFormatException(source + ": expected a JSON object (a tokenizer.json)");
+        }
+        return fromJson(root, source);
+    }
+
+    private static Tokenizer fromJson(JsonNode root, String source) {
         JsonNode model = root.path("model");
         if (!model.isObject() || !model.path("type").isTextual()) {
             throw TokenizerFormatException.field(source, "model.type", "missing; expected \"BPE\" (CLIP) or \"Unigram\" (T5)");

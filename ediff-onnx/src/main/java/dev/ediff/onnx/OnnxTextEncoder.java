@@ -1,0 +1,211 @@
+package dev.ediff.onnx;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import dev.ediff.api.Conditioning;
+import dev.ediff.api.EDiffException;
+import dev.ediff.api.Tensor;
+import dev.ediff.api.TextEncoder;
+import dev.ediff.api.TextEncoding;
+import dev.ediff.core.text.Encoding;
+import dev.ediff.core.text.Tokenizer;
+
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A T5 or CLIP text encoder as an ONNX model plus its tokenizer: token ids (and attention mask)
+ * in, token embeddings (and, for CLIP, a pooled embedding) out. Prompts are padded or truncated to
+ * {@link Config#maxTokens}; truncation is reported in the {@link TextEncoding}. Owns its session.
+ */
+public final class OnnxTextEncoder implements TextEncoder {
+
+    /**
+     * How to call the model.
+     *
+     * @param role               {@link TextEncoder#T5} or {@link TextEncoder#CLIP}
+     * @param maxTokens          the token length every prompt is padded or truncated to
+     * @param inputIds           the token-id input (int64 or int32, {@code [B, maxTokens]})
+     * @param attentionMaskInput the attention-mask input, if the model takes one (same type and shape)
+     * @param tokensOutput       the token-embedding output ({@code float32 [B, maxTokens, dim]})
+     * @param pooledOutput       the pooled-embedding output, if any ({@code float32 [B, dim]})
+     * @param dim                the embedding width
+     * @param offIsEmptyPrompt   when switched off, give the empty prompt's encoding instead of zeros
+     */
+    public record Config(String role, int maxTokens, String inputIds, Optional<String> attentionMaskInput,
+                         String tokensOutput, Optional<String> pooledOutput, int dim, boolean offIsEmptyPrompt) {
+        public Config {
+            Objects.requireNonNull(role, "role");
+            if (maxTokens < 1 || dim < 1) {
+                throw new IllegalArgumentException("maxTokens and dim must be >= 1, got " + maxTokens + ", " + dim);
+            }
+        }
+    }
+
+    private static final Set<OnnxJavaType> IDS = Set.of(OnnxJavaType.INT64, OnnxJavaType.INT32);
+    private static final Set<OnnxJavaType> FLOAT = Set.of(OnnxJavaType.FLOAT);
+
+    private final OnnxModel model;
+    private final Tokenizer tokenizer;
+    private final Config config;
+    private final boolean int32Ids;
+    private final TextEncoding off;
+
+    private OnnxTextEncoder(OnnxModel model, Tokenizer tokenizer, Config config) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.config = config;
+        try {
+            long[] ids = model.require(true, config.inputIds(), "token ids", 2, IDS);
+            checkDim(ids, 1, config.maxTokens(), "input '" + config.inputIds() + "' length", "max_tokens");
+            int32Ids = inputType(config.inputIds()) == OnnxJavaType.INT32;
+            config.attentionMaskInput().ifPresent(m -> {
+                model.require(true, m, "attention mask", 2, IDS);
+                if (inputType(m) != inputType(config.inputIds())) {
+                    throw new EDiffException(model.name() + ": input '" + m + "' and '" + config.inputIds()
+                            + "' must have the same integer type");
+                }
+            });
+            for (String in : model.inputNames()) {
+                if (!in.equals(config.inputIds()) && !config.attentionMaskInput().map(in::equals).orElse(false)) {
+                    throw new EDiffException(model.name() + ": the model requires input '" + in
+                            + "', which the text encoder does not provide (it gives token ids and an attention mask)");
+                }
+            }
+            long[] tokens = model.require(false, config.tokensOutput(), "token embeddings", 3, FLOAT);
+            checkDim(tokens, 2, config.dim(), "output '" + config.tokensOutput() + "' width", "dim");
+            config.pooledOutput().ifPresent(p -> checkDim(model.require(false, p, "pooled embedding", 2, FLOAT), 1,
+                    config.dim(), "output '" + p + "' width", "dim"));
+            this.off = config.offIsEmptyPrompt() ? encode("") : zeros();
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    private void checkDim(long[] shape, int axis, int expected, String what, String field) {
+        if (shape[axis] >= 0 && shape[axis] != expected) {
+            throw new EDiffException(model.name() + ": " + what + " is " + shape[axis] + " but the configuration says "
+                    + field + " = " + expected);
+        }
+    }
+
+    private OnnxJavaType inputType(String input) {
+        try {
+            return ((ai.onnxruntime.TensorInfo) model.inputInfo(input)).type;
+        } catch (RuntimeException e) {
+            throw new EDiffException(model.name() + ": cannot read input '" + input + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** Opens the model file. */
+    public static OnnxTextEncoder open(Path modelFile, Tokenizer tokenizer, Config config, SessionConfig session) {
+        String name = modelFile.getFileName().toString();
+        return new OnnxTextEncoder(new OnnxModel(name, (e, o) -> e.createSession(modelFile.toString(), o), session),
+                tokenizer, config);
+    }
+
+    /** Opens a model held in memory. */
+    public static OnnxTextEncoder open(String name, byte[] modelBytes, Tokenizer tokenizer, Config config,
+                                       SessionConfig session) {
+        return new OnnxTextEncoder(new OnnxModel(name, (e, o) -> e.createSession(modelBytes, o), session), tokenizer,
+                config);
+    }
+
+    @Override
+    public String role() {
+        return config.role();
+    }
+
+    /** The tokenizer. */
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** The configuration. */
+    public Config config() {
+        return config;
+    }
+
+    @Override
+    public TextEncoding encode(String text) {
+        Encoding e = tokenizer.encode(text, config.maxTokens());
+        int n = config.maxTokens();
+        int[] ids = e.ids();
+        int[] mask = e.attentionMask();
+        if (ids.length != n) {
+            throw new EDiffException(model.name() + ": the tokenizer gave " + ids.length + " ids for max_tokens " + n);
+        }
+        Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
+        try {
+            inputs.put(config.inputIds(), ids(ids));
+            if (config.attentionMaskInput().isPresent()) {
+                inputs.put(config.attentionMaskInput().get(), ids(mask));
+            }
+            float[][] out = config.pooledOutput().isPresent()
+                    ? model.run(inputs, config.tokensOutput(), config.pooledOutput().get())
+                    : model.run(inputs, config.tokensOutput());
+            float[] maskF = new float[n];
+            for (int i = 0; i < n; i++) {
+                maskF[i] = mask[i];
+            }
+            Map<String, Tensor> c = new LinkedHashMap<>();
+            boolean clip = config.role().equals(CLIP);
+            c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS, Tensor.of(out[0], 1, n, config.dim()));
+            c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, n));
+            if (out.length > 1) {
+                c.put(Conditioning.CLIP_POOLED, Tensor.of(out[1], 1, config.dim()));
+            }
+            return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
+        } catch (OrtException ex) {
+            throw new EDiffException(model.name() + ": could not make input tensors: " + ex.getMessage(), ex);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private OnnxTensor ids(int[] values) throws OrtException {
+        long[] shape = {1, values.length};
+        if (int32Ids) {
+            return OnnxTensor.createTensor(model.env(), java.nio.IntBuffer.wrap(values), shape);
+        }
+        long[] l = new long[values.length];
+        for (int i = 0; i < l.length; i++) {
+            l[i] = values[i];
+        }
+        return OnnxTensor.createTensor(model.env(), LongBuffer.wrap(l), shape);
+    }
+
+    private TextEncoding zeros() {
+        int n = config.maxTokens();
+        boolean clip = config.role().equals(CLIP);
+        Map<String, Tensor> c = new LinkedHashMap<>();
+        c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS, Tensor.filled(0, 1, n, config.dim()));
+        c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.filled(0, 1, n));
+        if (config.pooledOutput().isPresent()) {
+            c.put(Conditioning.CLIP_POOLED, Tensor.filled(0, 1, config.dim()));
+        }
+        return new TextEncoding(Conditioning.of(c), 0, "");
+    }
+
+    @Override
+    public TextEncoding off() {
+        return off;
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+
+    @Override
+    public String toString() {
+        return "OnnxTextEncoder[" + config.role() + ", " + model.name() + "]";
+    }
+}

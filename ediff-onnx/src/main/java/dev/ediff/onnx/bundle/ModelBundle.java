@@ -1,0 +1,333 @@
+package dev.ediff.onnx.bundle;
+
+import dev.ediff.api.Conditioning;
+import dev.ediff.api.EDiffException;
+import dev.ediff.api.Guidance;
+import dev.ediff.api.NoiseInterval;
+import dev.ediff.core.EDiff;
+import dev.ediff.core.RoutingTree;
+import dev.ediff.core.Stage;
+import dev.ediff.core.model.Parameterization;
+import dev.ediff.core.sampling.Samplers;
+import dev.ediff.core.schedule.Schedules;
+import dev.ediff.core.text.Tokenizer;
+import dev.ediff.core.text.Tokenizers;
+import dev.ediff.onnx.ExpertContract;
+import dev.ediff.onnx.OnnxExpert;
+import dev.ediff.onnx.OnnxImageEncoder;
+import dev.ediff.onnx.OnnxTextEncoder;
+import dev.ediff.onnx.SessionConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Opens a model bundle (a folder, or a folder on the classpath, holding {@code manifest.json} and
+ * ONNX files; format in {@code ediff-onnx/BUNDLE_FORMAT.md}) as an {@link EDiff} pipeline.
+ *
+ * <p>Everything is validated when the bundle opens: each file exists and stays inside the bundle
+ * (no absolute paths, {@code ..}, escaping symbolic links, or external-data references leaving it),
+ * each tensor the manifest names exists with the declared rank and type, the experts' intervals
+ * cover the stage's sigma range, and embedding widths agree between encoders and experts. A failure
+ * is a {@link BundleException} naming the file, the manifest field and the fix, and every session
+ * opened before it is closed again.
+ */
+public final class ModelBundle {
+
+    /** The classpath folder of the default bundle. */
+    public static final String DEFAULT_CLASSPATH_ROOT = "dev/ediff/models/default";
+
+    private ModelBundle() {
+    }
+
+    /** Opens the bundle in {@code dir} on the CPU. */
+    public static EDiff open(Path dir) {
+        return open(dir, SessionConfig.DEFAULT);
+    }
+
+    /** Opens the bundle in {@code dir} with the given session configuration (e.g. CUDA). */
+    public static EDiff open(Path dir, SessionConfig config) {
+        if (!Files.isDirectory(dir)) {
+            throw new BundleException(dir + " is not a folder; a bundle is a folder holding " + Manifest.FILE);
+        }
+        return open(new BundleSource.Folder(dir), config);
+    }
+
+    /** Opens a bundle packaged on the classpath under {@code root} (e.g. {@value #DEFAULT_CLASSPATH_ROOT}). */
+    public static EDiff openClasspath(String root, SessionConfig config) {
+        return open(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(), root), config);
+    }
+
+    /** Reads and checks the manifest of the bundle in {@code dir} without opening any model. */
+    public static Manifest manifest(Path dir) {
+        BundleSource src = new BundleSource.Folder(dir);
+        return Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + "/" + Manifest.FILE);
+    }
+
+    static EDiff open(BundleSource src, SessionConfig config) {
+        String where = src.describe() + "/" + Manifest.FILE;
+        Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            EDiff.Builder b = EDiff.builder().name(m.name());
+            Map<String, OnnxTextEncoder> encoders = new LinkedHashMap<>();
+            for (int i = 0; i < m.textEncoders().size(); i++) {
+                Manifest.TextEncoderSpec s = m.textEncoders().get(i);
+                String field = "text_encoders[" + i + "]";
+                Tokenizer tok = Tokenizers.load(src.read(s.tokenizer(), field + ".tokenizer"),
+                        src.describe() + "/" + s.tokenizer());
+                OnnxTextEncoder.Config c = new OnnxTextEncoder.Config(s.role(), s.maxTokens(), s.inputIds(),
+                        s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
+                        s.off() == Manifest.Off.EMPTY_PROMPT);
+                OnnxTextEncoder e = withContext(where, field + ".model", s.model(), () -> {
+                    Model model = model(src, s.model(), field + ".model");
+                    return model.path().isPresent()
+                            ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
+                            : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
+                });
+                opened.add(e);
+                encoders.put(s.role(), e);
+                b.textEncoder(e).owning(e);
+            }
+            Optional<Manifest.ImageEncoderSpec> ie = m.imageEncoder();
+            if (ie.isPresent()) {
+                Manifest.ImageEncoderSpec s = ie.get();
+                OnnxImageEncoder.Config c = new OnnxImageEncoder.Config(s.input(), s.output(), s.size(), s.mean(),
+                        s.std(), s.dim());
+                OnnxImageEncoder e = withContext(where, "image_encoder.model", s.model(), () -> {
+                    Model model = model(src, s.model(), "image_encoder.model");
+                    return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
+                            : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
+                });
+                opened.add(e);
+                b.imageEncoder(e).owning(e);
+            }
+            for (int k = 0; k < m.stages().size(); k++) {
+                b.stage(stage(src, where, m, k, encoders, opened, b, config));
+            }
+            return b.build();
+        } catch (RuntimeException e) {
+            for (int i = opened.size() - 1; i >= 0; i--) {
+                try {
+                    opened.get(i).close();
+                } catch (Exception suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            if (e instanceof EDiffException) {
+                throw e;
+            }
+            throw new BundleException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Stage stage(BundleSource src, String where, Manifest m, int k, Map<String, OnnxTextEncoder> encoders,
+                               List<AutoCloseable> opened, EDiff.Builder b, SessionConfig config) {
+        Manifest.StageSpec s = m.stages().get(k);
+        String field = "stages[" + k + "]";
+        ExpertContract.Builder cb = ExpertContract.builder().xInput(s.xInput())
+                .noiseInput(s.noiseInput(), switch (s.noiseShape()) {
+                    case "scalar" -> ExpertContract.NoiseInput.SCALAR;
+                    case "batch_1" -> ExpertContract.NoiseInput.PER_SAMPLE_COLUMN;
+                    default -> ExpertContract.NoiseInput.PER_SAMPLE;
+                })
+                .output(s.output())
+                .parameterization(switch (s.parameterization()) {
+                    case "edm" -> Parameterization.edm(s.sigmaData());
+                    case "eps" -> Parameterization.eps(s.sigmaData(), sigma -> sigma);
+                    case "v" -> Parameterization.v(s.sigmaData(), sigma -> sigma);
+                    default -> Parameterization.x0();
+                });
+        s.conditioningInputs().forEach((role, input) -> {
+            if (role.equals(Conditioning.ATTENTION_BIAS)) {
+                cb.conditioning(role, input, 0f); // no painted words: a zero bias, which changes nothing
+            } else {
+                cb.conditioning(role, input);
+            }
+        });
+        checkRolesHaveSources(where, field, s, m);
+        ExpertContract contract = cb.build();
+        RoutingTree.Builder tree = RoutingTree.builder()
+                .covering(new NoiseInterval(s.sigmaMin(), Math.nextUp(s.sigmaMax())));
+        for (int i = 0; i < s.experts().size(); i++) {
+            Manifest.ExpertSpec e = s.experts().get(i);
+            String ef = field + ".experts[" + i + "]";
+            OnnxExpert expert = withContext(where, ef + ".model", e.model(), () -> {
+                Model model = model(src, e.model(), ef + ".model");
+                return model.path().isPresent()
+                        ? OnnxExpert.open(model.path().get(), contract, config)
+                        : OnnxExpert.open(e.name(), model.bytes(), contract, config);
+            });
+            opened.add(expert);
+            b.owning(expert);
+            checkWidths(where, ef, e.model(), expert, s, encoders, m);
+            tree.expert(new NoiseInterval(e.sigmaLo(), e.sigmaHi()), named(expert, e.name()));
+        }
+        RoutingTree routing;
+        try {
+            routing = tree.build();
+        } catch (IllegalArgumentException ex) {
+            throw new BundleException(where + ": " + field + ".experts do not tile the stage's range [sigma_min, sigma_max] = ["
+                    + s.sigmaMin() + ", " + s.sigmaMax() + "]: " + ex.getMessage()
+                    + ". Make the sigma_lo/sigma_hi intervals contiguous; the top one may omit sigma_hi (unbounded)");
+        }
+        Stage.Builder sb = Stage.builder(s.name(), routing, dev.ediff.api.TensorShape.of(s.channels(), s.height(), s.width()))
+                .defaultSampler(Samplers.byName(s.sampler()), s.steps())
+                .schedule(Schedules.karras(s.sigmaMin(), s.sigmaMax(), s.rho()))
+                .defaultGuidance(Guidance.of(s.guidance()))
+                .roles(s.conditioningInputs().keySet());
+        s.augmentationSigma().ifPresent(sb::superResolution);
+        return sb.build();
+    }
+
+    /** Names a bundle expert after its manifest entry, not its file. */
+    private static dev.ediff.api.Expert named(OnnxExpert expert, String name) {
+        if (expert.name().equals(name)) {
+            return expert;
+        }
+        return new dev.ediff.api.Expert() {
+            @Override
+            public void denoise(double[] x, dev.ediff.api.TensorShape shape, double sigma, Conditioning cond, double[] out) {
+                expert.denoise(x, shape, sigma, cond, out);
+            }
+
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public int maxBatch() {
+                return expert.maxBatch();
+            }
+
+            @Override
+            public Session open(dev.ediff.api.TensorShape shape, Conditioning cond) {
+                return expert.open(shape, cond);
+            }
+        };
+    }
+
+    private static void checkRolesHaveSources(String where, String field, Manifest.StageSpec s, Manifest m) {
+        for (String role : s.conditioningInputs().keySet()) {
+            String needs = switch (role) {
+                case Conditioning.T5_TOKENS, Conditioning.T5_MASK -> m.textEncoders().stream()
+                        .anyMatch(t -> t.role().equals("t5")) ? null : "a text encoder with role 't5'";
+                case Conditioning.CLIP_TOKENS, Conditioning.CLIP_MASK -> m.textEncoders().stream()
+                        .anyMatch(t -> t.role().equals("clip")) ? null : "a text encoder with role 'clip'";
+                case Conditioning.CLIP_POOLED -> m.textEncoders().stream()
+                        .anyMatch(t -> t.role().equals("clip") && t.pooledOutput().isPresent()) ? null
+                        : "a 'clip' text encoder with outputs.pooled";
+                case Conditioning.IMAGE_EMBEDDING -> m.imageEncoder().isPresent() ? null : "an image_encoder";
+                default -> null;
+            };
+            if (needs != null) {
+                throw new BundleException(where + ": " + field + ".inputs." + role + " is fed by " + needs
+                        + ", which the manifest does not declare");
+            }
+        }
+    }
+
+    /** Embedding widths and token lengths must agree between the encoders and each expert's inputs. */
+    private static void checkWidths(String where, String field, String file, OnnxExpert expert, Manifest.StageSpec s,
+                                    Map<String, OnnxTextEncoder> encoders, Manifest m) {
+        for (Map.Entry<String, String> e : s.conditioningInputs().entrySet()) {
+            String role = e.getKey();
+            long[] shape = expert.inputShape(e.getValue());
+            Integer width = null;
+            Integer length = null;
+            String source = null;
+            switch (role) {
+                case Conditioning.T5_TOKENS, Conditioning.CLIP_TOKENS -> {
+                    OnnxTextEncoder enc = encoders.get(role.startsWith("t5") ? "t5" : "clip");
+                    width = enc.config().dim();
+                    length = enc.config().maxTokens();
+                    source = "text_encoders(" + enc.role() + ")";
+                    expectRank(where, field, file, e.getValue(), role, shape, 3);
+                }
+                case Conditioning.CLIP_POOLED -> {
+                    width = encoders.get("clip").config().dim();
+                    source = "text_encoders(clip)";
+                    expectRank(where, field, file, e.getValue(), role, shape, 2);
+                }
+                case Conditioning.IMAGE_EMBEDDING -> {
+                    width = m.imageEncoder().orElseThrow().dim();
+                    source = "image_encoder";
+                    expectRank(where, field, file, e.getValue(), role, shape, 2);
+                }
+                case Conditioning.T5_MASK, Conditioning.CLIP_MASK -> {
+                    length = encoders.get(role.startsWith("t5") ? "t5" : "clip").config().maxTokens();
+                    source = "text_encoders(" + (role.startsWith("t5") ? "t5" : "clip") + ")";
+                    expectRank(where, field, file, e.getValue(), role, shape, 2);
+                }
+                default -> {
+                }
+            }
+            if (width != null && shape[shape.length - 1] >= 0 && shape[shape.length - 1] != width) {
+                throw new BundleException(where + ": " + field + " (" + file + ") input '" + e.getValue() + "' (" + role
+                        + ") has width " + shape[shape.length - 1] + ", but " + source + ".dim is " + width
+                        + "; the encoder and the expert must agree");
+            }
+            if (length != null && shape[1] >= 0 && shape[1] != length) {
+                throw new BundleException(where + ": " + field + " (" + file + ") input '" + e.getValue() + "' (" + role
+                        + ") takes " + shape[1] + " tokens, but " + source + ".max_tokens is " + length);
+            }
+        }
+    }
+
+    private static void expectRank(String where, String field, String file, String input, String role, long[] shape,
+                                   int rank) {
+        if (shape.length != rank) {
+            throw new BundleException(where + ": " + field + " (" + file + ") input '" + input + "' (" + role
+                    + ") has rank " + shape.length + "; expected rank " + rank);
+        }
+    }
+
+    /** A model's bytes, and its path when it must be opened from disk (external data beside it). */
+    private record Model(byte[] bytes, Optional<Path> path) {
+    }
+
+    private static Model model(BundleSource src, String file, String field) {
+        byte[] bytes = src.read(file, field);
+        List<String> external = OnnxExternalData.locations(bytes, src.describe() + "/" + file);
+        if (external.isEmpty()) {
+            return new Model(bytes, Optional.empty());
+        }
+        if (!(src instanceof BundleSource.Folder folder)) {
+            throw new BundleException(src.describe() + "/" + file + " (" + field + ") stores weights in external files "
+                    + external + "; a classpath bundle must be self-contained (save the model without external data)");
+        }
+        String dir = file.contains("/") ? file.substring(0, file.lastIndexOf('/') + 1) : "";
+        for (String loc : external) {
+            if (loc.isEmpty()) {
+                throw new BundleException(src.describe() + "/" + file + " (" + field
+                        + ") has a tensor marked external without a location");
+            }
+            BundlePaths.resolveInside(folder.dir, dir + loc, src.describe() + "/" + file,
+                    "external data of " + field);
+        }
+        return new Model(bytes, src.path(file, field));
+    }
+
+    @FunctionalInterface
+    private interface Opener<T> {
+        T open();
+    }
+
+    /** Adds the manifest field and file to a model error. */
+    private static <T> T withContext(String where, String field, String file, Opener<T> opener) {
+        try {
+            return opener.open();
+        } catch (BundleException e) {
+            throw e;
+        } catch (EDiffException e) {
+            throw new BundleException(where + ": " + field + " (" + file + "): " + e.getMessage(), e);
+        }
+    }
+}
