@@ -15,13 +15,29 @@ public final class Main {
             usage: ediff <command> [options]
 
             commands:
+              generate [PROMPT]   generate images and write PNGs (parameters in a text chunk)
+                --prompt TEXT         the prompt (or give it as the positional argument)
+                --negative TEXT       negative prompt
+                --model DIR           a model bundle folder (default: the bundled default model)
+                --seed N --count N    seed of the first image (image i uses N+i); number of images
+                --sampler NAME --steps N --guidance G
+                                      sampler (euler, euler_ancestral, heun, dpm_2, lms, dpmpp_2m,
+                                      dpmpp_2m_sde), steps and text guidance of the base stage
+                --no-t5 --no-clip     switch a text encoder off (both off: unconditional)
+                --style FILE --style-strength S
+                                      transfer the style of an image
+                --until STAGE         stop after this stage; --all-stages writes every stage's images
+                --out DIR --name BASE output folder and file name prefix; --overwrite replaces files
               conformance DIR     run every conformance case file under DIR (sampler cases through
                                   EDiff.generate with the Java and the ONNX analytic experts,
-                                  schedule lists); one line per case, then 'N passed, M failed'
+                                  schedule lists, tokenizer cases); one line per case, then
+                                  'N passed, M failed'
               help                show this text
 
             options:
               --verbose           print stack traces of failures
+
+            exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled
             """;
 
     private Main() {
@@ -49,9 +65,16 @@ public final class Main {
                     boolean ok = new ConformanceCommand(Backends.all(), out).run(Path.of(rest.get(1)));
                     return ok ? 0 : CliException.FAILED;
                 }
+                case "generate" -> {
+                    return GenerateCommand.run(rest.subList(1, rest.size()), out, err);
+                }
                 default -> throw new CliException(CliException.USAGE, "unknown command '" + rest.get(0)
                         + "'; run 'ediff help'");
             }
+        } catch (dev.ediff.api.CancelledException e) {
+            err.println();
+            err.println("ediff: cancelled");
+            return 130;
         } catch (CliException e) {
             err.println("ediff: " + e.getMessage());
             if (verbose) {
