@@ -37,6 +37,7 @@ public final class Request {
     private final String untilStage;
     private final boolean keepAllStages;
     private final java.util.Map<String, StageOptions> stageOptions;
+    private final java.util.List<Paint> paints;
 
     private Request(Builder b) {
         this.prompt = b.prompt;
@@ -62,6 +63,7 @@ public final class Request {
         this.untilStage = b.untilStage;
         this.keepAllStages = b.keepAllStages;
         this.stageOptions = java.util.Map.copyOf(b.stageOptions);
+        this.paints = java.util.List.copyOf(b.paints);
     }
 
     /** A new builder. */
@@ -196,6 +198,11 @@ public final class Request {
         return stageOptions.keySet();
     }
 
+    /** The painted phrases (paint-with-words), in the order given. */
+    public java.util.List<Paint> paints() {
+        return paints;
+    }
+
     /** A builder holding this request's values, to derive a changed request. */
     public Builder toBuilder() {
         Builder b = new Builder();
@@ -222,6 +229,7 @@ public final class Request {
         b.untilStage = untilStage;
         b.keepAllStages = keepAllStages;
         b.stageOptions.putAll(stageOptions);
+        b.paints.addAll(paints);
         return b;
     }
 
@@ -250,8 +258,18 @@ public final class Request {
         private String untilStage;
         private boolean keepAllStages;
         private final java.util.Map<String, StageOptions> stageOptions = new java.util.LinkedHashMap<>();
+        private final java.util.List<Paint> paints = new java.util.ArrayList<>();
 
         private Builder() {
+        }
+
+        /**
+         * Paints {@code phrase} (whole words of the prompt) into {@code mask} with weight {@code w'}
+         * (paint-with-words). Checked against the prompt when generating.
+         */
+        public Builder paint(String phrase, Mask mask, double weight) {
+            paints.add(new Paint(phrase, mask, weight));
+            return this;
         }
 
         /** Use the T5 text encoder (default true). With both encoders off the generation is unconditional. */

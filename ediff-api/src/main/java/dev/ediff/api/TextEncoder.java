@@ -23,6 +23,21 @@ public interface TextEncoder extends AutoCloseable {
      */
     TextEncoding off();
 
+    /** The number of token positions this encoder outputs (its padded length). */
+    default int tokenLength() {
+        throw new UnsupportedOperationException("text encoder '" + role() + "' does not expose its token length");
+    }
+
+    /**
+     * The token positions of {@code phrase} in the encoding of {@code prompt} (paint-with-words).
+     *
+     * @throws IllegalArgumentException when the phrase is not in the prompt (whole words), or was
+     *                                  cut off by the token limit; the message shows the prompt
+     */
+    default PhraseSpan locate(String prompt, String phrase) {
+        throw new UnsupportedOperationException("text encoder '" + role() + "' cannot locate phrases");
+    }
+
     @Override
     default void close() {
     }

@@ -196,7 +196,11 @@ public final class EDiff implements AutoCloseable {
 
     /** The text and style conditionings of one request, batch 1, before per-stage filtering. */
     private record Branches(List<Conditioning> conditionings, boolean textGuided, boolean styled,
-                            List<Truncation> truncations) {
+                            List<Truncation> truncations, List<PaintedTokens> paints) {
+    }
+
+    /** A painted phrase with its token columns in the concatenated text-token axis. */
+    private record PaintedTokens(dev.ediff.api.Paint paint, List<int[]> columns, int totalTokens) {
     }
 
     private Generation run(Request request) {
@@ -284,6 +288,7 @@ public final class EDiff implements AutoCloseable {
                 uncond = uncond.merge(u.conditioning());
             }
         }
+        List<PaintedTokens> painted = paintedTokens(request);
         boolean textGuided = !cond.equals(uncond);
         if (!request.hasStyle()) {
             if (imageEncoder != null) {
@@ -291,7 +296,8 @@ public final class EDiff implements AutoCloseable {
                 cond = cond.merge(off);
                 uncond = uncond.merge(off);
             }
-            return new Branches(textGuided ? List.of(uncond, cond) : List.of(cond), textGuided, false, truncations);
+            return new Branches(textGuided ? List.of(uncond, cond) : List.of(cond), textGuided, false, truncations,
+                    painted);
         }
         if (imageEncoder == null) {
             throw new IllegalArgumentException("this model has no image encoder, so it cannot take a style image");
@@ -301,7 +307,92 @@ public final class EDiff implements AutoCloseable {
         List<Conditioning> list = textGuided
                 ? List.of(uncond.merge(off), cond.merge(off), styled)
                 : List.of(cond.merge(off), styled);
-        return new Branches(list, textGuided, true, truncations);
+        return new Branches(list, textGuided, true, truncations, painted);
+    }
+
+    /**
+     * The text encoders in the order their tokens are concatenated for the attention bias: T5, then
+     * CLIP, then any other role by name.
+     */
+    private List<TextEncoder> tokenOrder() {
+        List<TextEncoder> order = new ArrayList<>(textEncoders.values());
+        order.sort(java.util.Comparator.comparing((TextEncoder e) -> switch (e.role()) {
+            case TextEncoder.T5 -> "0";
+            case TextEncoder.CLIP -> "1";
+            default -> "2" + e.role();
+        }));
+        return order;
+    }
+
+    private List<PaintedTokens> paintedTokens(Request request) {
+        if (request.paints().isEmpty()) {
+            return List.of();
+        }
+        if (request.conditioning().isPresent() || textEncoders.isEmpty()) {
+            throw new IllegalArgumentException("painting words needs the model's text encoders; this request "
+                    + (textEncoders.isEmpty() ? "goes to a model without text encoders" : "gives explicit conditioning"));
+        }
+        List<TextEncoder> order = tokenOrder();
+        int total = 0;
+        for (TextEncoder e : order) {
+            total += e.tokenLength();
+        }
+        List<PaintedTokens> out = new ArrayList<>();
+        for (dev.ediff.api.Paint p : request.paints()) {
+            List<int[]> columns = new ArrayList<>();
+            int offset = 0;
+            for (TextEncoder e : order) {
+                boolean on = switch (e.role()) {
+                    case TextEncoder.T5 -> request.t5();
+                    case TextEncoder.CLIP -> request.clip();
+                    default -> true;
+                };
+                if (on) {
+                    dev.ediff.api.PhraseSpan span = e.locate(request.prompt(), p.phrase());
+                    columns.add(new int[] {offset + span.start(), offset + span.end()});
+                }
+                offset += e.tokenLength();
+            }
+            if (columns.isEmpty()) {
+                throw new IllegalArgumentException("painting '" + p.phrase() + "' needs a text encoder switched on");
+            }
+            out.add(new PaintedTokens(p, columns, total));
+        }
+        return out;
+    }
+
+    /**
+     * The paint-with-words bias at one stage's resolution: {@code [1, H*W, tokens]}, the sum over
+     * painted phrases of {@code weight * mask(pixel)} on the phrase's token columns.
+     */
+    private static Tensor attentionBias(List<PaintedTokens> paints, Stage stage) {
+        int h = stage.sampleShape().height();
+        int w = stage.sampleShape().width();
+        int tokens = paints.get(0).totalTokens();
+        float[] bias = new float[h * w * tokens];
+        for (PaintedTokens pt : paints) {
+            float[] mask = pt.paint().mask().rasterize(w, h);
+            double sum = 0;
+            for (float v : mask) {
+                sum += v;
+            }
+            if (sum == 0) {
+                throw new IllegalArgumentException("the mask painted for '" + pt.paint().phrase() + "' is empty at the "
+                        + w + "x" + h + " resolution of stage '" + stage.name() + "'");
+            }
+            float weight = (float) pt.paint().weight();
+            for (int p = 0; p < h * w; p++) {
+                if (mask[p] == 0) {
+                    continue;
+                }
+                for (int[] c : pt.columns()) {
+                    for (int t = c[0]; t < c[1]; t++) {
+                        bias[p * tokens + t] += weight * mask[p];
+                    }
+                }
+            }
+        }
+        return Tensor.of(bias, 1, (long) h * w, tokens);
     }
 
     private TextEncoding encode(TextEncoder e, String text) {
@@ -386,8 +477,26 @@ public final class EDiff implements AutoCloseable {
         }
         Conditioning lowRes = k > 0 && stage.isSuperResolution()
                 ? lowResolution(stage, opts, previous, stages.get(k - 1).sampleShape(), seeds, streamBase) : Conditioning.NONE;
+        Tensor bias = null;
+        if (!branches.paints().isEmpty()) {
+            if (stage.accepts(Conditioning.ATTENTION_BIAS) && stage.roles().isPresent()) {
+                bias = attentionBias(branches.paints(), stage);
+            } else if (k == 0) {
+                throw new IllegalArgumentException("stage '" + stage.name() + "' has no attention-bias input, so it"
+                        + " cannot paint words (its experts take " + stage.roles().map(Object::toString)
+                        .orElse("undeclared inputs") + ")");
+            }
+        }
+        int branchIndex = 0;
         for (Conditioning c : branches.conditionings()) {
             Conditioning full = c;
+            if (bias != null) {
+                // The unconditional branch gets a zero bias: the same roles keep the branches batchable.
+                boolean unconditional = branches.textGuided() && branchIndex == 0;
+                full = full.merge(Conditioning.of(Conditioning.ATTENTION_BIAS,
+                        unconditional ? Tensor.filled(0, bias.shape()) : bias));
+            }
+            branchIndex++;
             if (stage.roles().isPresent()) {
                 full = full.retain(stage.roles().get());
             }

@@ -195,6 +195,27 @@ public final class OnnxTextEncoder implements TextEncoder {
     }
 
     @Override
+    public int tokenLength() {
+        return config.maxTokens();
+    }
+
+    @Override
+    public dev.ediff.api.PhraseSpan locate(String prompt, String phrase) {
+        Encoding e = tokenizer.encode(prompt, config.maxTokens());
+        Optional<dev.ediff.core.text.TokenSpan> span = tokenizer.findSpan(e, phrase);
+        if (span.isPresent()) {
+            return new dev.ediff.api.PhraseSpan(span.get().start(), span.get().end());
+        }
+        if (tokenizer.findSpan(tokenizer.encode(prompt), phrase).isPresent()) {
+            throw new IllegalArgumentException("the painted phrase '" + phrase + "' is cut off by the " + config.role()
+                    + " encoder's limit of " + config.maxTokens() + " tokens (dropped: \"" + e.droppedText()
+                    + "\"); shorten the prompt or move the phrase forward");
+        }
+        throw new IllegalArgumentException("the painted phrase '" + phrase + "' is not in the prompt \"" + prompt
+                + "\" (phrases must be whole words of the prompt)");
+    }
+
+    @Override
     public TextEncoding off() {
         return off;
     }
