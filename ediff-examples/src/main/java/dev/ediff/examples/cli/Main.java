@@ -28,6 +28,9 @@ public final class Main {
                                       transfer the style of an image
                 --until STAGE         stop after this stage; --all-stages writes every stage's images
                 --out DIR --name BASE output folder and file name prefix; --overwrite replaces files
+              info [--model DIR] [--check]
+                                  what a bundle holds: encoders, stages, experts and their sigma
+                                  intervals, tensor names; --check also opens every model
               conformance DIR     run every conformance case file under DIR (sampler cases through
                                   EDiff.generate with the Java and the ONNX analytic experts,
                                   schedule lists, tokenizer cases); one line per case, then
@@ -64,6 +67,9 @@ public final class Main {
                     }
                     boolean ok = new ConformanceCommand(Backends.all(), out).run(Path.of(rest.get(1)));
                     return ok ? 0 : CliException.FAILED;
+                }
+                case "info" -> {
+                    return InfoCommand.run(rest.subList(1, rest.size()), out);
                 }
                 case "generate" -> {
                     return GenerateCommand.run(rest.subList(1, rest.size()), out, err);

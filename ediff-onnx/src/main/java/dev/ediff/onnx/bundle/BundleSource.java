@@ -66,20 +66,20 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
 
         @Override
         String describe() {
-            return "classpath:/" + root;
+            return "classpath:/" + root.substring(0, root.length() - 1);
         }
 
         @Override
         byte[] read(String file, String field) {
-            BundlePaths.checkRelative(file, describe() + Manifest.FILE, field);
+            BundlePaths.checkRelative(file, describe() + "/" + Manifest.FILE, field);
             try (InputStream in = loader.getResourceAsStream(root + file)) {
                 if (in == null) {
-                    throw new BundleException(describe() + Manifest.FILE + ": " + field + " names '" + file
+                    throw new BundleException(describe() + "/" + Manifest.FILE + ": " + field + " names '" + file
                             + "', which is not on the classpath under " + describe());
                 }
                 return in.readAllBytes();
             } catch (IOException e) {
-                throw new BundleException(describe() + file + " (" + field + ") could not be read: " + e.getMessage(), e);
+                throw new BundleException(describe() + "/" + file + " (" + field + ") could not be read: " + e.getMessage(), e);
             }
         }
 

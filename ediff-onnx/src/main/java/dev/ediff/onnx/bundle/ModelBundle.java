@@ -70,6 +70,17 @@ public final class ModelBundle {
         return Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + "/" + Manifest.FILE);
     }
 
+    /** Reads and checks the manifest of the default classpath bundle, if there is one. */
+    public static Optional<Manifest> defaultManifest() {
+        ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader();
+        if (cl.getResource(DEFAULT_CLASSPATH_ROOT + "/" + Manifest.FILE) == null) {
+            return Optional.empty();
+        }
+        BundleSource src = new BundleSource.Classpath(cl, DEFAULT_CLASSPATH_ROOT);
+        return Optional.of(Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + Manifest.FILE));
+    }
+
     static EDiff open(BundleSource src, SessionConfig config) {
         String where = src.describe() + "/" + Manifest.FILE;
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
@@ -80,8 +91,9 @@ public final class ModelBundle {
             for (int i = 0; i < m.textEncoders().size(); i++) {
                 Manifest.TextEncoderSpec s = m.textEncoders().get(i);
                 String field = "text_encoders[" + i + "]";
-                Tokenizer tok = Tokenizers.load(src.read(s.tokenizer(), field + ".tokenizer"),
-                        src.describe() + "/" + s.tokenizer());
+                Tokenizer tok = withContext(where, field + ".tokenizer", s.tokenizer(),
+                        () -> Tokenizers.load(src.read(s.tokenizer(), field + ".tokenizer"),
+                                src.describe() + "/" + s.tokenizer()));
                 OnnxTextEncoder.Config c = new OnnxTextEncoder.Config(s.role(), s.maxTokens(), s.inputIds(),
                         s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
                         s.off() == Manifest.Off.EMPTY_PROMPT);
@@ -295,7 +307,7 @@ public final class ModelBundle {
 
     private static Model model(BundleSource src, String file, String field) {
         byte[] bytes = src.read(file, field);
-        List<String> external = OnnxExternalData.locations(bytes, src.describe() + "/" + file);
+        List<String> external = OnnxExternalData.locations(bytes, src.describe() + "/" + file + " (" + field + ")");
         if (external.isEmpty()) {
             return new Model(bytes, Optional.empty());
         }
@@ -309,6 +321,7 @@ public final class ModelBundle {
                 throw new BundleException(src.describe() + "/" + file + " (" + field
                         + ") has a tensor marked external without a location");
             }
+            BundlePaths.checkRelative(loc, src.describe() + "/" + file, "external data of " + field);
             BundlePaths.resolveInside(folder.dir, dir + loc, src.describe() + "/" + file,
                     "external data of " + field);
         }
