@@ -1,0 +1,124 @@
+"""One command for [mini-2]: cache -> base pretraining -> binary-tree expert fine-tuning ->
+super-resolution -> single-model baseline -> ONNX export + checks -> default bundle.
+
+    python -m mini2.build                 # the whole plan (resumes: every phase checkpoints)
+    python -m mini2.build --export-only   # export + bundle from the latest EMA checkpoints
+    python -m mini2.build --smoke         # tiny sizes, random stand-in encoders, into work/mini2_smoke
+
+The expert tree (eDiff-I): `pretrain` on all noise levels; it branches into `e1_high`
+(sigma >= 5) and `e1_low` (sigma < 5); `e1_low` branches into `e2_mid` (0.5 <= sigma < 5) and
+`e2_low` (sigma < 0.5). The final experts are e1_high, e2_mid, e2_low. The `baseline` continues
+`pretrain` on all noise levels for as many steps as the four fine-tuning phases together, so both
+have the same total training budget.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+from mini.train import log
+from . import cache as cache_mod
+from . import export as ex
+from .train import phase_done, run_phase
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+MODELS = {
+    "base": {"channels": [32, 64, 96], "self_attn": [False, False, True], "cross_attn": [False, True, True],
+             "heads": 2},
+    "sr": {"channels": [32, 48, 64], "self_attn": [False, False, False], "cross_attn": [False, False, True],
+           "heads": 2},
+}
+SPLITS = [0.5, 5.0]
+INF = float("inf")
+
+
+def plan(pretrain: int, branch: int, sr: int, seed: int = 11, batch: int = 64) -> list:
+    """branch = steps of each of the four fine-tuning phases; the baseline gets 4 * branch."""
+    s1, s2 = SPLITS
+    ft = {"kind": "base", "lr": 5e-4, "warmup": 50, "batch": batch, "ema": 0.995}
+    return [
+        {"name": "pretrain", "kind": "base", "steps": pretrain, "lo": 0.0, "hi": INF, "dist": "lognormal",
+         "lr": 1e-3, "warmup": 200, "batch": batch, "ema": 0.995, "seed": seed},
+        dict(ft, name="e1_high", parent="pretrain", steps=branch, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
+        dict(ft, name="e1_low", parent="pretrain", steps=branch, lo=0.0, hi=s2, dist="lognormal", seed=seed + 2),
+        dict(ft, name="e2_mid", parent="e1_low", steps=branch, lo=s1, hi=s2, dist="lognormal", seed=seed + 3),
+        dict(ft, name="e2_low", parent="e1_low", steps=branch, lo=0.0, hi=s1, dist="lognormal", seed=seed + 4),
+        {"name": "sr", "kind": "sr", "steps": sr, "lo": 0.0, "hi": INF, "dist": "lognormal", "lr": 1e-3,
+         "warmup": 100, "batch": batch, "ema": 0.995, "seed": seed + 5,
+         "batch_args": {"crop": 32, "aug_max": 0.4}},
+        dict(ft, name="baseline", parent="pretrain", steps=4 * branch, lo=0.0, hi=INF, dist="lognormal",
+             seed=seed + 6),
+    ]
+
+
+PLANS = {
+    # ~80 minutes of training on 2 free cores (this session)
+    "quick": {"pretrain": 1500, "branch": 300, "sr": 700},
+    # the issue's 3-hour budget (a later session: rerun with --plan full; the fine-tuning phases and
+    # the baseline resume and are extended; pretrain is only extended if no phase has branched yet)
+    "full": {"pretrain": 4000, "branch": 900, "sr": 1800},
+    "smoke": {"pretrain": 6, "branch": 3, "sr": 4},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--plan", default="quick", choices=sorted(PLANS))
+    ap.add_argument("--export-only", action="store_true")
+    ap.add_argument("--no-bundle", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--deadline", default=None, help="HH:MM local time: checkpoint and go to export then")
+    ap.add_argument("--only", default=None, help="comma-separated phases to run (default: all)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.smoke:
+        args.plan = "smoke"
+    work = os.path.join(HERE, "work", "mini2_smoke" if args.smoke else "mini2")
+    export_dir = os.path.join(HERE, "work", "mini2_smoke", "export") if args.smoke else os.path.join(HERE, "export")
+    os.makedirs(work, exist_ok=True)
+    cfg = {"base": MODELS["base"], "sr": MODELS["sr"], "splits": SPLITS, "guidance": 3.0,
+           "augmentation_sigma": 0.1}
+    deadline = float("inf")
+    if args.deadline:
+        hh, mm = map(int, args.deadline.split(":"))
+        lt = time.localtime()
+        deadline = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1))
+    phases = plan(**PLANS[args.plan])
+    times = {}
+    if not args.export_only:
+        cpath = cache_mod.build(os.path.join(work, "cache"), os.path.join(HERE, "work", "full", "data"),
+                                n=2000 if args.smoke else None, random_encoders=args.smoke)
+        cache = torch.load(cpath, map_location="cpu", weights_only=False)
+        only = set(args.only.split(",")) if args.only else None
+        for ph in phases:
+            if only and ph["name"] not in only:
+                continue
+            if phase_done(os.path.join(work), ph):
+                continue
+            if time.time() > deadline:
+                log(f"deadline: skipping {ph['name']}")
+                continue
+            st = run_phase(cfg, ph, work, cache, deadline)
+            times[ph["name"]] = {"steps": st["step"], "elapsed_s": round(st["elapsed"])}
+        with open(os.path.join(work, "times.json"), "a") as f:
+            f.write(json.dumps({"at": time.strftime("%H:%M:%S"), "plan": args.plan, "phases": times}) + "\n")
+    with open(os.path.join(work, "plan.json"), "w") as f:
+        json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
+    if args.smoke:
+        # the encoder exports come from [mini-1]; the smoke test only exports the denoisers
+        ex.export_all(cfg, work, export_dir)
+        return
+    report = ex.export_all(cfg, work, export_dir)
+    if not args.no_bundle and all(k in report for k in ("base/high", "base/mid", "base/low", "sr/sr")):
+        ex.assemble(cfg, export_dir)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()

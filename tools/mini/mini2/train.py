@@ -1,0 +1,136 @@
+"""EDM training of one phase (a model trained for some steps on a noise interval), resumable.
+
+A phase checkpoint work/mini2/<phase>.pt holds the model, its EMA, the optimizer and the step.
+A phase that starts from a parent (expert branching, baseline continuation) copies the parent's
+final model and EMA. Batches, sigmas and noise are a pure function of (seed, phase, step).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from typing import Dict
+
+import numpy as np
+import torch
+
+from mini.train import log
+from .cache import Batches
+from .unet import SIGMA_DATA, base_model, sr_model, n_params
+
+P_MEAN, P_STD = -1.2, 1.2
+
+
+def sample_sigma(rng: np.random.Generator, n: int, lo: float, hi: float, dist: str) -> np.ndarray:
+    """EDM's log-normal noise levels, restricted to [lo, hi) (inverse CDF of the truncated normal),
+    or log-uniform on [lo, hi) ("loguniform", for the top expert whose interval the log-normal
+    barely reaches)."""
+    if dist == "loguniform":
+        return np.exp(rng.uniform(math.log(max(lo, 1e-3)), math.log(hi), size=n))
+    ndtr = lambda v: float(torch.special.ndtr(torch.tensor(v, dtype=torch.float64)))
+    a = ndtr((math.log(max(lo, 1e-12)) - P_MEAN) / P_STD) if lo > 0 else 0.0
+    b = ndtr((math.log(hi) - P_MEAN) / P_STD) if math.isfinite(hi) else 1.0
+    u = rng.uniform(a, b, size=n)
+    z = torch.special.ndtri(torch.from_numpy(np.clip(u, 1e-12, 1 - 1e-12))).numpy()
+    return np.exp(P_MEAN + P_STD * z)
+
+
+def make_model(kind: str, cfg: Dict):
+    return base_model(cfg["base"]) if kind == "base" else sr_model(cfg["sr"])
+
+
+def ckpt_path(work: str, phase: str) -> str:
+    return os.path.join(work, phase + ".pt")
+
+
+def load_phase(work: str, phase: str):
+    return torch.load(ckpt_path(work, phase), map_location="cpu", weights_only=False)
+
+
+def phase_done(work: str, ph: Dict) -> bool:
+    p = ckpt_path(work, ph["name"])
+    if not os.path.exists(p):
+        return False
+    return load_phase(work, ph["name"])["state"]["step"] >= ph["steps"]
+
+
+def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = float("inf")) -> Dict:
+    """Trains phase ph up to ph['steps'] (resuming). Returns its state. Stops early (checkpointed)
+    at `deadline` (time.time())."""
+    kind = ph["kind"]
+    model = make_model(kind, cfg)
+    ema = copy.deepcopy(model)
+    lr = ph["lr"]
+    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99), eps=1e-8)
+    path = ckpt_path(work, ph["name"])
+    state = {"step": 0, "elapsed": 0.0, "loss": []}
+    if os.path.exists(path):
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        log(f"{ph['name']}: resumed at step {state['step']}")
+    elif ph.get("parent"):
+        ck = load_phase(work, ph["parent"])
+        model.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        state["parent_step"] = ck["state"]["step"]
+        log(f"{ph['name']}: branched from {ph['parent']} (step {ck['state']['step']})")
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    if state["step"] >= ph["steps"]:
+        return state
+    log(f"{ph['name']}: {kind}, {n_params(model):,} params, steps {state['step']}->{ph['steps']}, "
+        f"sigma [{ph['lo']}, {ph['hi']}) {ph['dist']}, lr {lr}, batch {ph['batch']}")
+    batches = Batches(cache, seed=ph["seed"])
+    model.train()
+    t_start = time.time()
+    elapsed0 = state["elapsed"]
+    sd2 = SIGMA_DATA ** 2
+    losses = []
+    while state["step"] < ph["steps"]:
+        step = state["step"]
+        cur_lr = lr * min(1.0, (step + 1) / ph.get("warmup", 100))
+        for g in opt.param_groups:
+            g["lr"] = cur_lr
+        b = batches.get(step, ph["batch"], sr=(kind == "sr"), **ph.get("batch_args", {}))
+        rng = np.random.default_rng([ph["seed"], 31, step])
+        x0 = b.pop("x0")
+        gen_seed = b.pop("_gen_seed")
+        sigma = torch.from_numpy(sample_sigma(rng, x0.shape[0], ph["lo"], ph["hi"], ph["dist"])).float()
+        g = torch.Generator().manual_seed(gen_seed)
+        noise = torch.randn(x0.shape, generator=g)
+        s = sigma[:, None, None, None]
+        den = model(x0 + s * noise, sigma, b)
+        weight = (s * s + sd2) / (s * SIGMA_DATA) ** 2
+        loss = (weight * (den - x0) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        decay = min(ph.get("ema", 0.995), (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+            for be, bm in zip(ema.buffers(), model.buffers()):
+                be.copy_(bm)
+        losses.append(loss.item())
+        state["step"] = step + 1
+        state["elapsed"] = elapsed0 + time.time() - t_start
+        done = state["step"] >= ph["steps"]
+        if state["step"] % ph.get("log_every", 25) == 0 or done:
+            rate = (state["step"] - (state.get("_s0") or 0)) / max(1e-9, state["elapsed"])
+            log(f"{ph['name']} step {state['step']}/{ph['steps']} loss {np.mean(losses[-25:]):.4f} "
+                f"lr {cur_lr:.2e} {state['elapsed']:.0f}s ({rate:.2f} steps/s)")
+        if state["step"] % ph.get("ckpt_every", 100) == 0 or done or time.time() > deadline:
+            state["loss"].append([state["step"], float(np.mean(losses[-100:]))])
+            tmp = path + ".tmp"
+            torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                        "state": state, "phase": ph}, tmp)
+            os.replace(tmp, path)
+            if time.time() > deadline and not done:
+                log(f"{ph['name']}: deadline reached at step {state['step']}, checkpointed")
+                break
+    return state
