@@ -78,7 +78,7 @@ public final class ModelBundle {
             return Optional.empty();
         }
         BundleSource src = new BundleSource.Classpath(cl, DEFAULT_CLASSPATH_ROOT);
-        return Optional.of(Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + Manifest.FILE));
+        return Optional.of(Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + "/" + Manifest.FILE));
     }
 
     static EDiff open(BundleSource src, SessionConfig config) {

@@ -610,14 +610,22 @@ final class FixtureBundle {
     }
 
     /**
-     * {@code model} with its first initializer moved to external data at {@code location}
+     * {@code model} with its largest float initializer moved to external data at {@code location}
      * ({@code data_location = EXTERNAL}, raw data removed); {@code sink}, if given, receives the
      * raw bytes that belong in the external file.
      */
     static byte[] withExternalData(byte[] model, String location, Consumer<byte[]> sink) {
         try {
             OnnxMl.ModelProto.Builder m = OnnxMl.ModelProto.parseFrom(model).toBuilder();
-            OnnxMl.TensorProto.Builder t = m.getGraphBuilder().getInitializerBuilder(0);
+            int largest = 0;
+            List<OnnxMl.TensorProto> inits = m.getGraph().getInitializerList();
+            for (int i = 0; i < inits.size(); i++) {
+                if (inits.get(i).getDataType() == DataType.FLOAT.getNumber()
+                        && inits.get(i).getRawData().size() > inits.get(largest).getRawData().size()) {
+                    largest = i;
+                }
+            }
+            OnnxMl.TensorProto.Builder t = m.getGraphBuilder().getInitializerBuilder(largest);
             byte[] raw = t.getRawData().toByteArray();
             if (sink != null) {
                 sink.accept(raw);
