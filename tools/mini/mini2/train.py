@@ -88,10 +88,20 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
     model.train()
     t_start = time.time()
     elapsed0 = state["elapsed"]
+    step0 = state["step"]
     sd2 = SIGMA_DATA ** 2
     losses = []
+    knob = os.path.join(work, "threads")   # echo 1 > work/mini2/threads: share the cores (read every 10 steps)
     while state["step"] < ph["steps"]:
         step = state["step"]
+        if step % 10 == 0 and os.path.exists(knob):
+            try:
+                n = int(open(knob).read().strip())
+                if n > 0 and n != torch.get_num_threads():
+                    torch.set_num_threads(n)
+                    log(f"{ph['name']}: {n} threads")
+            except ValueError:
+                pass
         cur_lr = lr * min(1.0, (step + 1) / ph.get("warmup", 100))
         for g in opt.param_groups:
             g["lr"] = cur_lr
@@ -121,7 +131,7 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         state["elapsed"] = elapsed0 + time.time() - t_start
         done = state["step"] >= ph["steps"]
         if state["step"] % ph.get("log_every", 25) == 0 or done:
-            rate = (state["step"] - (state.get("_s0") or 0)) / max(1e-9, state["elapsed"])
+            rate = (state["step"] - step0) / max(1e-9, time.time() - t_start)
             log(f"{ph['name']} step {state['step']}/{ph['steps']} loss {np.mean(losses[-25:]):.4f} "
                 f"lr {cur_lr:.2e} {state['elapsed']:.0f}s ({rate:.2f} steps/s)")
         if state["step"] % ph.get("ckpt_every", 100) == 0 or done or time.time() > deadline:
