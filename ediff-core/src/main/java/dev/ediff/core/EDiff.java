@@ -472,9 +472,14 @@ public final class EDiff implements AutoCloseable {
         }
 
         List<Conditioning> conds = new ArrayList<>();
-        if (branches.styled() && !stage.accepts(Conditioning.IMAGE_EMBEDDING)) {
+        // A later stage without an image-embedding input (an SR stage conditioned on text and the
+        // low-res image only) gets the style through its input image and runs without the style branch.
+        boolean styled = branches.styled() && stage.accepts(Conditioning.IMAGE_EMBEDDING);
+        if (branches.styled() && !styled && k == 0) {
             throw new IllegalArgumentException("stage '" + stage.name() + "' takes no image embedding, so it cannot use a style image");
         }
+        List<Conditioning> stageBranches = branches.styled() && !styled
+                ? branches.conditionings().subList(0, branches.conditionings().size() - 1) : branches.conditionings();
         Conditioning lowRes = k > 0 && stage.isSuperResolution()
                 ? lowResolution(stage, opts, previous, stages.get(k - 1).sampleShape(), seeds, streamBase) : Conditioning.NONE;
         Tensor bias = null;
@@ -488,7 +493,7 @@ public final class EDiff implements AutoCloseable {
             }
         }
         int branchIndex = 0;
-        for (Conditioning c : branches.conditionings()) {
+        for (Conditioning c : stageBranches) {
             Conditioning full = c;
             if (bias != null) {
                 // The unconditional branch gets a zero bias: the same roles keep the branches batchable.
@@ -504,7 +509,7 @@ public final class EDiff implements AutoCloseable {
             conds.add(full);
         }
         double[] scales;
-        if (branches.styled()) {
+        if (styled) {
             scales = branches.textGuided() ? new double[] {guidance.scale(), request.styleStrength()}
                     : new double[] {request.styleStrength()};
         } else {

@@ -202,6 +202,41 @@ class ModelBundleTest {
         assertEquals("2.0", fromFile.parameters().get("style_strength"));
     }
 
+    /**
+     * A super-resolution stage without an image-embedding input (as in the miniature eDiff-I, whose
+     * SR experts take text and the low-res image only) still runs under a styled request: the
+     * style shapes the base image, and the SR stage refines it with text guidance alone. A base
+     * stage without the input refuses the style image with a clear message.
+     */
+    @Test
+    void aStyleImageReachesTheStagesThatTakeIt() {
+        FixtureBundle noStyleSr = FixtureBundle.create(tmp.resolve("no-style-sr"));
+        noStyleSr.write("sr/low.onnx", FixtureBundle.Expert.sr(21, 0.9f).omit("image_embedding").build())
+                .write("sr/high.onnx", FixtureBundle.Expert.sr(22, 0.8f).omit("image_embedding").build())
+                .edit(m -> ((com.fasterxml.jackson.databind.node.ObjectNode) noStyleSr.stage(1).get("inputs"))
+                        .remove("image_embedding"));
+        Request plain = prompt("a red cat").keepAllStages(true).build();
+        Request styled = plain.toBuilder().style(styleImage(), 2.0).build();
+        try (EDiff e = ModelBundle.open(noStyleSr.dir, FixtureBundle.CPU)) {
+            Generation without = e.generate(plain);
+            Generation with = e.generate(styled);
+            assertFalse(Arrays.equals(without.stage("base").samples().get(0).data(),
+                    with.stage("base").samples().get(0).data()), "the style changes the base image");
+            assertFalse(Arrays.equals(output(without), output(with)), "and through it the final image");
+            assertEquals(without.stage("sr").nfe(), with.stage("sr").nfe(), "the SR stage runs no style branch");
+        }
+        FixtureBundle noStyleBase = FixtureBundle.create(tmp.resolve("no-style-base"));
+        noStyleBase.write("base/low.onnx", FixtureBundle.Expert.base(11, 0.9f).omit("image_embedding").build())
+                .write("base/mid.onnx", FixtureBundle.Expert.base(12, 0.9f).omit("image_embedding").build())
+                .write("base/high.onnx", FixtureBundle.Expert.base(13, 0.9f).omit("image_embedding").build())
+                .edit(m -> ((com.fasterxml.jackson.databind.node.ObjectNode) noStyleBase.stage(0).get("inputs"))
+                        .remove("image_embedding"));
+        try (EDiff e = ModelBundle.open(noStyleBase.dir, FixtureBundle.CPU)) {
+            IllegalArgumentException x = assertThrows(IllegalArgumentException.class, () -> e.generate(styled));
+            assertContains(x.getMessage(), "'base'", "image embedding", "style");
+        }
+    }
+
     @Test
     void bothEncodersOffIsUnconditional() {
         double[] a = output(ediff.generate(prompt("a red cat").t5(false).clip(false).build()));
