@@ -94,6 +94,13 @@ public final class ModelBundle {
                 Tokenizer tok = withContext(where, field + ".tokenizer", s.tokenizer(),
                         () -> Tokenizers.load(src.read(s.tokenizer(), field + ".tokenizer"),
                                 src.describe() + "/" + s.tokenizer()));
+                try {
+                    tok.encode("", s.maxTokens());
+                } catch (IllegalArgumentException ex) {
+                    throw new BundleException(where + ": " + field + ".max_tokens is " + s.maxTokens() + ", too small for "
+                            + src.describe() + "/" + s.tokenizer() + ": " + ex.getMessage()
+                            + "; max_tokens must hold the special tokens the tokenizer adds, and the prompt", ex);
+                }
                 OnnxTextEncoder.Config c = new OnnxTextEncoder.Config(s.role(), s.maxTokens(), s.inputIds(),
                         s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
                         s.off() == Manifest.Off.EMPTY_PROMPT);

@@ -288,6 +288,24 @@ class BundleValidationTest {
     }
 
     @Test
+    void maxTokensTooSmallForTheTokenizersSpecialTokens() {
+        // a length-agnostic CLIP encoder with room for no token at all: refused when opening, not when generating
+        fixture.write("clip/text.onnx", new FixtureBundle.TextEncoderGraph(true, 600).dynamicLength().build())
+                .write("base/low.onnx", FixtureBundle.Expert.base(11, 0.9f).dynamicTokens().build())
+                .write("base/mid.onnx", FixtureBundle.Expert.base(12, 0.9f).dynamicTokens().build())
+                .write("base/high.onnx", FixtureBundle.Expert.base(13, 0.9f).dynamicTokens().build())
+                .write("sr/low.onnx", FixtureBundle.Expert.sr(21, 0.9f).dynamicTokens().build())
+                .write("sr/high.onnx", FixtureBundle.Expert.sr(22, 0.9f).dynamicTokens().build());
+        fixture.edit(m -> fixture.textEncoder(1).put("max_tokens", 4));
+        try (EDiff e = ModelBundle.open(fixture.dir, FixtureBundle.CPU)) {
+            assertEquals(3 * 16 * 16, e.generate(Request.prompt("a red cat").seed(1).build()).sample(0).data().length,
+                    "length-agnostic experts take 4 CLIP tokens");
+        }
+        fixture.edit(m -> fixture.textEncoder(1).put("max_tokens", 1));
+        fails("text_encoders[1].max_tokens", "clip/tokenizer.json", "special tokens");
+    }
+
+    @Test
     void roleWithoutItsEncoder() {
         fixture.edit(m -> ((ArrayNode) m.get("text_encoders")).remove(1));
         fails("stages[0].inputs.clip_", "text encoder with role 'clip'", "does not declare");

@@ -396,6 +396,7 @@ final class FixtureBundle {
         DataType idsType = DataType.INT64;
         boolean mask = true;
         String idsName = "input_ids";
+        boolean dynamic;
 
         TextEncoderGraph(boolean clip, int rows) {
             this.clip = clip;
@@ -409,6 +410,12 @@ final class FixtureBundle {
             return this;
         }
 
+        /** A symbolic token length {@code L} instead of the fixed one. */
+        TextEncoderGraph dynamicLength() {
+            this.dynamic = true;
+            return this;
+        }
+
         TextEncoderGraph idsType(DataType t) {
             this.idsType = t;
             return this;
@@ -417,17 +424,18 @@ final class FixtureBundle {
         byte[] build() {
             Random r = new Random(clip ? 7 : 5);
             OnnxGraphBuilder g = new OnnxGraphBuilder(clip ? "clip_text" : "t5_encoder");
-            String ids = g.input(idsName, idsType, "B", len);
+            Object l = dynamic ? "L" : (Object) len;
+            String ids = g.input(idsName, idsType, "B", l);
             String idx = idsType == DataType.INT64 ? ids
                     : g.node("Cast", new String[] {ids}, attr("to", DataType.INT64.getNumber()));
             String table = g.constant(random(r, rows * dim, 1.0), rows, dim);
             String emb = g.node("Gather", new String[] {table, idx}, attr("axis", 0));
-            g.output("tokens", DataType.FLOAT, "B", len, dim);
+            g.output("tokens", DataType.FLOAT, "B", l, dim);
             String tokens;
             if (mask) {
-                String m = g.input("attention_mask", idsType, "B", len);
+                String m = g.input("attention_mask", idsType, "B", l);
                 String mf = g.node("Cast", new String[] {m}, attr("to", DataType.FLOAT.getNumber()));
-                String m3 = g.node("Reshape", new String[] {mf, g.constant(new long[] {-1, len, 1}, 3)});
+                String m3 = g.node("Reshape", new String[] {mf, g.constant(new long[] {0, -1, 1}, 3)});
                 tokens = g.node("Mul", "tokens", new String[] {emb, m3});
             } else {
                 tokens = g.node("Identity", "tokens", new String[] {emb});
@@ -473,6 +481,7 @@ final class FixtureBundle {
         int imageWidth = IMAGE_DIM;
         int t5Len = T5_LEN;
         boolean t5TokensRank2;
+        boolean dynamicTokens;
         String extraInput;
 
         private Expert(int res, boolean sr, long seed, float a) {
@@ -521,6 +530,12 @@ final class FixtureBundle {
             return this;
         }
 
+        /** Symbolic token lengths for T5 and CLIP inputs (a graph that takes any max_tokens). */
+        Expert dynamicTokens() {
+            dynamicTokens = true;
+            return this;
+        }
+
         Expert t5TokensRank2() {
             t5TokensRank2 = true;
             return this;
@@ -548,8 +563,8 @@ final class FixtureBundle {
         }
 
         /** Mean over the token axis of {@code tokens [B, L, D]} weighted by {@code mask [B, L]}: {@code [B, D]}. */
-        private static String maskedMean(OnnxGraphBuilder g, String tokens, String mask, int len) {
-            String m3 = g.node("Reshape", new String[] {mask, g.constant(new long[] {-1, len, 1}, 3)});
+        private static String maskedMean(OnnxGraphBuilder g, String tokens, String mask) {
+            String m3 = g.node("Reshape", new String[] {mask, g.constant(new long[] {0, -1, 1}, 3)});
             String w = g.node("Mul", new String[] {tokens, m3});
             return g.node("ReduceMean", new String[] {w}, attr("axes", new long[] {1}), attr("keepdims", 0));
         }
@@ -561,21 +576,23 @@ final class FixtureBundle {
             String sigma = in(g, "sigma", "B");
             g.output("denoised", DataType.FLOAT, "B", 3, res, res);
             List<String> terms = new ArrayList<>();
+            Object t5L = dynamicTokens ? "L5" : (Object) t5Len;
+            Object clipL = dynamicTokens ? "LC" : (Object) CLIP_LEN;
             if (!omitted.contains("t5_tokens")) {
-                String mask = in(g, "t5_mask", "B", t5Len);
+                String mask = in(g, "t5_mask", "B", t5L);
                 if (t5TokensRank2) {
                     String tok = in(g, "t5_tokens", "B", t5Width);
                     String mm = g.node("ReduceMean", new String[] {mask}, attr("axes", new long[] {1}), attr("keepdims", 1));
                     terms.add(project(g, r, g.node("Mul", new String[] {tok, mm}), t5Width));
                 } else {
-                    String tok = in(g, "t5_tokens", "B", t5Len, t5Width);
-                    terms.add(project(g, r, maskedMean(g, tok, mask, t5Len), t5Width));
+                    String tok = in(g, "t5_tokens", "B", t5L, t5Width);
+                    terms.add(project(g, r, maskedMean(g, tok, mask), t5Width));
                 }
             }
             if (!omitted.contains("clip_tokens")) {
-                String mask = in(g, "clip_mask", "B", CLIP_LEN);
-                String tok = in(g, "clip_tokens", "B", CLIP_LEN, clipWidth);
-                terms.add(project(g, r, maskedMean(g, tok, mask, CLIP_LEN), clipWidth));
+                String mask = in(g, "clip_mask", "B", clipL);
+                String tok = in(g, "clip_tokens", "B", clipL, clipWidth);
+                terms.add(project(g, r, maskedMean(g, tok, mask), clipWidth));
                 terms.add(project(g, r, in(g, "clip_pooled", "B", clipWidth), clipWidth));
             }
             if (!omitted.contains("image_embedding")) {
