@@ -23,14 +23,28 @@ import java.util.Set;
 final class GenerateCommand {
 
     static final Set<String> VALUED = Set.of("prompt", "negative", "model", "seed", "count", "steps", "sampler",
-            "guidance", "style", "style-strength", "until", "out", "name");
+            "guidance", "style", "style-strength", "until", "out", "name", "paint-map", "legend");
     static final Set<String> FLAGS = Set.of("no-t5", "no-clip", "overwrite", "all-stages");
 
     private GenerateCommand() {
     }
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Args a = new Args(argv, VALUED, FLAGS);
+        List<String> paints = new ArrayList<>();
+        List<String> rest = new ArrayList<>();
+        for (int i = 0; i < argv.size(); i++) {
+            if (argv.get(i).equals("--paint")) {
+                if (i + 1 >= argv.size()) {
+                    throw new CliException(CliException.USAGE, "--paint needs a value PHRASE=MASK:WEIGHT");
+                }
+                paints.add(argv.get(++i));
+            } else if (argv.get(i).startsWith("--paint=")) {
+                paints.add(argv.get(i).substring("--paint=".length()));
+            } else {
+                rest.add(argv.get(i));
+            }
+        }
+        Args a = new Args(rest, VALUED, FLAGS);
         String prompt = a.has("prompt") ? a.get("prompt", "") : String.join(" ", a.positional());
         Request.Builder r = Request.prompt(prompt)
                 .negativePrompt(a.get("negative", ""))
@@ -63,11 +77,22 @@ final class GenerateCommand {
         if (a.has("style")) {
             r.style(Path.of(a.get("style", "")), a.number("style-strength", 1.0));
         }
+        PaintArgs.apply(paints, a.has("paint-map") ? a.get("paint-map", "") : null,
+                a.has("legend") ? a.get("legend", "") : null, r);
         if (a.has("until")) {
             r.untilStage(a.get("until", ""));
         }
         CancellationToken token = new CancellationToken();
-        Thread hook = new Thread(token::cancel, "ediff-cancel");
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            token.cancel();
+            try {
+                // Let the generating thread release its sessions and temporary files before the JVM exits.
+                finished.await(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "ediff-cancel");
         Runtime.getRuntime().addShutdownHook(hook);
         r.cancellation(token).onProgress(p -> err.printf("\r%s step %d/%d sigma %.4f expert %s   ",
                 p.stage(), p.step() + 1, p.totalSteps(), p.sigma(), p.expert()));
@@ -99,6 +124,7 @@ final class GenerateCommand {
                     g.modelTime().toMillis() / 1000.0);
             return 0;
         } finally {
+            finished.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException ignored) {

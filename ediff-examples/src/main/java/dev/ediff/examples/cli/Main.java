@@ -26,6 +26,11 @@ public final class Main {
                 --no-t5 --no-clip     switch a text encoder off (both off: unconditional)
                 --style FILE --style-strength S
                                       transfer the style of an image
+                --paint "PHRASE=MASK:W"
+                                      paint a phrase of the prompt: MASK is an image (white = here),
+                                      rect(x0,y0,x1,y1) or ellipse(x0,y0,x1,y1) in [0,1]; repeatable
+                --paint-map MAP.png --legend LEGEND.json
+                                      one colour per phrase: {"#ff0000": {"phrase": "...", "weight": 0.4}}
                 --until STAGE         stop after this stage; --all-stages writes every stage's images
                 --out DIR --name BASE output folder and file name prefix; --overwrite replaces files
               info [--model DIR] [--check]

@@ -38,7 +38,7 @@ import static dev.ediff.onnx.analytic.OnnxGraphBuilder.attr;
  * <p>Tests break one thing at a time: {@link #edit} changes the manifest, {@link #write} replaces
  * a file (e.g. with {@link Expert#build()} of a broken variant), {@link #reset} restores everything.
  */
-final class FixtureBundle {
+public final class FixtureBundle {
 
     static final int T5_LEN = 8;
     static final int T5_DIM = 6;
@@ -71,7 +71,7 @@ final class FixtureBundle {
     }
 
     /** Writes the complete default bundle into {@code dir} (created if needed). */
-    static FixtureBundle create(Path dir) {
+    public static FixtureBundle create(Path dir) {
         FixtureBundle f = new FixtureBundle(dir);
         f.reset();
         return f;
