@@ -36,6 +36,9 @@ public final class Main {
               info [--model DIR] [--check]
                                   what a bundle holds: encoders, stages, experts and their sigma
                                   intervals, tensor names; --check also opens every model
+              bench [--model DIR] [--steps N] [--runs N] [--sampler S] [--count N] [--guidance G]
+                                  per-step model time vs SDK time, Java bytes allocated per step,
+                                  resident memory
               conformance DIR     run every conformance case file under DIR (sampler cases through
                                   EDiff.generate with the Java and the ONNX analytic experts,
                                   schedule lists, tokenizer cases); one line per case, then
@@ -72,6 +75,9 @@ public final class Main {
                     }
                     boolean ok = new ConformanceCommand(Backends.all(), out).run(Path.of(rest.get(1)));
                     return ok ? 0 : CliException.FAILED;
+                }
+                case "bench" -> {
+                    return BenchCommand.run(rest.subList(1, rest.size()), out);
                 }
                 case "info" -> {
                     return InfoCommand.run(rest.subList(1, rest.size()), out);

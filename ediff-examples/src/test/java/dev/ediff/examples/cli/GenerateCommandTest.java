@@ -79,6 +79,16 @@ class GenerateCommandTest {
     }
 
     @Test
+    void benchSplitsModelAndSdkTime(@TempDir Path tmp) {
+        Path bundle = tmp.resolve("bundle");
+        FixtureBundle.create(bundle);
+        String[] r = ConformanceCommandTest.run("bench", "--model", bundle.toString(), "--steps", "4", "--runs", "1");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("model ms/st") && r[1].contains("base") && r[1].contains("sr"), r[1]);
+        assertTrue(r[1].contains("resident memory"), r[1]);
+    }
+
+    @Test
     void infoDescribesTheBundle(@TempDir Path tmp) {
         Path bundle = tmp.resolve("bundle");
         FixtureBundle.create(bundle);
