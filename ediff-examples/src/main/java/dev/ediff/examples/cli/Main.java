@@ -39,6 +39,22 @@ public final class Main {
               bench [--model DIR] [--steps N] [--runs N] [--sampler S] [--count N] [--guidance G]
                                   per-step model time vs SDK time, Java bytes allocated per step,
                                   resident memory
+              eval PROMPTS [--model DIR] [--judge FILE] [--limit N] [--count-per-prompt K]
+                   [--config LABEL=key=value,...]... [--real DIR]
+                                  generate every prompt of PROMPTS, read the images with the judge
+                                  (default: judge/judge.onnx in the bundle) and print the quality
+                                  table (Markdown), one row per --config; keys: sampler, steps,
+                                  guidance, t5, clip (true/false), until (stage), paint, style
+                                  (true/false: use the file's entries), style_strength, upsample
+                                  (bicubic: judge the first stage upsampled), model (DIR).
+                                  --real DIR: PNGs of real images for the Frechet distance in
+                                  mini-CLIP image space; with DIR/labels.jsonl (prompt lines plus
+                                  "file") a ceiling row. PROMPTS: one prompt a line, '#' comments;
+                                  plain "PROMPT" or "PROMPT<TAB>SEED", or JSON {"prompt", "seed",
+                                  "spec" (as tools/mini/prompts/heldout.jsonl; else parsed from the
+                                  prompt), "paint": {"phrase", "box": [x0,y0,x1,y1] in [0,1],
+                                  "shape": "rect"|"ellipse", "weight"}, "style": IMAGE (relative to
+                                  the file)}; no seed: 1000000 + line number
               conformance DIR     run every conformance case file under DIR (sampler cases through
                                   EDiff.generate with the Java and the ONNX analytic experts,
                                   schedule lists, tokenizer cases); one line per case, then
@@ -78,6 +94,13 @@ public final class Main {
                 }
                 case "bench" -> {
                     return BenchCommand.run(rest.subList(1, rest.size()), out);
+                }
+                case "eval" -> {
+                    try {
+                        return dev.ediff.examples.eval.EvalCommand.run(rest.subList(1, rest.size()), out, err);
+                    } catch (dev.ediff.examples.eval.EvalException e) {
+                        throw new CliException(e.exitCode(), e.getMessage());
+                    }
                 }
                 case "info" -> {
                     return InfoCommand.run(rest.subList(1, rest.size()), out);

@@ -167,6 +167,11 @@ public final class EvalCommand {
             for (EvalConfig c : o.configs()) {
                 EDiff ediff = pipelines.computeIfAbsent(c.model() != null ? c.model().toString()
                         : o.model() != null ? o.model().toString() : "", k -> k.isEmpty() ? EDiff.openDefault() : EDiff.open(Path.of(k)));
+                List<String> stageNames = ediff.stages().stream().map(Stage::name).toList();
+                if (c.until() != null && !stageNames.contains(c.until())) {
+                    throw new EvalException(EvalException.USAGE, "--config '" + c.label() + "': until=" + c.until()
+                            + " is not a stage of this model; stages: " + stageNames);
+                }
                 Tally t = new Tally();
                 List<float[]> embeddings = new ArrayList<>();
                 for (int i = 0; i < entries.size(); i++) {
