@@ -177,7 +177,13 @@ public final class EvalCommand {
                 for (int i = 0; i < entries.size(); i++) {
                     PromptFile.Entry e = entries.get(i);
                     err.printf(Locale.ROOT, "\r%s: prompt %d/%d   ", c.label(), i + 1, entries.size());
-                    Images64 gen = generate(ediff, c, e, o.perPrompt(), o.prompts());
+                    Images64 gen;
+                    try {
+                        gen = generate(ediff, c, e, o.perPrompt(), o.prompts());
+                    } catch (RuntimeException ex) {
+                        err.println(); // end the progress line before the error message
+                        throw ex;
+                    }
                     t.seconds += gen.seconds();
                     List<JudgedImage> judged = judge.judge(gen.images(), gen.height(), gen.width());
                     JudgedImage reference = e.style() == null ? null
