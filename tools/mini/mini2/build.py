@@ -58,7 +58,7 @@ def plan(pretrain: int, branch: int, sr: int, seed: int = 11, batch: int = 64) -
 
 PLANS = {
     # ~80 minutes of training on 2 free cores (this session)
-    "quick": {"pretrain": 1500, "branch": 300, "sr": 700},
+    "quick": {"pretrain": 1500, "branch": 300, "sr": 600},
     # the 3-hour budget (a later session: rerun with --plan full; the fine-tuning phases and
     # the baseline resume and are extended; pretrain is only extended if no phase has branched yet)
     "full": {"pretrain": 4000, "branch": 900, "sr": 1800},
