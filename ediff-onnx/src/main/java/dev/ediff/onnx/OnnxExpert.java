@@ -1,7 +1,6 @@
 package dev.ediff.onnx;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -14,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * An expert denoiser backed by an ONNX graph run in ONNX Runtime. The {@link ExpertContract} says
@@ -41,30 +38,19 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     private final String name;
     private final ExpertContract contract;
-    private final OrtEnvironment env;
-    private final OrtSession session;
-    private final OrtSession.SessionOptions options;
-    private final ExecutionProvider provider;
+    private final OnnxModel model;
     private final GraphSignature signature;
     private final int maxBatch;
-    /** Runs hold the read lock, close takes the write lock: the session is never closed under a run. */
-    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    private volatile boolean closing;
-    private boolean closed;
 
     private OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config) {
         this.name = Objects.requireNonNull(name, "name");
         this.contract = Objects.requireNonNull(contract, "contract");
-        this.env = OrtEnvironment.getEnvironment();
-        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, Objects.requireNonNull(config, "config"));
-        this.session = opened.session();
-        this.options = opened.options();
-        this.provider = opened.provider();
+        this.model = new OnnxModel(name, loader, Objects.requireNonNull(config, "config"));
         try {
-            this.signature = GraphSignature.of(name, session);
+            this.signature = GraphSignature.of(name, model.session());
             signature.check(contract);
         } catch (OrtException | RuntimeException e) {
-            releaseNative();
+            model.close();
             if (e instanceof EDiffException ee) {
                 throw ee;
             }
@@ -109,7 +95,7 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     /** The execution provider actually in use (CPU when a CUDA request fell back). */
     public ExecutionProvider provider() {
-        return provider;
+        return model.provider();
     }
 
     /** The largest batch: the contract's limit, or the graph's fixed batch dimension, else unbounded. */
@@ -126,7 +112,7 @@ public final class OnnxExpert implements Expert, AutoCloseable {
      */
     public long[] inputShape(String input) {
         try {
-            return ((ai.onnxruntime.TensorInfo) session.getInputInfo().get(input).getInfo()).getShape();
+            return ((ai.onnxruntime.TensorInfo) model.session().getInputInfo().get(input).getInfo()).getShape();
         } catch (ai.onnxruntime.OrtException | RuntimeException e) {
             throw new EDiffException(name + ": the model has no readable input '" + input + "'", e);
         }
@@ -134,7 +120,7 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     /** True once {@link #close} has been called. */
     public boolean isClosed() {
-        return closing;
+        return model.isClosing();
     }
 
     /**
@@ -186,8 +172,8 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         return signature;
     }
 
-    OrtEnvironment environment() {
-        return env;
+    ai.onnxruntime.OrtEnvironment environment() {
+        return model.env();
     }
 
     /**
@@ -196,25 +182,16 @@ public final class OnnxExpert implements Expert, AutoCloseable {
      */
     void run(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs, OrtSession.RunOptions runOptions)
             throws OrtException {
-        ReentrantReadWriteLock.ReadLock lock = lifecycle.readLock();
-        lock.lock();
-        try {
-            if (closing) {
-                throw new IllegalStateException("ONNX expert '" + name + "' is closed");
-            }
-            session.run(inputs, Set.of(), pinnedOutputs, runOptions).close();
-        } finally {
-            lock.unlock();
-        }
+        model.runPinned(inputs, pinnedOutputs, runOptions);
     }
 
     /** The number of graph runs in flight now (for diagnostics and tests). */
     int runningCalls() {
-        return lifecycle.getReadLockCount();
+        return model.runningCalls();
     }
 
     private void ensureOpen() {
-        if (closing) {
+        if (model.isClosing()) {
             throw new IllegalStateException("ONNX expert '" + name + "' is closed");
         }
     }
@@ -222,32 +199,11 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     /** Refuses new calls, waits for running ones, then releases the ONNX Runtime session. Idempotent. */
     @Override
     public void close() {
-        closing = true;
-        ReentrantReadWriteLock.WriteLock lock = lifecycle.writeLock();
-        lock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            releaseNative();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    private void releaseNative() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
-        } finally {
-            options.close();
-        }
+        model.close();
     }
 
     @Override
     public String toString() {
-        return "OnnxExpert[" + name + ", " + provider.describe() + "]";
+        return "OnnxExpert[" + name + ", " + model.provider().describe() + "]";
     }
 }

@@ -16,9 +16,10 @@ import java.util.StringJoiner;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * An ONNX Runtime session for a non-expert model (a text or image encoder): opened on the
- * configured provider, checked tensor by tensor, run under a read lock so that {@link #close}
- * never releases the session under a running call. Owns its session and options.
+ * The one owner of an ONNX Runtime session and its options, for experts and encoders alike:
+ * opened on the configured provider, checked tensor by tensor, run under a read lock so that
+ * {@link #close} refuses new calls, waits for running ones and never releases the session under
+ * a call.
  */
 final class OnnxModel implements AutoCloseable {
 
@@ -26,7 +27,9 @@ final class OnnxModel implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
     private final OrtSession.SessionOptions options;
+    private final ExecutionProvider provider;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile boolean closing;
     private boolean closed;
 
     OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config) {
@@ -34,6 +37,42 @@ final class OnnxModel implements AutoCloseable {
         SessionOpener.Opened opened = SessionOpener.open(env, name, loader, config);
         this.session = opened.session();
         this.options = opened.options();
+        this.provider = opened.provider();
+    }
+
+    /** The execution provider actually in use. */
+    ExecutionProvider provider() {
+        return provider;
+    }
+
+    /** The session, for reading its signature (never closed by the caller). */
+    OrtSession session() {
+        return session;
+    }
+
+    /** True once {@link #close} has begun. */
+    boolean isClosing() {
+        return closing;
+    }
+
+    /** The number of runs in flight now (diagnostics and tests). */
+    int runningCalls() {
+        return lifecycle.getReadLockCount();
+    }
+
+    /** Runs the graph into preallocated (pinned) outputs; the result owns nothing and is closed here. */
+    void runPinned(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs, OrtSession.RunOptions runOptions)
+            throws OrtException {
+        ReentrantReadWriteLock.ReadLock lock = lifecycle.readLock();
+        lock.lock();
+        try {
+            if (closing) {
+                throw new IllegalStateException("ONNX model '" + name + "' is closed");
+            }
+            session.run(inputs, Set.of(), pinnedOutputs, runOptions).close();
+        } finally {
+            lock.unlock();
+        }
     }
 
     String name() {
@@ -95,7 +134,7 @@ final class OnnxModel implements AutoCloseable {
         ReentrantReadWriteLock.ReadLock lock = lifecycle.readLock();
         lock.lock();
         try {
-            if (closed) {
+            if (closing) {
                 throw new IllegalStateException("ONNX model '" + name + "' is closed");
             }
             try (OrtSession.Result r = session.run(inputs, Set.copyOf(Arrays.asList(outputs)))) {
@@ -115,9 +154,10 @@ final class OnnxModel implements AutoCloseable {
         }
     }
 
-    /** Waits for running calls, then releases the session. Idempotent. */
+    /** Refuses new calls, waits for running ones, then releases the session. Idempotent. */
     @Override
     public void close() {
+        closing = true;
         ReentrantReadWriteLock.WriteLock lock = lifecycle.writeLock();
         lock.lock();
         try {

@@ -236,7 +236,7 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
         return new StageSpec(name, res.get(0).asInt(), res.get(1).asInt(), r.integer(n, path + ".channels", 1, 64), param,
                 n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, 1e6, false) : 0.5, sigmaMin, sigmaMax,
                 n.has("rho") ? r.number(n, path + ".rho", 0, 1e3, false) : 7.0, xInput, noiseInput, noiseShape,
-                Map.copyOf(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler,
+                java.util.Collections.unmodifiableMap(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler,
                 defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, 10_000) : 20,
                 defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0, 1e4, true) : 1.0, aug);
     }
