@@ -7,6 +7,7 @@ final model and EMA. Batches, sigmas and noise are a pure function of (seed, pha
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import time
@@ -48,11 +49,33 @@ def load_phase(work: str, phase: str):
     return torch.load(ckpt_path(work, phase), map_location="cpu", weights_only=False)
 
 
+def step_override(work: str, ph: Dict) -> None:
+    """work/<steps.json> {"phase": steps}: changes a phase's length while the plan runs."""
+    p = os.path.join(work, "steps.json")
+    if os.path.exists(p):
+        try:
+            with open(p) as f:
+                o = json.load(f)
+        except ValueError:
+            return
+        if ph["name"] in o and int(o[ph["name"]]) != ph["steps"]:
+            log(f"{ph['name']}: steps {ph['steps']} -> {int(o[ph['name']])} (steps.json)")
+            ph["steps"] = int(o[ph["name"]])
+
+
 def phase_done(work: str, ph: Dict) -> bool:
+    step_override(work, ph)
     p = ckpt_path(work, ph["name"])
     if not os.path.exists(p):
         return False
     return load_phase(work, ph["name"])["state"]["step"] >= ph["steps"]
+
+
+def save(path, model, ema, opt, state, ph) -> None:
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                "state": state, "phase": ph}, tmp)
+    os.replace(tmp, path)
 
 
 def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = float("inf")) -> Dict:
@@ -94,6 +117,11 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
     knob = os.path.join(work, "threads")   # echo 1 > work/mini2/threads: share the cores (read every 10 steps)
     while state["step"] < ph["steps"]:
         step = state["step"]
+        if step % 10 == 0:
+            step_override(work, ph)
+            if ph["steps"] <= step:
+                save(path, model, ema, opt, state, ph)
+                break
         if step % 10 == 0 and os.path.exists(knob):
             try:
                 n = int(open(knob).read().strip())
@@ -136,10 +164,7 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
                 f"lr {cur_lr:.2e} {state['elapsed']:.0f}s ({rate:.2f} steps/s)")
         if state["step"] % ph.get("ckpt_every", 100) == 0 or done or time.time() > deadline:
             state["loss"].append([state["step"], float(np.mean(losses[-100:]))])
-            tmp = path + ".tmp"
-            torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                        "state": state, "phase": ph}, tmp)
-            os.replace(tmp, path)
+            save(path, model, ema, opt, state, ph)
             if time.time() > deadline and not done:
                 log(f"{ph['name']}: deadline reached at step {state['step']}, checkpointed")
                 break
