@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 
 import torch
@@ -72,6 +73,8 @@ def main() -> None:
     ap.add_argument("--plan", default="quick", choices=sorted(PLANS))
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--no-bundle", action="store_true")
+    ap.add_argument("--baseline-bundle", default=None,
+                    help="also assemble a bundle whose base stage is the single-model baseline (e.g. work/bundles/baseline)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--deadline", default=None, help="HH:MM local time: checkpoint and go to export then")
     ap.add_argument("--only", default=None, help="comma-separated phases to run (default: all)")
@@ -80,7 +83,8 @@ def main() -> None:
     if args.smoke:
         args.plan = "smoke"
     work = os.path.join(HERE, "work", "mini2_smoke" if args.smoke else "mini2")
-    export_dir = os.path.join(HERE, "work", "mini2_smoke", "export") if args.smoke else os.path.join(HERE, "export")
+    export_dir = os.path.join(HERE, "export")                 # [mini-1]'s encoders, tokenizers, judge
+    den_dir = os.path.join(work, "onnx")                       # the denoisers (copied into the bundle)
     os.makedirs(work, exist_ok=True)
     cfg = {"base": MODELS["base"], "sr": MODELS["sr"], "splits": SPLITS, "guidance": 3.0,
            "augmentation_sigma": 0.1}
@@ -110,13 +114,21 @@ def main() -> None:
             f.write(json.dumps({"at": time.strftime("%H:%M:%S"), "plan": args.plan, "phases": times}) + "\n")
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
+    report = ex.export_all(cfg, work, den_dir)
     if args.smoke:
-        # the encoder exports come from [mini-1]; the smoke test only exports the denoisers
-        ex.export_all(cfg, work, export_dir)
+        ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"))
         return
-    report = ex.export_all(cfg, work, export_dir)
+    # committed beside [mini-1]'s exports: the baseline (for the quality table; not in the bundle)
+    # and the export report
+    if "baseline/base" in report:
+        os.makedirs(os.path.join(export_dir, "baseline"), exist_ok=True)
+        shutil.copyfile(os.path.join(den_dir, "baseline", "base.onnx"), os.path.join(export_dir, "baseline", "base.onnx"))
+    with open(os.path.join(export_dir, "denoisers.json"), "w") as f:
+        json.dump({"plan": args.plan, "export": report}, f, indent=1)
     if not args.no_bundle and all(k in report for k in ("base/high", "base/mid", "base/low", "sr/sr")):
-        ex.assemble(cfg, export_dir)
+        ex.assemble(cfg, export_dir, den_dir)
+    if args.baseline_bundle and "baseline/base" in report:
+        ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.baseline_bundle), baseline=True)
     log("done")
 
 

@@ -188,15 +188,16 @@ def manifest(cfg: Dict, experts: List[Dict], name="mini-ediff") -> Dict:
     }
 
 
-def assemble(cfg: Dict, export_dir: str, bundle: str = BUNDLE, baseline: bool = False) -> Dict:
-    """Copies encoders, tokenizers, the judge and the denoisers into `bundle` and writes manifest.json.
+def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, baseline: bool = False) -> Dict:
+    """Copies encoders, tokenizers and the judge ([mini-1], export_dir) and the denoisers (den_dir)
+    into `bundle` and writes manifest.json.
     baseline=True: one base expert (the single-model baseline) instead of the three experts."""
     s1, s2 = cfg["splits"]
     if os.path.isdir(bundle):
         shutil.rmtree(bundle)
     os.makedirs(bundle)
     files = ["t5/encoder.onnx", "t5/tokenizer.json", "clip/text_encoder.onnx", "clip/tokenizer.json",
-             "clip/image_encoder.onnx", "judge/judge.onnx", "judge/labels.json", "sr/sr.onnx"]
+             "clip/image_encoder.onnx", "judge/judge.onnx", "judge/labels.json"]
     if baseline:
         experts = [{"name": "baseline", "model": "base/baseline.onnx", "sigma_lo": 0.0}]
         copies = {"base/baseline.onnx": "baseline/base.onnx"}
@@ -205,10 +206,12 @@ def assemble(cfg: Dict, export_dir: str, bundle: str = BUNDLE, baseline: bool = 
                    {"name": "mid", "model": "base/mid.onnx", "sigma_lo": s1, "sigma_hi": s2},
                    {"name": "high", "model": "base/high.onnx", "sigma_lo": s2}]
         copies = {f"base/{n}.onnx": f"base/{n}.onnx" for n in ("low", "mid", "high")}
-    copies.update({f: f for f in files})
-    for dst, src in copies.items():
+    copies["sr/sr.onnx"] = "sr/sr.onnx"
+    srcs = {dst: os.path.join(den_dir, src) for dst, src in copies.items()}
+    srcs.update({f: os.path.join(export_dir, f) for f in files})
+    for dst, src in srcs.items():
         os.makedirs(os.path.dirname(os.path.join(bundle, dst)), exist_ok=True)
-        shutil.copyfile(os.path.join(export_dir, src), os.path.join(bundle, dst))
+        shutil.copyfile(src, os.path.join(bundle, dst))
     man = manifest(cfg, experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
     with open(os.path.join(bundle, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)
