@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The [mini-2] quality table, made by the SDK's `ediff eval` command on the default bundle.
+# Needs: the SDK built (mvn -B -q package -DskipTests), the evaluation sets
+# (tools/mini/.venv/bin/python tools/mini/eval_sets.py), and for the baseline row the baseline bundle
+# (tools/mini/build_denoisers.sh --export-only --baseline-bundle work/bundles/baseline).
+# LIMIT prompts per row (default 60). Output: tools/mini/work/eval/table-*.md
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+JAR=ediff-examples/target/ediff.jar
+EVAL=tools/mini/work/eval
+LIMIT="${LIMIT:-60}"
+BASELINE="${BASELINE:-tools/mini/work/bundles/baseline}"
+run() { local out=$1; shift; echo "== $out"; java -jar "$JAR" eval "$@" | tee "$EVAL/table-$out.md"; }
+
+# experts vs baseline, encoders, samplers x steps (base stage, 32x32, held-out prompts)
+configs=(--config "experts dpm++2m 20=until=base,sampler=dpmpp_2m,steps=20")
+[ -d "$BASELINE" ] && configs+=(--config "baseline dpm++2m 20=until=base,sampler=dpmpp_2m,steps=20,model=$BASELINE")
+configs+=(--config "T5 only=until=base,sampler=dpmpp_2m,steps=20,clip=false"
+          --config "CLIP only=until=base,sampler=dpmpp_2m,steps=20,t5=false"
+          --config "no text (uncond)=until=base,sampler=dpmpp_2m,steps=20,t5=false,clip=false")
+for s in 10 20 35; do
+  configs+=(--config "heun $s=until=base,sampler=heun,steps=$s" --config "dpm++2m $s=until=base,sampler=dpmpp_2m,steps=$s")
+done
+run main tools/mini/prompts/heldout.jsonl --limit "$LIMIT" --real "$EVAL/real" "${configs[@]}"
+
+# super-resolution: the SR stage's 64x64 output vs bicubic upsampling of the 32x32 output
+run sr tools/mini/prompts/heldout.jsonl --limit "$LIMIT" \
+  --config "SR 64x64=sampler=dpmpp_2m,steps=20" --config "bicubic 32->64=sampler=dpmpp_2m,steps=20,upsample=bicubic"
+
+# paint-with-words: prompts that state no position, object painted into one cell
+run paint "$EVAL/paint.jsonl" --config "painted=until=base,paint=true" --config "not painted=until=base,paint=false"
+
+# style: reference image's background pattern and tint
+run style "$EVAL/style.jsonl" --limit "$LIMIT" --config "with style=until=base,style=true" \
+  --config "without style=until=base,style=false"
