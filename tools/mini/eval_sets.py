@@ -28,9 +28,12 @@ OUT = os.path.join(HERE, "work", "eval")
 
 
 def spec_of(labels):
+    objs = labels["objects"]
+    # every cell stated; a pair also states one relation that holds (objects[0] REL objects[1])
+    relation = data.relations_between(objs[0], objs[1])[0] if len(objs) == 2 else None
     return {"objects": [{"shape": data.SHAPES[o["shape"]], "colour": data.COLOURS[o["colour"]],
-                         "size": data.SIZES[o["size"]], "cell": data.CELLS[o["cell"]]} for o in labels["objects"]],
-            "relation": None}
+                         "size": data.SIZES[o["size"]], "cell": data.CELLS[o["cell"]]} for o in objs],
+            "relation": relation}
 
 
 def main() -> None:
