@@ -22,7 +22,8 @@ public record Generation(List<StageResult> stages, List<Truncation> truncations,
         }
         stages = List.copyOf(stages);
         truncations = List.copyOf(truncations);
-        parameters = Map.copyOf(parameters);
+        // insertion order kept, so PNG text chunks come out the same on every run
+        parameters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(parameters));
     }
 
     /** The final stage. */
