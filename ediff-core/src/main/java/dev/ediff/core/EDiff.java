@@ -224,10 +224,7 @@ public final class EDiff implements AutoCloseable {
             boolean keep = k == last || request.keepAllStages();
             StageResult r = runStage(k, stage, request, seeds, branches, previous, keep, start);
             results.add(r);
-            previous = r.samples().isEmpty() ? null : flatten(r.samples());
-            if (previous == null) {
-                throw new IllegalStateException("stage " + stage.name() + " produced no samples");
-            }
+            previous = flatten(r.samples());
             if (!keep) {
                 results.set(k, new StageResult(r.stage(), List.of(), r.sampler(), r.steps(), r.guidance(), r.sigmas(),
                         r.evaluations(), r.total(), r.modelTime()));
@@ -459,10 +456,9 @@ public final class EDiff implements AutoCloseable {
         TensorShape sampleShape = stage.sampleShape();
         TensorShape shape = sampleShape.withBatch(count);
         int d = sampleShape.sampleSize();
-        long streamBase = 10L * k;
         double[] x = k == 0 && request.initialNoise().isPresent()
                 ? request.initialNoise().get()
-                : initialNoise(seeds, d, streamBase);
+                : SeededNoise.initial(seeds, d, k);
         if (x.length != shape.size()) {
             throw new IllegalArgumentException("initial noise has " + x.length + " values; this model needs "
                     + shape.size() + " for shape " + shape + " (count x C x H x W)");
@@ -481,7 +477,7 @@ public final class EDiff implements AutoCloseable {
         List<Conditioning> stageBranches = branches.styled() && !styled
                 ? branches.conditionings().subList(0, branches.conditionings().size() - 1) : branches.conditionings();
         Conditioning lowRes = k > 0 && stage.isSuperResolution()
-                ? lowResolution(stage, opts, previous, stages.get(k - 1).sampleShape(), seeds, streamBase) : Conditioning.NONE;
+                ? lowResolution(stage, opts, previous, stages.get(k - 1).sampleShape(), seeds, k) : Conditioning.NONE;
         Tensor bias = null;
         if (!branches.paints().isEmpty()) {
             if (stage.accepts(Conditioning.ATTENTION_BIAS) && stage.roles().isPresent()) {
@@ -519,7 +515,7 @@ public final class EDiff implements AutoCloseable {
             }
         }
         NoiseSource noise = k == 0 && request.noiseSource().isPresent()
-                ? request.noiseSource().get() : samplerNoise(seeds, d, streamBase);
+                ? request.noiseSource().get() : SeededNoise.sampler(seeds, d, k);
         CancellationToken token = request.cancellation();
         try (GuidedDenoiser model = new GuidedDenoiser(stage.routingTree(), shape, conds, scales, guidance, token);
              AutoCloseable ignored = token.onCancel(model::abortRunning)) {
@@ -544,35 +540,9 @@ public final class EDiff implements AutoCloseable {
         }
     }
 
-    private static double[] initialNoise(long[] seeds, int d, long streamBase) {
-        if (streamBase == 0) {
-            return SeededNoise.initial(seeds, d);
-        }
-        double[] out = new double[seeds.length * d];
-        for (int b = 0; b < seeds.length; b++) {
-            new GaussianStream(seeds[b], streamBase + SeededNoise.INITIAL).fill(out, b * d, d);
-        }
-        return out;
-    }
-
-    private static NoiseSource samplerNoise(long[] seeds, int d, long streamBase) {
-        if (streamBase == 0) {
-            return SeededNoise.sampler(seeds, d);
-        }
-        GaussianStream[] streams = new GaussianStream[seeds.length];
-        for (int b = 0; b < seeds.length; b++) {
-            streams[b] = new GaussianStream(seeds[b], streamBase + SeededNoise.SAMPLER);
-        }
-        return out -> {
-            for (int b = 0; b < streams.length; b++) {
-                streams[b].fill(out, b * d, d);
-            }
-        };
-    }
-
     /** The previous stage's output upsampled to this stage and noised to the augmentation sigma, per image. */
     private static Conditioning lowResolution(Stage stage, StageOptions opts, double[] previous, TensorShape prevShape,
-                                              long[] seeds, long streamBase) {
+                                              long[] seeds, int k) {
         TensorShape s = stage.sampleShape();
         if (prevShape.channels() != s.channels()) {
             throw new EDiffException("stage '" + stage.name() + "' has " + s.channels()
@@ -585,7 +555,7 @@ public final class EDiff implements AutoCloseable {
         for (int b = 0; b < seeds.length; b++) {
             double[] up = Resampler.resize(Arrays.copyOfRange(previous, b * dPrev, (b + 1) * dPrev), s.channels(),
                     prevShape.height(), prevShape.width(), s.height(), s.width());
-            GaussianStream z = new GaussianStream(seeds[b], streamBase + 2);
+            GaussianStream z = SeededNoise.stream(seeds[b], k, SeededNoise.AUGMENTATION);
             for (int i = 0; i < d; i++) {
                 low[b * d + i] = (float) (up[i] + sigmaAug * z.next());
             }

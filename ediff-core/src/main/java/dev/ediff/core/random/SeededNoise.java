@@ -12,24 +12,43 @@ public final class SeededNoise {
     public static final long INITIAL = 0;
     /** Stream id of the noise that stochastic samplers consume. */
     public static final long SAMPLER = 1;
+    /** Stream id of a super-resolution stage's noise augmentation of its low-res input. */
+    public static final long AUGMENTATION = 2;
+    /** Stage {@code k} of a cascade uses stream ids {@code k * STAGE_STRIDE + (INITIAL, SAMPLER, AUGMENTATION)}. */
+    public static final long STAGE_STRIDE = 10;
 
     private SeededNoise() {
     }
 
-    /** Standard-normal initial noise for images with these seeds, {@code sampleSize} values each. */
+    /** The stream {@code kind} of cascade stage {@code stage} for an image seed. */
+    public static GaussianStream stream(long seed, int stage, long kind) {
+        return new GaussianStream(seed, stage * STAGE_STRIDE + kind);
+    }
+
+    /** Standard-normal initial noise for images with these seeds, {@code sampleSize} values each (stage 0). */
     public static double[] initial(long[] seeds, int sampleSize) {
+        return initial(seeds, sampleSize, 0);
+    }
+
+    /** Standard-normal initial noise of cascade stage {@code stage}. */
+    public static double[] initial(long[] seeds, int sampleSize, int stage) {
         double[] out = new double[seeds.length * sampleSize];
         for (int b = 0; b < seeds.length; b++) {
-            new GaussianStream(seeds[b], INITIAL).fill(out, b * sampleSize, sampleSize);
+            stream(seeds[b], stage, INITIAL).fill(out, b * sampleSize, sampleSize);
         }
         return out;
     }
 
-    /** A noise source for stochastic samplers: each call fills each image's part from its own stream. */
+    /** A noise source for stochastic samplers (stage 0): each call fills each image's part from its own stream. */
     public static NoiseSource sampler(long[] seeds, int sampleSize) {
+        return sampler(seeds, sampleSize, 0);
+    }
+
+    /** The stochastic samplers' noise source of cascade stage {@code stage}. */
+    public static NoiseSource sampler(long[] seeds, int sampleSize, int stage) {
         GaussianStream[] streams = new GaussianStream[seeds.length];
         for (int b = 0; b < seeds.length; b++) {
-            streams[b] = new GaussianStream(seeds[b], SAMPLER);
+            streams[b] = stream(seeds[b], stage, SAMPLER);
         }
         return out -> {
             if (out.length != seeds.length * sampleSize) {
