@@ -68,12 +68,17 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     /** Opens the model file with the given session configuration; the expert is named after the file. */
     public static OnnxExpert open(Path model, ExpertContract contract, SessionConfig config) {
+        String fileName = model.getFileName().toString();
+        return open(fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName, model,
+                contract, config);
+    }
+
+    /** Opens the model file under the given expert name (ONNX Runtime resolves external data beside the file). */
+    public static OnnxExpert open(String name, Path model, ExpertContract contract, SessionConfig config) {
         Objects.requireNonNull(model, "model");
         if (!Files.isRegularFile(model)) {
             throw new EDiffException("ONNX model file " + model + " does not exist or is not a file");
         }
-        String fileName = model.getFileName().toString();
-        String name = fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName;
         return new OnnxExpert(name, contract, (e, o) -> e.createSession(model.toString(), o), config);
     }
 

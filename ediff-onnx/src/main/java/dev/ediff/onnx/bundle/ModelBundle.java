@@ -180,13 +180,13 @@ public final class ModelBundle {
             OnnxExpert expert = withContext(where, ef + ".model", e.model(), () -> {
                 Model model = model(src, e.model(), ef + ".model");
                 return model.path().isPresent()
-                        ? OnnxExpert.open(model.path().get(), contract, config)
+                        ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
                         : OnnxExpert.open(e.name(), model.bytes(), contract, config);
             });
             opened.add(expert);
             b.owning(expert);
             checkWidths(where, ef, e.model(), expert, s, encoders, m);
-            tree.expert(new NoiseInterval(e.sigmaLo(), e.sigmaHi()), named(expert, e.name()));
+            tree.expert(new NoiseInterval(e.sigmaLo(), e.sigmaHi()), expert);
         }
         RoutingTree routing;
         try {
@@ -203,34 +203,6 @@ public final class ModelBundle {
                 .roles(s.conditioningInputs().keySet());
         s.augmentationSigma().ifPresent(sb::superResolution);
         return sb.build();
-    }
-
-    /** Names a bundle expert after its manifest entry, not its file. */
-    private static dev.ediff.api.Expert named(OnnxExpert expert, String name) {
-        if (expert.name().equals(name)) {
-            return expert;
-        }
-        return new dev.ediff.api.Expert() {
-            @Override
-            public void denoise(double[] x, dev.ediff.api.TensorShape shape, double sigma, Conditioning cond, double[] out) {
-                expert.denoise(x, shape, sigma, cond, out);
-            }
-
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public int maxBatch() {
-                return expert.maxBatch();
-            }
-
-            @Override
-            public Session open(dev.ediff.api.TensorShape shape, Conditioning cond) {
-                return expert.open(shape, cond);
-            }
-        };
     }
 
     private static void checkRolesHaveSources(String where, String field, Manifest.StageSpec s, Manifest m) {
