@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 MODELS = {
     "base": {"channels": [32, 64, 96], "self_attn": [False, False, True], "cross_attn": [False, True, True],
-             "heads": 2},
+             "heads": 2, "pos_emb": True},
     "sr": {"channels": [32, 48, 64], "self_attn": [False, False, False], "cross_attn": [False, False, True],
            "heads": 2},
 }
@@ -38,13 +38,17 @@ SPLITS = [0.5, 5.0]
 INF = float("inf")
 
 
-def plan(pretrain: int, branch: int, sr: int, seed: int = 11, batch: int = 64) -> list:
-    """branch = steps of each of the four fine-tuning phases; the baseline gets 4 * branch."""
+def plan(pretrain0: int, pretrain: int, branch: int, sr: int, seed: int = 11, batch: int = 64) -> list:
+    """pretrain0 = steps without position embeddings (how session 1 trained; kept so that the
+    shipped model's history is one reproducible plan), pretrain = steps after the position
+    embeddings were added (zero-initialised, warm start); branch = steps of each of the four
+    fine-tuning phases; the baseline gets 4 * branch."""
     s1, s2 = SPLITS
     ft = {"kind": "base", "lr": 5e-4, "warmup": 50, "batch": batch, "ema": 0.995}
-    return [
-        {"name": "pretrain", "kind": "base", "steps": pretrain, "lo": 0.0, "hi": INF, "dist": "lognormal",
-         "lr": 1e-3, "warmup": 200, "batch": batch, "ema": 0.995, "seed": seed},
+    pre = {"kind": "base", "lo": 0.0, "hi": INF, "dist": "lognormal", "lr": 1e-3, "batch": batch, "ema": 0.995}
+    phases = [
+        dict(pre, name="pretrain0", steps=pretrain0, warmup=200, seed=seed, model={"pos_emb": False}),
+        dict(pre, name="pretrain", parent="pretrain0", steps=pretrain, warmup=50, seed=seed + 7),
         dict(ft, name="e1_high", parent="pretrain", steps=branch, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
         dict(ft, name="e1_low", parent="pretrain", steps=branch, lo=0.0, hi=s2, dist="lognormal", seed=seed + 2),
         dict(ft, name="e2_mid", parent="e1_low", steps=branch, lo=s1, hi=s2, dist="lognormal", seed=seed + 3),
@@ -55,22 +59,26 @@ def plan(pretrain: int, branch: int, sr: int, seed: int = 11, batch: int = 64) -
         dict(ft, name="baseline", parent="pretrain", steps=4 * branch, lo=0.0, hi=INF, dist="lognormal",
              seed=seed + 6),
     ]
+    if pretrain0 == 0:
+        phases = phases[1:]
+        del phases[0]["parent"]
+    return phases
 
 
 PLANS = {
-    # ~80 minutes of training on 2 free cores (this session)
-    "quick": {"pretrain": 1500, "branch": 300, "sr": 600},
-    # the issue's 3-hour budget (a later session: rerun with --plan full; the fine-tuning phases and
-    # the baseline resume and are extended; pretrain is only extended if no phase has branched yet)
-    "full": {"pretrain": 4000, "branch": 900, "sr": 1800},
-    "smoke": {"pretrain": 6, "branch": 3, "sr": 4},
+    # the shipped model (sessions 1 + 2, ~2.9 h on 2 cores): 1300 steps without position
+    # embeddings, 2200 with, 4 x 250 expert fine-tuning steps (baseline: 1000)
+    "full": {"pretrain0": 1300, "pretrain": 2200, "branch": 250, "sr": 400},
+    # ~1 hour: for trying changes
+    "quick": {"pretrain0": 0, "pretrain": 1500, "branch": 150, "sr": 300},
+    "smoke": {"pretrain0": 3, "pretrain": 3, "branch": 3, "sr": 4},
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--plan", default="quick", choices=sorted(PLANS))
+    ap.add_argument("--plan", default="full", choices=sorted(PLANS))
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--no-bundle", action="store_true")
     ap.add_argument("--baseline-bundle", default=None,
@@ -78,6 +86,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--deadline", default=None, help="HH:MM local time: checkpoint and go to export then")
     ap.add_argument("--only", default=None, help="comma-separated phases to run (default: all)")
+    ap.add_argument("--no-export", action="store_true",
+                    help="train only (e.g. the baseline in a second process beside the experts)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -112,6 +122,9 @@ def main() -> None:
             times[ph["name"]] = {"steps": st["step"], "elapsed_s": round(st["elapsed"])}
         with open(os.path.join(work, "times.json"), "a") as f:
             f.write(json.dumps({"at": time.strftime("%H:%M:%S"), "plan": args.plan, "phases": times}) + "\n")
+    if args.no_export:
+        log("trained; no export (--no-export)")
+        return
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
     report = ex.export_all(cfg, work, den_dir)

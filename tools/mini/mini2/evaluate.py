@@ -61,7 +61,7 @@ def score(prompts: List[Dict], images_u8: np.ndarray, judge: str) -> Dict:
 
 def load(work: str, phase: str):
     ck = load_phase(work, phase)
-    m = make_model(ck["phase"]["kind"], {"base": MODELS["base"], "sr": MODELS["sr"]})
+    m = make_model(ck["phase"]["kind"], {"base": MODELS["base"], "sr": MODELS["sr"]}, ck["phase"])
     m.load_state_dict(ck["ema"])
     return m.eval(), ck["state"]["step"]
 

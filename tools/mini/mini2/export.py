@@ -123,7 +123,7 @@ def load_ema(cfg: Dict, work: str, key: str):
         if os.path.exists(ckpt_path(work, phase)):
             ck = load_phase(work, phase)
             kind = ck["phase"]["kind"]
-            m = make_model(kind, cfg)
+            m = make_model(kind, cfg, ck["phase"])
             m.load_state_dict(ck["ema"])
             return m.eval(), kind, {"phase": phase, "step": ck["state"]["step"],
                                     "elapsed_s": round(ck["state"]["elapsed"]),

@@ -37,8 +37,20 @@ def sample_sigma(rng: np.random.Generator, n: int, lo: float, hi: float, dist: s
     return np.exp(P_MEAN + P_STD * z)
 
 
-def make_model(kind: str, cfg: Dict):
-    return base_model(cfg["base"]) if kind == "base" else sr_model(cfg["sr"])
+def make_model(kind: str, cfg: Dict, ph: Dict = None):
+    """ph["model"] overrides the model config for one phase (e.g. the first pretraining phase ran
+    without position embeddings)."""
+    over = (ph or {}).get("model", {})
+    return base_model(dict(cfg["base"], **over)) if kind == "base" else sr_model(dict(cfg["sr"], **over))
+
+
+def load_grown(model, state: Dict, what: str) -> None:
+    """Loads a parent's weights into a model that may have gained zero-initialised position
+    embeddings (net.pe_*); anything else missing or unexpected is an error."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad = [k for k in missing if not k.startswith("net.pe_")] + list(unexpected)
+    if bad:
+        raise RuntimeError(f"{what}: parent weights do not fit: {bad[:5]}")
 
 
 def ckpt_path(work: str, phase: str) -> str:
@@ -82,7 +94,7 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
     """Trains phase ph up to ph['steps'] (resuming). Returns its state. Stops early (checkpointed)
     at `deadline` (time.time())."""
     kind = ph["kind"]
-    model = make_model(kind, cfg)
+    model = make_model(kind, cfg, ph)
     ema = copy.deepcopy(model)
     lr = ph["lr"]
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.99), eps=1e-8)
@@ -97,8 +109,8 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         log(f"{ph['name']}: resumed at step {state['step']}")
     elif ph.get("parent"):
         ck = load_phase(work, ph["parent"])
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
+        load_grown(model, ck["model"], ph["name"])
+        load_grown(ema, ck["ema"], ph["name"])
         state["parent_step"] = ck["state"]["step"]
         log(f"{ph['name']}: branched from {ph['parent']} (step {ck['state']['step']})")
     for p in ema.parameters():

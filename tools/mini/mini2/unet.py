@@ -137,15 +137,33 @@ class TextContext(nn.Module):
         return ctx, key_bias
 
 
+def coord_features(r: int) -> torch.Tensor:
+    """[1, PE_CH, r, r]: pixel-centre coordinates x, y in [-1, 1] and sin/cos of pi*f*x, pi*f*y
+    for f = 1, 2, 4. Convolutions with zero padding see the border only within their receptive
+    field and self-attention is permutation-equivariant, so without these the middle of the image
+    cannot tell where it is and "at the top left" cannot be placed."""
+    c = (torch.arange(r, dtype=torch.float32) + 0.5) / r * 2 - 1
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    feats = [xx, yy]
+    for f in (1.0, 2.0, 4.0):
+        for v in (xx, yy):
+            feats += [torch.sin(math.pi * f * v), torch.cos(math.pi * f * v)]
+    return torch.stack(feats)[None]
+
+
+PE_CH = 14
+
+
 class UNet(nn.Module):
     """EDM F-network. levels: channels per resolution; attn: per level (self_attn, cross_attn).
     Input channels 3 (+3 for the SR model's low-res image)."""
 
     def __init__(self, channels: Sequence[int] = (32, 64, 96), self_attn=(False, False, True),
                  cross_attn=(False, True, True), heads: int = 2, in_ch: int = 3, sr: bool = False,
-                 res_hw: int = 32):
+                 res_hw: int = 32, pos_emb: bool = False):
         super().__init__()
         self.sr = sr
+        self.pos_emb = pos_emb
         self.res_hw = res_hw
         self.noise_emb = FourierEmb(EMB)
         self.emb = nn.Sequential(nn.Linear(EMB, EMB), nn.SiLU(), nn.Linear(EMB, EMB))
@@ -187,6 +205,19 @@ class UNet(nn.Module):
             if i > 0:
                 self.ups.append(nn.Conv2d(c, channels[i - 1], 3, padding=1))
                 prev = channels[i - 1]
+        if pos_emb:
+            # per level, a 1x1 projection of the coordinate features added after the down ResBlock
+            # (before the attention) and after each upsampling; zero-initialised, so a model
+            # trained without them warm-starts as the same function
+            self.pe_down = nn.ModuleList(nn.Conv2d(PE_CH, c, 1) for c in channels)
+            self.pe_up = nn.ModuleList(nn.Conv2d(PE_CH, channels[i - 1], 1)
+                                       for i in reversed(range(1, len(channels))))
+            for m in list(self.pe_down) + list(self.pe_up):
+                nn.init.zeros_(m.weight)
+                nn.init.zeros_(m.bias)
+            for i in range(len(channels)):
+                r = res_hw >> i
+                self.register_buffer(f"grid{r}", coord_features(r), persistent=False)
         self.out_n = group_norm(channels[0])
         self.out = nn.Conv2d(channels[0], 3, 3, padding=1)
         nn.init.zeros_(self.out.weight)
@@ -225,6 +256,8 @@ class UNet(nn.Module):
         skips = []
         for i in range(len(self.down)):
             h = self.down[i](h, emb)
+            if self.pos_emb:
+                h = h + self.pe_down[i](getattr(self, f"grid{h.shape[-1]}"))
             h = self.down_sa[i](h)
             h = self._ca(self.down_ca[i], h, ctx, key_bias, bias_full, log_sigma1, full_hw)
             skips.append(h)
@@ -241,6 +274,8 @@ class UNet(nn.Module):
             if j < len(self.ups):
                 h = F.interpolate(h, scale_factor=2.0, mode="nearest")
                 h = self.ups[j](h)
+                if self.pos_emb:
+                    h = h + self.pe_up[j](getattr(self, f"grid{h.shape[-1]}"))
         return self.out(F.silu(self.out_n(h)))
 
 
@@ -284,7 +319,7 @@ class ExportWrapper(nn.Module):
 
 def base_model(cfg: Dict) -> Denoiser:
     return Denoiser(UNet(cfg["channels"], tuple(cfg["self_attn"]), tuple(cfg["cross_attn"]), cfg["heads"],
-                         sr=False, res_hw=32))
+                         sr=False, res_hw=32, pos_emb=cfg.get("pos_emb", False)))
 
 
 def sr_model(cfg: Dict) -> Denoiser:
