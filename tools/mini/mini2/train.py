@@ -23,10 +23,12 @@ from .unet import SIGMA_DATA, base_model, sr_model, n_params
 P_MEAN, P_STD = -1.2, 1.2
 
 
-def sample_sigma(rng: np.random.Generator, n: int, lo: float, hi: float, dist: str) -> np.ndarray:
+def sample_sigma(rng: np.random.Generator, n: int, lo: float, hi: float, dist: str,
+                 p_mean: float = P_MEAN, p_std: float = P_STD) -> np.ndarray:
     """EDM's log-normal noise levels, restricted to [lo, hi) (inverse CDF of the truncated normal),
     or log-uniform on [lo, hi) ("loguniform", for the top expert whose interval the log-normal
     barely reaches)."""
+    P_MEAN, P_STD = p_mean, p_std
     if dist == "loguniform":
         return np.exp(rng.uniform(math.log(max(lo, 1e-3)), math.log(hi), size=n))
     ndtr = lambda v: float(torch.special.ndtr(torch.tensor(v, dtype=torch.float64)))
@@ -149,7 +151,8 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         rng = np.random.default_rng([ph["seed"], 31, step])
         x0 = b.pop("x0")
         gen_seed = b.pop("_gen_seed")
-        sigma = torch.from_numpy(sample_sigma(rng, x0.shape[0], ph["lo"], ph["hi"], ph["dist"])).float()
+        sigma = torch.from_numpy(sample_sigma(rng, x0.shape[0], ph["lo"], ph["hi"], ph["dist"],
+                                              ph.get("p_mean", P_MEAN), ph.get("p_std", P_STD))).float()
         g = torch.Generator().manual_seed(gen_seed)
         noise = torch.randn(x0.shape, generator=g)
         s = sigma[:, None, None, None]
