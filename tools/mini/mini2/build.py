@@ -39,18 +39,22 @@ SPLITS = [0.5, 5.0]
 # (P_mean -1.2, P_std 1.2, tuned for texture-rich natural images) samples 16% of the time
 # (sigma > 1) and 1% (sigma > 5); shifted: 28% and 4%.
 SHIFT = {"p_mean": -0.8, "p_std": 1.4}
+SR_SPLIT = 1.0   # the SR stage's two experts: sigma >= 1 (from the low-res image) and < 1 (detail)
 INF = float("inf")
 
 
-def plan(pretrain0: int, pretrain: int, pretrain2: int, branch: int, sr: int, seed: int = 11,
+def plan(pretrain0: int, pretrain: int, pretrain2: int, branch: int, sr: int, sr_branch: int, seed: int = 11,
          batch: int = 64) -> list:
     """pretrain0 = steps without position embeddings (how session 1 trained; kept so that the
     shipped model's history is one reproducible plan), pretrain = steps after the position
     embeddings were added (zero-initialised, warm start), pretrain2 = steps with the noise levels
     shifted up (SHIFT); branch = steps of each of the four fine-tuning phases; the baseline gets
-    4 * branch."""
+    4 * branch; sr_branch = steps of each of the two SR experts (sr_high, sr_low, branched from sr),
+    whose equal-budget single-model twin sr_one gets 2 * sr_branch."""
     s1, s2 = SPLITS
     ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995)
+    srp = {"kind": "sr", "lo": 0.0, "hi": INF, "dist": "lognormal", "lr": 5e-4, "warmup": 50, "batch": batch,
+           "ema": 0.995, "batch_args": {"crop": 32, "aug_max": 0.4}}
     pre = {"kind": "base", "lo": 0.0, "hi": INF, "dist": "lognormal", "lr": 1e-3, "batch": batch, "ema": 0.995}
     phases = [
         dict(pre, name="pretrain0", steps=pretrain0, warmup=200, seed=seed, model={"pos_emb": False}),
@@ -60,9 +64,10 @@ def plan(pretrain0: int, pretrain: int, pretrain2: int, branch: int, sr: int, se
         dict(ft, name="e1_low", parent="pretrain2", steps=branch, lo=0.0, hi=s2, dist="lognormal", seed=seed + 2),
         dict(ft, name="e2_mid", parent="e1_low", steps=branch, lo=s1, hi=s2, dist="lognormal", seed=seed + 3),
         dict(ft, name="e2_low", parent="e1_low", steps=branch, lo=0.0, hi=s1, dist="lognormal", seed=seed + 4),
-        {"name": "sr", "kind": "sr", "steps": sr, "lo": 0.0, "hi": INF, "dist": "lognormal", "lr": 1e-3,
-         "warmup": 100, "batch": batch, "ema": 0.995, "seed": seed + 5,
-         "batch_args": {"crop": 32, "aug_max": 0.4}},
+        dict(srp, name="sr", steps=sr, lr=1e-3, warmup=100, seed=seed + 5),
+        dict(srp, name="sr_high", parent="sr", steps=sr_branch, lo=SR_SPLIT, seed=seed + 9),
+        dict(srp, name="sr_low", parent="sr", steps=sr_branch, hi=SR_SPLIT, seed=seed + 10),
+        dict(srp, name="sr_one", parent="sr", steps=2 * sr_branch, seed=seed + 12),
         dict(ft, name="baseline", parent="pretrain2", steps=4 * branch, lo=0.0, hi=INF, dist="lognormal",
              seed=seed + 6),
     ]
@@ -74,12 +79,12 @@ def plan(pretrain0: int, pretrain: int, pretrain2: int, branch: int, sr: int, se
 
 PLANS = {
     # the shipped model (sessions 1 + 2, ~2.9 h on 2 cores): 1300 steps without position
-    # embeddings, 500 with, 1700 with the noise levels shifted up, 4 x 250 expert fine-tuning
-    # steps (baseline: 1000)
-    "full": {"pretrain0": 1300, "pretrain": 500, "pretrain2": 1700, "branch": 250, "sr": 400},
+    # embeddings, 500 with, 1500 with the noise levels shifted up, 4 x 200 expert fine-tuning
+    # steps (baseline: 800); SR 400, then 2 x 100 as experts (single twin: 200)
+    "full": {"pretrain0": 1300, "pretrain": 500, "pretrain2": 1500, "branch": 200, "sr": 400, "sr_branch": 100},
     # ~1 hour: for trying changes
-    "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300},
-    "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4},
+    "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
+    "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
 
@@ -91,6 +96,9 @@ def main() -> None:
     ap.add_argument("--no-bundle", action="store_true")
     ap.add_argument("--baseline-bundle", default=None,
                     help="also assemble a bundle whose base stage is the single-model baseline (e.g. work/bundles/baseline)")
+    ap.add_argument("--sr", default="one", choices=["one", "experts"],
+                    help="the default bundle's SR stage: one model (sr_one) or two experts (sr_low, sr_high)")
+    ap.add_argument("--sr-bundle", default=None, help="also assemble a bundle with the other SR choice here")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--deadline", default=None, help="HH:MM local time: checkpoint and go to export then")
     ap.add_argument("--only", default=None, help="comma-separated phases to run (default: all)")
@@ -104,7 +112,7 @@ def main() -> None:
     export_dir = os.path.join(HERE, "export")                 # [mini-1]'s encoders, tokenizers, judge
     den_dir = os.path.join(work, "onnx")                       # the denoisers (copied into the bundle)
     os.makedirs(work, exist_ok=True)
-    cfg = {"base": MODELS["base"], "sr": MODELS["sr"], "splits": SPLITS, "guidance": 3.0,
+    cfg = {"base": MODELS["base"], "sr": MODELS["sr"], "splits": SPLITS, "sr_split": SR_SPLIT, "guidance": 3.0,
            "augmentation_sigma": 0.1}
     deadline = float("inf")
     if args.deadline:
@@ -137,7 +145,7 @@ def main() -> None:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
     report = ex.export_all(cfg, work, den_dir)
     if args.smoke:
-        ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"))
+        ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)
         return
     # committed beside [mini-1]'s exports: the baseline (for the quality table; not in the bundle)
     # and the export report
@@ -146,8 +154,12 @@ def main() -> None:
         shutil.copyfile(os.path.join(den_dir, "baseline", "base.onnx"), os.path.join(export_dir, "baseline", "base.onnx"))
     with open(os.path.join(export_dir, "denoisers.json"), "w") as f:
         json.dump({"plan": args.plan, "export": report}, f, indent=1)
-    if not args.no_bundle and all(k in report for k in ("base/high", "base/mid", "base/low", "sr/sr")):
-        ex.assemble(cfg, export_dir, den_dir)
+    need = ("sr/high", "sr/low") if args.sr == "experts" else ("sr/sr",)
+    if not args.no_bundle and all(k in report for k in ("base/high", "base/mid", "base/low") + need):
+        ex.assemble(cfg, export_dir, den_dir, sr=args.sr)
+    other = "experts" if args.sr == "one" else "one"
+    if args.sr_bundle and all(k in report for k in ("sr/high", "sr/low")):
+        ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.sr_bundle), sr=other)
     if args.baseline_bundle and "baseline/base" in report:
         ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.baseline_bundle), baseline=True)
     log("done")

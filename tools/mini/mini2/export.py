@@ -31,11 +31,13 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 # which trained phase provides each exported model, best first (falls back to the parent when a
 # child phase has not started yet)
 SOURCES = {
-    "base/high": ["e1_high", "pretrain"],
-    "base/mid": ["e2_mid", "e1_low", "pretrain"],
-    "base/low": ["e2_low", "e1_low", "pretrain"],
-    "baseline/base": ["baseline", "pretrain"],
-    "sr/sr": ["sr"],
+    "base/high": ["e1_high", "pretrain2"],
+    "base/mid": ["e2_mid", "e1_low", "pretrain2"],
+    "base/low": ["e2_low", "e1_low", "pretrain2"],
+    "baseline/base": ["baseline", "pretrain2"],
+    "sr/sr": ["sr_one", "sr"],
+    "sr/high": ["sr_high"],
+    "sr/low": ["sr_low"],
 }
 
 
@@ -151,7 +153,7 @@ def export_all(cfg: Dict, work: str, export_dir: str) -> Dict:
     return report
 
 
-def manifest(cfg: Dict, experts: List[Dict], name="mini-ediff") -> Dict:
+def manifest(cfg: Dict, experts: List[Dict], sr_experts: List[Dict], name="mini-ediff") -> Dict:
     s1, s2 = cfg["splits"]
     return {
         "format_version": 1,
@@ -181,17 +183,19 @@ def manifest(cfg: Dict, experts: List[Dict], name="mini-ediff") -> Dict:
              "sigma_min": 0.002, "sigma_max": 80, "rho": 7,
              "inputs": {r: r for r in SR_INPUTS},
              "output": "denoised",
-             "experts": [{"name": "sr", "model": "sr/sr.onnx", "sigma_lo": 0.0}],
+             "experts": sr_experts,
              "defaults": {"sampler": "heun", "steps": 12, "guidance": 1.0,
                           "augmentation_sigma": cfg["augmentation_sigma"]}},
         ],
     }
 
 
-def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, baseline: bool = False) -> Dict:
+def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, baseline: bool = False,
+             sr: str = "one") -> Dict:
     """Copies encoders, tokenizers and the judge ([mini-1], export_dir) and the denoisers (den_dir)
     into `bundle` and writes manifest.json.
-    baseline=True: one base expert (the single-model baseline) instead of the three experts."""
+    baseline=True: one base expert (the single-model baseline) instead of the three experts.
+    sr: "one" (one SR model) or "experts" (two SR experts split at cfg["sr_split"])."""
     s1, s2 = cfg["splits"]
     if os.path.isdir(bundle):
         shutil.rmtree(bundle)
@@ -206,13 +210,19 @@ def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, bas
                    {"name": "mid", "model": "base/mid.onnx", "sigma_lo": s1, "sigma_hi": s2},
                    {"name": "high", "model": "base/high.onnx", "sigma_lo": s2}]
         copies = {f"base/{n}.onnx": f"base/{n}.onnx" for n in ("low", "mid", "high")}
-    copies["sr/sr.onnx"] = "sr/sr.onnx"
+    if sr == "experts":
+        sr_experts = [{"name": "sr_low", "model": "sr/low.onnx", "sigma_lo": 0.0, "sigma_hi": cfg["sr_split"]},
+                      {"name": "sr_high", "model": "sr/high.onnx", "sigma_lo": cfg["sr_split"]}]
+        copies.update({"sr/low.onnx": "sr/low.onnx", "sr/high.onnx": "sr/high.onnx"})
+    else:
+        sr_experts = [{"name": "sr", "model": "sr/sr.onnx", "sigma_lo": 0.0}]
+        copies["sr/sr.onnx"] = "sr/sr.onnx"
     srcs = {dst: os.path.join(den_dir, src) for dst, src in copies.items()}
     srcs.update({f: os.path.join(export_dir, f) for f in files})
     for dst, src in srcs.items():
         os.makedirs(os.path.dirname(os.path.join(bundle, dst)), exist_ok=True)
         shutil.copyfile(src, os.path.join(bundle, dst))
-    man = manifest(cfg, experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
+    man = manifest(cfg, experts, sr_experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
     with open(os.path.join(bundle, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")
