@@ -40,7 +40,7 @@ public final class Main {
                                   per-step model time vs SDK time, Java bytes allocated per step,
                                   resident memory
               eval PROMPTS [--model DIR] [--judge FILE] [--limit N] [--count-per-prompt K]
-                   [--config LABEL=key=value,...]... [--real DIR]
+                   [--config LABEL=key=value,...]... [--real DIR] [--jobs N]
                                   generate every prompt of PROMPTS, read the images with the judge
                                   (default: judge/judge.onnx in the bundle) and print the quality
                                   table (Markdown), one row per --config; keys: sampler, steps,
@@ -54,7 +54,8 @@ public final class Main {
                                   "spec" (as tools/mini/prompts/heldout.jsonl; else parsed from the
                                   prompt), "paint": {"phrase", "box": [x0,y0,x1,y1] in [0,1],
                                   "shape": "rect"|"ellipse", "weight"}, "style": IMAGE (relative to
-                                  the file)}; no seed: 1000000 + line number
+                                  the file)}; no seed: 1000000 + line number. --jobs N: make N
+                                  prompts at once (same table; faster on a small model)
               conformance DIR     run every conformance case file under DIR (sampler cases through
                                   EDiff.generate with the Java and the ONNX analytic experts,
                                   schedule lists, tokenizer cases); one line per case, then

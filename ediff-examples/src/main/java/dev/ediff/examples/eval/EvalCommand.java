@@ -30,6 +30,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -48,7 +53,8 @@ import java.util.stream.Stream;
  *       with {@code style=false} or {@code paint=false} is the baseline);</li>
  *   <li>FD: with {@code --real DIR}, the Frechet distance between the mini-CLIP image embeddings
  *       (the bundle's image encoder) of the row's images and of the real images in DIR;</li>
- *   <li>s/image: wall time of generation per image.</li>
+ *   <li>s/image: wall time of the row's generation divided by its images (with {@code --jobs N}
+ *       the images of N prompts are made at once, so this is throughput, not latency).</li>
  * </ul>
  * With {@code --real DIR} and a {@code labels.jsonl} in DIR (prompt-file JSON lines with an extra
  * {@code "file": "NAME.png"} field; the spec should state every object's cell), a first row
@@ -58,7 +64,10 @@ import java.util.stream.Stream;
  * <p>Options: {@code --model DIR} (default: the classpath bundle), {@code --judge FILE} (default:
  * {@code judge/judge.onnx} in the bundle), {@code --limit N} (first N prompts),
  * {@code --count-per-prompt K} (images per prompt, seeds seed..seed+K-1, default 1),
- * {@code --config LABEL=key=value,...} (repeatable), {@code --real DIR}.
+ * {@code --config LABEL=key=value,...} (repeatable), {@code --real DIR}, {@code --jobs N} (prompts
+ * generated at once, default 1; each ONNX session then gets {@code max(1, cores / N)} intra-op
+ * threads, because on a small model N single-threaded generations beat one N-threaded one).
+ * The table does not depend on {@code --jobs}: every prompt has its own seed.
  */
 public final class EvalCommand {
 
@@ -68,7 +77,8 @@ public final class EvalCommand {
     }
 
     /** Options of one run, parsed. */
-    record Options(Path prompts, Path model, Path judge, int limit, int perPrompt, List<EvalConfig> configs, Path real) {
+    record Options(Path prompts, Path model, Path judge, int limit, int perPrompt, List<EvalConfig> configs, Path real,
+                   int jobs) {
     }
 
     /** Parses the command's arguments (after {@code eval}). */
@@ -80,6 +90,7 @@ public final class EvalCommand {
         int perPrompt = 1;
         List<EvalConfig> configs = new ArrayList<>();
         Path real = null;
+        int jobs = 1;
         for (int i = 0; i < argv.size(); i++) {
             String a = argv.get(i);
             String value = null;
@@ -103,6 +114,7 @@ public final class EvalCommand {
                 case "--count-per-prompt" -> perPrompt = positive("--count-per-prompt", value);
                 case "--config" -> configs.add(EvalConfig.parse(value));
                 case "--real" -> real = Path.of(value);
+                case "--jobs" -> jobs = positive("--jobs", value);
                 default -> {
                     if (a.startsWith("--")) {
                         throw new EvalException(EvalException.USAGE, "unknown option " + name + " for eval; run 'ediff help'");
@@ -117,7 +129,7 @@ public final class EvalCommand {
         }
         if (prompts == null) {
             throw new EvalException(EvalException.USAGE, "usage: ediff eval PROMPTS [--model DIR] [--judge FILE] [--limit N]"
-                    + " [--count-per-prompt K] [--config LABEL=key=value,...]... [--real DIR]");
+                    + " [--count-per-prompt K] [--config LABEL=key=value,...]... [--real DIR] [--jobs N]");
         }
         if (configs.isEmpty()) {
             configs.add(EvalConfig.defaults());
@@ -126,7 +138,7 @@ public final class EvalCommand {
         if (labels.stream().distinct().count() != labels.size()) {
             throw new EvalException(EvalException.USAGE, "--config labels must differ, got " + labels);
         }
-        return new Options(prompts, model, judge, limit, perPrompt, List.copyOf(configs), real);
+        return new Options(prompts, model, judge, limit, perPrompt, List.copyOf(configs), real, jobs);
     }
 
     private static int positive(String option, String v) {
@@ -149,6 +161,13 @@ public final class EvalCommand {
             entries = entries.subList(0, o.limit());
         }
         Map<String, EDiff> pipelines = new LinkedHashMap<>();
+        SessionConfig sessions = o.jobs() == 1 ? SessionConfig.DEFAULT : SessionConfig.builder()
+                .intraOpThreads(Math.max(1, Runtime.getRuntime().availableProcessors() / o.jobs())).build();
+        ExecutorService pool = Executors.newFixedThreadPool(o.jobs(), r -> {
+            Thread t = new Thread(r, "ediff-eval");
+            t.setDaemon(true);
+            return t;
+        });
         try (Judge judge = openJudge(o); ImageEmbedder embedder = o.real() == null ? null : ImageEmbedder.open(o.model())) {
             List<float[]> realEmbeddings = null;
             Tally ceiling = null;
@@ -165,8 +184,10 @@ public final class EvalCommand {
             Map<Path, JudgedImage> references = new HashMap<>();
             List<String> rows = new ArrayList<>();
             for (EvalConfig c : o.configs()) {
-                EDiff ediff = pipelines.computeIfAbsent(c.model() != null ? c.model().toString()
-                        : o.model() != null ? o.model().toString() : "", k -> k.isEmpty() ? EDiff.openDefault() : EDiff.open(Path.of(k)));
+                String key = c.model() != null ? c.model().toString() : o.model() != null ? o.model().toString() : "";
+                EDiff ediff = pipelines.computeIfAbsent(key, k -> k.isEmpty()
+                        ? ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, sessions)
+                        : ModelBundle.open(Path.of(k), sessions));
                 List<String> stageNames = ediff.stages().stream().map(Stage::name).toList();
                 if (c.until() != null && !stageNames.contains(c.until())) {
                     throw new EvalException(EvalException.USAGE, "--config '" + c.label() + "': until=" + c.until()
@@ -174,17 +195,17 @@ public final class EvalCommand {
                 }
                 Tally t = new Tally();
                 List<float[]> embeddings = new ArrayList<>();
+                long start = System.nanoTime();
+                List<Future<Images64>> pending = new ArrayList<>();
+                for (PromptFile.Entry e : entries) {
+                    pending.add(pool.submit(() -> generate(ediff, c, e, o.perPrompt(), o.prompts())));
+                }
+                double generating = 0;
                 for (int i = 0; i < entries.size(); i++) {
                     PromptFile.Entry e = entries.get(i);
                     err.printf(Locale.ROOT, "\r%s: prompt %d/%d   ", c.label(), i + 1, entries.size());
-                    Images64 gen;
-                    try {
-                        gen = generate(ediff, c, e, o.perPrompt(), o.prompts());
-                    } catch (RuntimeException ex) {
-                        err.println(); // end the progress line before the error message
-                        throw ex;
-                    }
-                    t.seconds += gen.seconds();
+                    Images64 gen = result(pending, i, err);
+                    generating = (System.nanoTime() - start) / 1e9;
                     List<JudgedImage> judged = judge.judge(gen.images(), gen.height(), gen.width());
                     JudgedImage reference = e.style() == null ? null
                             : references.computeIfAbsent(e.style(), p -> judge.judgeImage(Images.read(p, 1)));
@@ -204,6 +225,7 @@ public final class EvalCommand {
                         }
                     }
                 }
+                t.seconds = generating;
                 err.println();
                 if (realEmbeddings != null) {
                     t.frechet = FrechetDistance.between(embeddings, realEmbeddings);
@@ -224,14 +246,39 @@ public final class EvalCommand {
                     + " = every object in a painted cell; '-' = nothing to score");
             return 0;
         } finally {
+            pool.shutdownNow();
+            try {
+                // a generation still running holds an expert session: let it end before closing
+                pool.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            }
             for (EDiff e : pipelines.values()) {
                 e.close();
             }
         }
     }
 
-    /** The final images of one prompt line as {@code [3, h, w]} tensors in [-1, 1], and the wall time. */
-    record Images64(List<double[]> images, int height, int width, double seconds) {
+    /** Prompt i's images; on a failure the prompts after it are cancelled and the failure rethrown. */
+    private static Images64 result(List<Future<Images64>> pending, int i, PrintStream err) {
+        try {
+            return pending.get(i).get();
+        } catch (ExecutionException ex) {
+            pending.forEach(f -> f.cancel(true));
+            err.println(); // end the progress line before the error message
+            if (ex.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new EvalException(EvalException.FAILED, String.valueOf(ex.getCause()));
+        } catch (InterruptedException ex) {
+            pending.forEach(f -> f.cancel(true));
+            Thread.currentThread().interrupt();
+            throw new dev.ediff.api.CancelledException("evaluation interrupted");
+        }
+    }
+
+    /** The final images of one prompt line as {@code [3, h, w]} tensors in [-1, 1]. */
+    record Images64(List<double[]> images, int height, int width) {
     }
 
     static Images64 generate(EDiff ediff, EvalConfig c, PromptFile.Entry e, int count, Path file) {
@@ -257,14 +304,12 @@ public final class EvalCommand {
         } else if (c.until() != null) {
             r.untilStage(c.until());
         }
-        long t0 = System.nanoTime();
         Generation g;
         try {
             g = ediff.generate(r.build());
         } catch (EDiffException | IllegalArgumentException ex) {
             throw new EvalException(EvalException.FAILED, file + ":" + e.line() + ": " + ex.getMessage());
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
         List<double[]> images = new ArrayList<>();
         int h = 0;
         int w = 0;
@@ -284,7 +329,7 @@ public final class EvalCommand {
             h = th;
             w = tw;
         }
-        return new Images64(images, h, w, seconds);
+        return new Images64(images, h, w);
     }
 
     /** The judge of {@code --judge}, else {@code judge/judge.onnx} next to the bundle's manifest. */

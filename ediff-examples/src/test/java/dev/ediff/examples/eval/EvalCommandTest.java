@@ -126,6 +126,17 @@ class EvalCommandTest {
         assertTrue(b.startsWith("| b | 10 | 60.0% |"), b);
         String fd = a.split("\\|")[12].strip();
         assertTrue(Double.parseDouble(fd) >= 0, a);
+
+        // prompts made 3 at a time: the same table (every prompt has its own seed), but for s/image
+        String[] p = run(prompts.toString(), "--model", bundle.toString(), "--real", real.toString(), "--jobs", "3",
+                "--count-per-prompt", "2", "--config", "a=steps=2,paint=false", "--config", "b=steps=1,upsample=bicubic,paint=false");
+        assertEquals("0", p[0], p[2]);
+        assertEquals(withoutTime(r[1]), withoutTime(p[1]));
+    }
+
+    /** The table without its last column (s/image, a timing). */
+    private static List<String> withoutTime(String table) {
+        return table.lines().map(l -> l.startsWith("|") ? l.substring(0, l.lastIndexOf('|', l.length() - 2)) : l).toList();
     }
 
     @Test
@@ -142,5 +153,15 @@ class EvalCommandTest {
                 "x=until=nosuch"));
         assertTrue(e.getMessage().contains("nosuch"), e.getMessage());
         assertEquals(EvalException.USAGE, e.exitCode());
+
+        // a prompt that fails while others are being made concurrently (its style reference is not an
+        // image, which only generation finds out): its line is named and nothing hangs
+        Files.write(tmp.resolve("bad.png"), new byte[] {1, 2, 3});
+        Files.writeString(prompts, "a big red circle\n{\"prompt\": \"a small blue star\", \"style\": \"bad.png\"}\n"
+                + "a big blue square\na big green square\n");
+        e = assertThrows(EvalException.class, () -> run(prompts.toString(), "--model", bundle.toString(), "--jobs", "2",
+                "--config", "x=steps=2"));
+        assertTrue(e.getMessage().startsWith(prompts + ":2: ") && e.getMessage().contains("bad.png"), e.getMessage());
+        assertEquals(EvalException.FAILED, e.exitCode());
     }
 }

@@ -53,6 +53,9 @@ class EvalConfigTest {
         assertEquals(List.of("a", "b"), o.configs().stream().map(EvalConfig::label).toList());
         assertEquals(Path.of("j.onnx"), o.judge());
         assertEquals(Path.of("real"), o.real());
+        assertEquals(1, o.jobs());
+        assertEquals(4, EvalCommand.parse(List.of("p.txt", "--jobs", "4")).jobs());
+        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--jobs", "0")));
         assertEquals(List.of(EvalConfig.defaults()), EvalCommand.parse(List.of("p.txt")).configs());
         assertThrows(EvalException.class, () -> EvalCommand.parse(List.of()));
         assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--limit", "0")));
