@@ -2,7 +2,8 @@
 # The [mini-2] quality table, made by the SDK's `ediff eval` command on the default bundle.
 # Needs: the SDK built (mvn -B -q package -DskipTests), the evaluation sets
 # (tools/mini/.venv/bin/python tools/mini/eval_sets.py), and for the baseline row the baseline bundle
-# (tools/mini/build_denoisers.sh --export-only --baseline-bundle work/bundles/baseline).
+# (tools/mini/build_denoisers.sh --export-only --baseline-bundle work/bundles/baseline
+#  --sr-bundle work/bundles/sr_other).
 # LIMIT prompts per row (default 60; SR_LIMIT for the slower SR rows). Output: tools/mini/work/eval/table-*.md
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,7 +11,9 @@ JAR=ediff-examples/target/ediff.jar
 EVAL=tools/mini/work/eval
 LIMIT="${LIMIT:-60}"
 BASELINE="${BASELINE:-tools/mini/work/bundles/baseline}"
-run() { local out=$1; shift; echo "== $out"; java -jar "$JAR" eval "$@" | tee "$EVAL/table-$out.md"; }
+SR_OTHER="${SR_OTHER:-tools/mini/work/bundles/sr_other}"   # the bundle with the other SR choice (--sr-bundle)
+JOBS="${JOBS:-2}"
+run() { local out=$1; shift; echo "== $out"; java -jar "$JAR" eval --jobs "$JOBS" "$@" | tee "$EVAL/table-$out.md"; }
 
 # experts vs baseline, encoders, samplers x steps (base stage, 32x32, held-out prompts)
 configs=(--config "experts dpm++2m 20=until=base,sampler=dpmpp_2m,steps=20")
@@ -26,8 +29,10 @@ done
 run main tools/mini/prompts/heldout.jsonl --limit "$LIMIT" --real "$EVAL/real" "${configs[@]}"
 
 # super-resolution: the SR stage's 64x64 output vs bicubic upsampling of the 32x32 output
-run sr tools/mini/prompts/heldout.jsonl --limit "${SR_LIMIT:-$LIMIT}" \
-  --config "SR 64x64=sampler=dpmpp_2m,steps=20" --config "bicubic 32->64=sampler=dpmpp_2m,steps=20,upsample=bicubic"
+sr=(--config "SR 64x64=sampler=dpmpp_2m,steps=20")
+[ -d "$SR_OTHER" ] && sr+=(--config "SR 64x64, other SR choice=sampler=dpmpp_2m,steps=20,model=$SR_OTHER")
+sr+=(--config "bicubic 32->64=sampler=dpmpp_2m,steps=20,upsample=bicubic")
+run sr tools/mini/prompts/heldout.jsonl --limit "${SR_LIMIT:-$LIMIT}" "${sr[@]}"
 
 # paint-with-words: prompts that state no position, object painted into one cell
 run paint "$EVAL/paint.jsonl" --config "painted=until=base,paint=true" --config "not painted=until=base,paint=false"
