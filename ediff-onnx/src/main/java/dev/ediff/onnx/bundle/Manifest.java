@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -23,8 +24,12 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
     /** The manifest's file name inside a bundle. */
     public static final String FILE = "manifest.json";
 
-    /** A text encoder: ONNX model, tokenizer, token limit and tensor names. */
-    public record TextEncoderSpec(String role, String model, String tokenizer, int maxTokens, int padId,
+    /**
+     * A text encoder: ONNX model, tokenizer, token limit and tensor names. {@code padId}, when the
+     * manifest states it, must be the padding id of the tokenizer file (checked when the bundle
+     * opens): the tokenizer file decides the padding, the manifest only repeats it for readers.
+     */
+    public record TextEncoderSpec(String role, String model, String tokenizer, int maxTokens, OptionalInt padId,
                                   String inputIds, Optional<String> attentionMaskInput, String tokensOutput,
                                   Optional<String> pooledOutput, int dim, Off off) {
     }
@@ -131,7 +136,7 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                     + "'; expected 'zeros' or 'empty_prompt'");
         };
         return new TextEncoderSpec(role, r.file(n, path + ".model"), r.file(n, path + ".tokenizer"),
-                r.integer(n, path + ".max_tokens", 1, 4096), n.has("pad_id") ? r.integer(n, path + ".pad_id", 0, Integer.MAX_VALUE) : 0,
+                r.integer(n, path + ".max_tokens", 1, 4096), n.has("pad_id") ? OptionalInt.of(r.integer(n, path + ".pad_id", 0, Integer.MAX_VALUE)) : OptionalInt.empty(),
                 r.text(inputs, path + ".inputs.input_ids"), r.optionalText(inputs, path + ".inputs.attention_mask"),
                 r.text(outputs, path + ".outputs.tokens"), r.optionalText(outputs, path + ".outputs.pooled"),
                 r.integer(n, path + ".dim", 1, 1 << 16), off);

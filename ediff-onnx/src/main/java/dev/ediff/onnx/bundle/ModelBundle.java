@@ -101,6 +101,12 @@ public final class ModelBundle {
                             + src.describe() + "/" + s.tokenizer() + ": " + ex.getMessage()
                             + "; max_tokens must hold the special tokens the tokenizer adds, and the prompt", ex);
                 }
+                int pad = tok.specialIds().pad();
+                if (s.padId().isPresent() && s.padId().getAsInt() != pad) {
+                    throw new BundleException(where + ": " + field + ".pad_id is " + s.padId().getAsInt() + " but "
+                            + src.describe() + "/" + s.tokenizer() + " pads with id " + pad + "; set pad_id to " + pad
+                            + " or leave it out (the tokenizer file decides the padding)");
+                }
                 OnnxTextEncoder.Config c = new OnnxTextEncoder.Config(s.role(), s.maxTokens(), s.inputIds(),
                         s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
                         s.off() == Manifest.Off.EMPTY_PROMPT);

@@ -306,6 +306,20 @@ class BundleValidationTest {
     }
 
     @Test
+    void padIdThatDisagreesWithTheTokenizerFile() {
+        fixture.edit(m -> fixture.textEncoder(0).put("pad_id", 1));
+        fails("text_encoders[0].pad_id is 1", "t5/tokenizer.json", "pads with id 0", "set pad_id to 0");
+        // CLIP pads with its end token, 517 in the fixture's small vocabulary (the fixture states no
+        // pad_id for it; stating the right one is fine)
+        fixture.reset().edit(m -> fixture.textEncoder(1).put("pad_id", 517));
+        try (EDiff e = ModelBundle.open(fixture.dir, FixtureBundle.CPU)) {
+            assertEquals(2, e.stages().size());
+        }
+        fixture.reset().edit(m -> fixture.textEncoder(1).put("pad_id", 0));
+        fails("text_encoders[1].pad_id is 0", "clip/tokenizer.json", "pads with id 517");
+    }
+
+    @Test
     void roleWithoutItsEncoder() {
         fixture.edit(m -> ((ArrayNode) m.get("text_encoders")).remove(1));
         fails("stages[0].inputs.clip_", "text encoder with role 'clip'", "does not declare");
