@@ -82,10 +82,38 @@ public final class OnnxTextEncoder implements TextEncoder {
             checkDim(tokens, 2, config.dim(), "output '" + config.tokensOutput() + "' width", "dim");
             config.pooledOutput().ifPresent(p -> checkDim(model.require(false, p, "pooled embedding", 2, FLOAT), 1,
                     config.dim(), "output '" + p + "' width", "dim"));
+            probeHighestId();
             this.off = config.offIsEmptyPrompt() ? encode("") : zeros();
         } catch (RuntimeException e) {
             model.close();
             throw e;
+        }
+    }
+
+    /**
+     * Runs the model once on the tokenizer's highest id, so that a tokenizer larger than the
+     * model's embedding table is refused when opening, not on the first prompt that uses a rare word.
+     */
+    private void probeHighestId() {
+        int n = config.maxTokens();
+        int top = tokenizer.vocabSize() - 1;
+        int[] ids = new int[n];
+        int[] mask = new int[n];
+        java.util.Arrays.fill(ids, top);
+        java.util.Arrays.fill(mask, 1);
+        Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
+        try {
+            inputs.put(config.inputIds(), ids(ids));
+            if (config.attentionMaskInput().isPresent()) {
+                inputs.put(config.attentionMaskInput().get(), ids(mask));
+            }
+            model.run(inputs, config.tokensOutput());
+        } catch (OrtException | EDiffException ex) {
+            throw new EDiffException(model.name() + ": the tokenizer has " + (top + 1) + " ids but the model fails on id "
+                    + top + " (" + ex.getMessage() + "); the tokenizer file and the encoder model must have the same"
+                    + " vocabulary", ex);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
         }
     }
 

@@ -320,6 +320,13 @@ class BundleValidationTest {
     }
 
     @Test
+    void encoderWithASmallerVocabularyThanItsTokenizer() {
+        // the fixture's CLIP tokenizer has 518 ids; this encoder's embedding table only 300 rows
+        fixture.write("clip/text.onnx", new FixtureBundle.TextEncoderGraph(true, 300).build());
+        fails("text_encoders[1].model", "clip/text.onnx", "the tokenizer has 518 ids", "fails on id 517");
+    }
+
+    @Test
     void roleWithoutItsEncoder() {
         fixture.edit(m -> ((ArrayNode) m.get("text_encoders")).remove(1));
         fails("stages[0].inputs.clip_", "text encoder with role 'clip'", "does not declare");
