@@ -136,10 +136,12 @@ def build(work: str, data_dir: str, n: Optional[int] = None, random_encoders: bo
 class Batches:
     """Deterministic batches (a pure function of seed and step), with condition dropout."""
 
-    def __init__(self, cache: Dict, seed: int):
+    def __init__(self, cache: Dict, seed: int, subset: Optional[np.ndarray] = None):
+        """subset: train on these image indices only (an experiment knob; None = all)."""
         self.c = cache
         self.seed = seed
-        self.N = cache["x32"].shape[0]
+        self.subset = subset
+        self.N = cache["x32"].shape[0] if subset is None else len(subset)
         style = cache["style"].numpy()
         self.groups = {int(k): np.nonzero(style == k)[0] for k in np.unique(style)}
         self.style = style
@@ -148,7 +150,8 @@ class Batches:
         spe = self.N // bs
         epoch, k = divmod(step, spe)
         perm = np.random.default_rng([self.seed, 777, epoch]).permutation(self.N)
-        return perm[k * bs:(k + 1) * bs]
+        idx = perm[k * bs:(k + 1) * bs]
+        return idx if self.subset is None else self.subset[idx]
 
     def get(self, step: int, bs: int, p_uncond=0.1, p_t5=0.1, p_clip=0.1, p_image=0.35, sr=False,
             crop: int = 32, aug_max: float = 0.4) -> Dict[str, torch.Tensor]:

@@ -121,7 +121,7 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         return state
     log(f"{ph['name']}: {kind}, {n_params(model):,} params, steps {state['step']}->{ph['steps']}, "
         f"sigma [{ph['lo']}, {ph['hi']}) {ph['dist']}, lr {lr}, batch {ph['batch']}")
-    batches = Batches(cache, seed=ph["seed"])
+    batches = Batches(cache, seed=ph["seed"], subset=ph.get("subset"))
     model.train()
     t_start = time.time()
     elapsed0 = state["elapsed"]

@@ -1,0 +1,91 @@
+"""Experiment (not part of the build): does the base denoiser learn to use position words when
+trained only on captions that state one? Fine-tunes a copy of `pretrain2` for --steps on the
+one-object images whose both cached captions state the cell, then compares the denoising error
+with the true caption, with the position phrase swapped for another cell, and without text, on
+200 one-object test images (the check of MODEL_CARD, "What the table says").
+
+    python -m mini2.position_probe --steps 300
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mini import data
+from mini.encoders import FrozenEncoders
+from mini.train import log
+from .build import MODELS, SHIFT
+from .train import load_phase, make_model, run_phase
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def positional_subset(cache) -> np.ndarray:
+    """One-object training images both of whose cached captions name a cell phrase."""
+    labels = data.load_split(os.path.join(HERE, "work", "full", "data", "train"))["labels"]
+    phrases = [p for ps in data.CELL_PHRASES for p in ps]
+    caps = cache["captions"]
+    ok = [i for i in range(len(caps[0])) if len(labels[i]["objects"]) == 1
+          and all(any(p in caps[v][i] for p in phrases) for v in range(len(caps)))]
+    return np.array(ok, dtype=np.int64)
+
+
+def errors(model, n: int = 200):
+    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
+    rng = np.random.default_rng(0)
+    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 1][:n]
+    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    true, wrong = [], []
+    for k, i in enumerate(idx):
+        o = d["labels"][i]["objects"][0]
+        w = (o["cell"] + 1 + int(rng.integers(8))) % 9
+        obj = data._obj_phrase(o, np.random.default_rng(k))
+        true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
+        wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
+    enc = FrozenEncoders(max_len=32)
+
+    def cond(texts):
+        t5, t5m = enc.t5(texts)
+        ct, cm, cp = enc.clip_text(texts)
+        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
+                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
+    c_true, c_wrong = cond(true), cond(wrong)
+    c_none = {k: torch.zeros_like(v) for k, v in c_true.items()}
+    out = {}
+    for s in (1.0, 2.0, 4.0):
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+        sig = torch.full((len(idx),), s)
+        with torch.no_grad():
+            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in (c_true, c_wrong, c_none)]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    work = os.path.join(HERE, "work", "mini2")
+    cache = torch.load(os.path.join(work, "cache", "cache.pt"), map_location="cpu", weights_only=False)
+    subset = positional_subset(cache)
+    log(f"position probe: {len(subset)} training images whose captions both state the cell")
+    cfg = {"base": MODELS["base"], "sr": MODELS["sr"]}
+    ph = dict(SHIFT, name="probe_position", kind="base", parent="pretrain2", steps=args.steps, lo=0.0,
+              hi=float("inf"), dist="lognormal", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=99, subset=subset)
+    run_phase(cfg, ph, work, cache)
+    for name in ("pretrain2", "probe_position"):
+        ck = load_phase(work, name)
+        m = make_model("base", cfg, ck["phase"])
+        m.load_state_dict(ck["ema"])
+        e = errors(m.eval())
+        log(f"{name}: " + " | ".join(f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}"
+                                     for s, v in e.items()))
+
+
+if __name__ == "__main__":
+    main()
