@@ -4,7 +4,7 @@ one-object images whose both cached captions state the cell, then compares the d
 with the true caption, with the position phrase swapped for another cell, and without text, on
 200 one-object test images (the check of MODEL_CARD, "What the table says").
 
-    python -m mini2.position_probe --steps 300
+    python -m mini2.position_probe --steps 300 [--sigma 2,40]
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def errors(model, n: int = 200):
     c_true, c_wrong = cond(true), cond(wrong)
     c_none = {k: torch.zeros_like(v) for k, v in c_true.items()}
     out = {}
-    for s in (1.0, 2.0, 4.0):
+    for s in (1.0, 2.0, 4.0, 8.0, 16.0):
         noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
         sig = torch.full((len(idx),), s)
         with torch.no_grad():
@@ -68,6 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sigma", default=None, help="LO,HI: sample noise levels log-uniformly there (default: as pretrain2)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = os.path.join(HERE, "work", "mini2")
@@ -75,10 +76,15 @@ def main() -> None:
     subset = positional_subset(cache)
     log(f"position probe: {len(subset)} training images whose captions both state the cell")
     cfg = {"base": MODELS["base"], "sr": MODELS["sr"]}
-    ph = dict(SHIFT, name="probe_position", kind="base", parent="pretrain2", steps=args.steps, lo=0.0,
+    name = "probe_position"
+    ph = dict(SHIFT, name=name, kind="base", parent="pretrain2", steps=args.steps, lo=0.0,
               hi=float("inf"), dist="lognormal", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=99, subset=subset)
+    if args.sigma:
+        lo, hi = map(float, args.sigma.split(","))
+        name = f"probe_position_{lo:g}_{hi:g}"
+        ph.update(name=name, lo=lo, hi=hi, dist="loguniform")
     run_phase(cfg, ph, work, cache)
-    for name in ("pretrain2", "probe_position"):
+    for name in ("pretrain2", name):
         ck = load_phase(work, name)
         m = make_model("base", cfg, ck["phase"])
         m.load_state_dict(ck["ema"])
