@@ -19,7 +19,8 @@ from mini import data
 from mini.encoders import FrozenEncoders
 from mini.train import log
 from .build import MODELS, SHIFT
-from .train import load_phase, make_model, run_phase
+from .evaluate import load
+from .train import run_phase
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -85,10 +86,8 @@ def main() -> None:
         ph.update(name=name, lo=lo, hi=hi, dist="loguniform")
     run_phase(cfg, ph, work, cache)
     for name in ("pretrain2", name):
-        ck = load_phase(work, name)
-        m = make_model("base", cfg, ck["phase"])
-        m.load_state_dict(ck["ema"])
-        e = errors(m.eval())
+        m, _ = load(work, name)
+        e = errors(m)
         log(f"{name}: " + " | ".join(f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}"
                                      for s, v in e.items()))
 

@@ -101,17 +101,26 @@ public final class OnnxTextEncoder implements TextEncoder {
         int[] mask = new int[n];
         java.util.Arrays.fill(ids, top);
         java.util.Arrays.fill(mask, 1);
+        try {
+            run(ids, mask, config.tokensOutput());
+        } catch (EDiffException ex) {
+            throw new EDiffException(model.name() + ": the tokenizer has " + (top + 1) + " ids but the model fails on id "
+                    + top + " (" + ex.getMessage() + "); the tokenizer file and the encoder model must have the same"
+                    + " vocabulary", ex);
+        }
+    }
+
+    /** Runs the model on one row of token ids and its attention mask; the input tensors are closed here. */
+    private float[][] run(int[] ids, int[] mask, String... outputs) {
         Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
         try {
             inputs.put(config.inputIds(), ids(ids));
             if (config.attentionMaskInput().isPresent()) {
                 inputs.put(config.attentionMaskInput().get(), ids(mask));
             }
-            model.run(inputs, config.tokensOutput());
-        } catch (OrtException | EDiffException ex) {
-            throw new EDiffException(model.name() + ": the tokenizer has " + (top + 1) + " ids but the model fails on id "
-                    + top + " (" + ex.getMessage() + "); the tokenizer file and the encoder model must have the same"
-                    + " vocabulary", ex);
+            return model.run(inputs, outputs);
+        } catch (OrtException ex) {
+            throw new EDiffException(model.name() + ": could not make input tensors: " + ex.getMessage(), ex);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
         }
@@ -170,32 +179,21 @@ public final class OnnxTextEncoder implements TextEncoder {
         if (ids.length != n) {
             throw new EDiffException(model.name() + ": the tokenizer gave " + ids.length + " ids for max_tokens " + n);
         }
-        Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
-        try {
-            inputs.put(config.inputIds(), ids(ids));
-            if (config.attentionMaskInput().isPresent()) {
-                inputs.put(config.attentionMaskInput().get(), ids(mask));
-            }
-            float[][] out = config.pooledOutput().isPresent()
-                    ? model.run(inputs, config.tokensOutput(), config.pooledOutput().get())
-                    : model.run(inputs, config.tokensOutput());
-            float[] maskF = new float[n];
-            for (int i = 0; i < n; i++) {
-                maskF[i] = mask[i];
-            }
-            Map<String, Tensor> c = new LinkedHashMap<>();
-            boolean clip = config.role().equals(CLIP);
-            c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS, Tensor.of(out[0], 1, n, config.dim()));
-            c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, n));
-            if (out.length > 1) {
-                c.put(Conditioning.CLIP_POOLED, Tensor.of(out[1], 1, config.dim()));
-            }
-            return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
-        } catch (OrtException ex) {
-            throw new EDiffException(model.name() + ": could not make input tensors: " + ex.getMessage(), ex);
-        } finally {
-            inputs.values().forEach(OnnxTensor::close);
+        float[][] out = config.pooledOutput().isPresent()
+                ? run(ids, mask, config.tokensOutput(), config.pooledOutput().get())
+                : run(ids, mask, config.tokensOutput());
+        float[] maskF = new float[n];
+        for (int i = 0; i < n; i++) {
+            maskF[i] = mask[i];
         }
+        Map<String, Tensor> c = new LinkedHashMap<>();
+        boolean clip = config.role().equals(CLIP);
+        c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS, Tensor.of(out[0], 1, n, config.dim()));
+        c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, n));
+        if (out.length > 1) {
+            c.put(Conditioning.CLIP_POOLED, Tensor.of(out[1], 1, config.dim()));
+        }
+        return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
     }
 
     private OnnxTensor ids(int[] values) throws OrtException {
