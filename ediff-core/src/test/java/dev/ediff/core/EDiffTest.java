@@ -15,9 +15,6 @@ import dev.ediff.core.analytic.GaussianMixture;
 import dev.ediff.core.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.Schedules;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -30,6 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.longs;
 
 class EDiffTest {
 
@@ -55,21 +55,22 @@ class EDiffTest {
     }
 
     /** Image i of a batch with seed s equals the image generated alone with the seed recorded for it. */
-    @Property(tries = 12)
-    void batchItemsAreReproducibleAlone(@ForAll @IntRange(min = 2, max = 5) int count,
-                                        @ForAll long seed,
-                                        @ForAll @IntRange(min = 0, max = 6) int samplerIndex) {
-        Sampler sampler = Samplers.byName(Samplers.NAMES.get(samplerIndex));
-        try (EDiff ediff = pipeline(new GaussianMixtureExpert("gmm", mixture(3, 4, SHAPE.sampleSize())))) {
-            Generation batch = ediff.generate(Request.builder().seed(seed).count(count).sampler(sampler, 6).build());
-            assertEquals(count, batch.samples().size());
-            for (int i = 0; i < count; i++) {
-                long s = batch.sample(i).seed();
-                assertEquals(seed + i, s);
-                Generation alone = ediff.generate(Request.builder().seed(s).sampler(sampler, 6).build());
-                assertArrayEquals(alone.sample(0).data(), batch.sample(i).data(), sampler.name() + " image " + i);
-            }
-        }
+    @Test
+    void batchItemsAreReproducibleAlone() {
+        qt().withExamples(12).forAll(integers().between(2, 5), longs().all(), integers().between(0, 6))
+                .checkAssert((count, seed, samplerIndex) -> {
+                    Sampler sampler = Samplers.byName(Samplers.NAMES.get(samplerIndex));
+                    try (EDiff ediff = pipeline(new GaussianMixtureExpert("gmm", mixture(3, 4, SHAPE.sampleSize())))) {
+                        Generation batch = ediff.generate(Request.builder().seed(seed).count(count).sampler(sampler, 6).build());
+                        assertEquals(count, batch.samples().size());
+                        for (int i = 0; i < count; i++) {
+                            long s = batch.sample(i).seed();
+                            assertEquals(seed + i, s);
+                            Generation alone = ediff.generate(Request.builder().seed(s).sampler(sampler, 6).build());
+                            assertArrayEquals(alone.sample(0).data(), batch.sample(i).data(), sampler.name() + " image " + i);
+                        }
+                    }
+                });
     }
 
     @Test

@@ -11,10 +11,6 @@ import dev.ediff.api.TensorShape;
 import dev.ediff.api.TextEncoder;
 import dev.ediff.api.TextEncoding;
 import dev.ediff.core.sampling.Samplers;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.DoubleRange;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 import java.awt.image.BufferedImage;
@@ -23,11 +19,14 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
+import static dev.ediff.core.Generators.decimals;
 import static dev.ediff.core.TestSupport.assertContains;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
 
 class PaintTest {
 
@@ -169,18 +168,19 @@ class PaintTest {
         assertEquals(java.util.Collections.singletonList(null), rec.seen);
     }
 
-    @Property(tries = 50)
-    void ellipsesCoverTheirArea(@ForAll @DoubleRange(min = 0.05, max = 0.45) double rx,
-                                @ForAll @DoubleRange(min = 0.05, max = 0.45) double ry,
-                                @ForAll @IntRange(min = 32, max = 96) int size) {
-        float[] m = Mask.ellipse(0.5 - rx, 0.5 - ry, 0.5 + rx, 0.5 + ry).rasterize(size, size);
-        double area = 0;
-        for (float v : m) {
-            area += v;
-            assertTrue(v >= 0 && v <= 1);
-        }
-        area /= (double) size * size;
-        assertEquals(Math.PI * rx * ry, area, 4.0 / size * (rx + ry) + 1e-3);
+    @Test
+    void ellipsesCoverTheirArea() {
+        qt().withExamples(50).forAll(decimals(0.05, 0.45), decimals(0.05, 0.45), integers().between(32, 96))
+                .checkAssert((rx, ry, size) -> {
+                    float[] m = Mask.ellipse(0.5 - rx, 0.5 - ry, 0.5 + rx, 0.5 + ry).rasterize(size, size);
+                    double area = 0;
+                    for (float v : m) {
+                        area += v;
+                        assertTrue(v >= 0 && v <= 1);
+                    }
+                    area /= (double) size * size;
+                    assertEquals(Math.PI * rx * ry, area, 4.0 / size * (rx + ry) + 1e-3);
+                });
     }
 
     @Test

@@ -3,24 +3,22 @@ package dev.ediff.core;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Expert;
 import dev.ediff.api.NoiseInterval;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.DoubleRange;
 import org.junit.jupiter.api.Test;
+import org.quicktheories.core.Gen;
 
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.TreeSet;
 
+import static dev.ediff.core.Generators.decimals;
 import static dev.ediff.core.TestSupport.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.lists;
 
 class RoutingTreeTest {
 
@@ -39,49 +37,49 @@ class RoutingTreeTest {
         };
     }
 
-    @Provide
-    Arbitrary<List<Double>> boundaries() {
-        return Arbitraries.doubles().between(1e-4, 1e3).ofScale(6).list().ofMinSize(0).ofMaxSize(12)
-                .map(l -> new ArrayList<>(new TreeSet<>(l)));
+    /** Sorted distinct cut points in (0, 1000], up to 12 of them. */
+    static Gen<List<Double>> boundaries() {
+        return lists().of(decimals(1e-4, 1e3, 6)).ofSizeBetween(0, 12).map(l -> (List<Double>) new ArrayList<>(new TreeSet<>(l)));
     }
 
     /** Any partition of [0, inf) into shuffled contiguous intervals routes every sigma to the one leaf holding it. */
-    @Property(tries = 300)
-    void everySigmaGoesToTheOneExpertWhoseIntervalHoldsIt(@ForAll("boundaries") List<Double> cuts,
-                                                          @ForAll @DoubleRange(min = 0, max = 2e3) double sigma) {
-        List<Double> edges = new ArrayList<>();
-        edges.add(0.0);
-        edges.addAll(cuts);
-        edges.add(Double.POSITIVE_INFINITY);
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i + 1 < edges.size(); i++) {
-            order.add(i);
-        }
-        Collections.shuffle(order, new java.util.Random(cuts.hashCode()));
-        RoutingTree.Builder b = RoutingTree.builder();
-        List<Expert> experts = new ArrayList<>();
-        for (int i = 0; i + 1 < edges.size(); i++) {
-            experts.add(named("e" + i));
-        }
-        for (int i : order) {
-            b.expert(NoiseInterval.of(edges.get(i), edges.get(i + 1)), experts.get(i));
-        }
-        RoutingTree tree = b.build();
-        // also probe the boundaries themselves, which belong to the interval above
-        List<Double> probes = new ArrayList<>(cuts);
-        probes.add(sigma);
-        for (double s : probes) {
-            int owners = 0;
-            Expert owner = null;
+    @Test
+    void everySigmaGoesToTheOneExpertWhoseIntervalHoldsIt() {
+        qt().withExamples(300).forAll(boundaries(), decimals(0, 2e3)).checkAssert((cuts, sigma) -> {
+            List<Double> edges = new ArrayList<>();
+            edges.add(0.0);
+            edges.addAll(cuts);
+            edges.add(Double.POSITIVE_INFINITY);
+            List<Integer> order = new ArrayList<>();
             for (int i = 0; i + 1 < edges.size(); i++) {
-                if (edges.get(i) <= s && s < edges.get(i + 1)) {
-                    owners++;
-                    owner = experts.get(i);
-                }
+                order.add(i);
             }
-            assertEquals(1, owners);
-            assertSame(owner, tree.route(s), "sigma " + s);
-        }
+            Collections.shuffle(order, new java.util.Random(cuts.hashCode()));
+            RoutingTree.Builder b = RoutingTree.builder();
+            List<Expert> experts = new ArrayList<>();
+            for (int i = 0; i + 1 < edges.size(); i++) {
+                experts.add(named("e" + i));
+            }
+            for (int i : order) {
+                b.expert(NoiseInterval.of(edges.get(i), edges.get(i + 1)), experts.get(i));
+            }
+            RoutingTree tree = b.build();
+            // also probe the boundaries themselves, which belong to the interval above
+            List<Double> probes = new ArrayList<>(cuts);
+            probes.add(sigma);
+            for (double s : probes) {
+                int owners = 0;
+                Expert owner = null;
+                for (int i = 0; i + 1 < edges.size(); i++) {
+                    if (edges.get(i) <= s && s < edges.get(i + 1)) {
+                        owners++;
+                        owner = experts.get(i);
+                    }
+                }
+                assertEquals(1, owners);
+                assertSame(owner, tree.route(s), "sigma " + s);
+            }
+        });
     }
 
     @Test

@@ -3,9 +3,6 @@ package dev.ediff.core.image;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Sample;
 import dev.ediff.api.TensorShape;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,19 +20,22 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
 
 class ImagesTest {
 
-    @Property(tries = 60)
-    void resizingKeepsConstantsAndLinearRampsInTheInterior(@ForAll @IntRange(min = 2, max = 40) int h,
-                                                           @ForAll @IntRange(min = 2, max = 40) int w,
-                                                           @ForAll @IntRange(min = 1, max = 80) int nh,
-                                                           @ForAll @IntRange(min = 1, max = 80) int nw) {
-        double[] constant = new double[2 * h * w];
-        java.util.Arrays.fill(constant, 0.37);
-        for (double v : Resampler.resize(constant, 2, h, w, nh, nw)) {
-            assertEquals(0.37, v, 1e-12);
-        }
+    @Test
+    void resizingKeepsConstantsAndLinearRampsInTheInterior() {
+        qt().withExamples(60)
+                .forAll(integers().between(2, 40), integers().between(2, 40), integers().between(1, 80), integers().between(1, 80))
+                .checkAssert((h, w, nh, nw) -> {
+                    double[] constant = new double[2 * h * w];
+                    java.util.Arrays.fill(constant, 0.37);
+                    for (double v : Resampler.resize(constant, 2, h, w, nh, nw)) {
+                        assertEquals(0.37, v, 1e-12);
+                    }
+                });
     }
 
     @Test

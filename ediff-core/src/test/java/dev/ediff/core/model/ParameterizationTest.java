@@ -3,12 +3,11 @@ package dev.ediff.core.model;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.analytic.GaussianMixture;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.DoubleRange;
-import net.jqwik.api.constraints.Scale;
+import org.junit.jupiter.api.Test;
 
+import static dev.ediff.core.Generators.decimals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.quicktheories.QuickTheory.qt;
 
 /**
  * Each parameterization, given the network output that a perfect model trained in it would
@@ -52,29 +51,35 @@ class ParameterizationTest {
         }
     }
 
-    @Property(tries = 100)
-    void edmEpsAndVAdaptersGiveTheExactDenoiser(@ForAll @DoubleRange(min = 0.01, max = 80) @Scale(4) double sigma) {
-        check(Parameterization.edm(0.5), c -> Math.exp(4 * c), sigma);
-        check(Parameterization.edm(1.3), c -> Math.exp(4 * c), sigma);
-        check(Parameterization.eps(1.0, s -> s), c -> c, sigma);
-        check(Parameterization.v(0.5, s -> s), c -> c, sigma);
-        check(Parameterization.x0(), c -> c, sigma);
+    @Test
+    void edmEpsAndVAdaptersGiveTheExactDenoiser() {
+        qt().withExamples(100).forAll(decimals(0.01, 80, 4)).checkAssert(sigma -> {
+            check(Parameterization.edm(0.5), c -> Math.exp(4 * c), sigma);
+            check(Parameterization.edm(1.3), c -> Math.exp(4 * c), sigma);
+            check(Parameterization.eps(1.0, s -> s), c -> c, sigma);
+            check(Parameterization.v(0.5, s -> s), c -> c, sigma);
+            check(Parameterization.x0(), c -> c, sigma);
+        });
     }
 
-    @Property(tries = 100)
-    void discreteVpModelsSeeTheirTimestep(@ForAll @DoubleRange(min = 0.03, max = 14) @Scale(4) double sigma) {
+    @Test
+    void discreteVpModelsSeeTheirTimestep() {
         DiscreteVp table = DiscreteVp.scaledLinear(1000, 0.00085, 0.012);
-        check(Parameterization.discreteEps(table), table::sigmaAt, sigma);
-        check(Parameterization.discreteV(table), table::sigmaAt, sigma);
+        qt().withExamples(100).forAll(decimals(0.03, 14, 4)).checkAssert(sigma -> {
+            check(Parameterization.discreteEps(table), table::sigmaAt, sigma);
+            check(Parameterization.discreteV(table), table::sigmaAt, sigma);
+        });
     }
 
-    @Property(tries = 50)
-    void edmCoefficientsFollowThePaper(@ForAll @DoubleRange(min = 0.002, max = 80) @Scale(5) double s) {
-        Preconditioning p = Parameterization.edm(0.5).at(s);
-        double v = s * s + 0.25;
-        assertEquals(0.25 / v, p.cSkip(), 1e-15);
-        assertEquals(s * 0.5 / Math.sqrt(v), p.cOut(), 1e-15);
-        assertEquals(1 / Math.sqrt(v), p.cIn(), 1e-15);
-        assertEquals(Math.log(s) / 4, p.cNoise(), 1e-15);
+    @Test
+    void edmCoefficientsFollowThePaper() {
+        qt().withExamples(50).forAll(decimals(0.002, 80, 5)).checkAssert(s -> {
+            Preconditioning p = Parameterization.edm(0.5).at(s);
+            double v = s * s + 0.25;
+            assertEquals(0.25 / v, p.cSkip(), 1e-15);
+            assertEquals(s * 0.5 / Math.sqrt(v), p.cOut(), 1e-15);
+            assertEquals(1 / Math.sqrt(v), p.cIn(), 1e-15);
+            assertEquals(Math.log(s) / 4, p.cNoise(), 1e-15);
+        });
     }
 }

@@ -4,18 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ediff.api.NoiseSchedule;
 import dev.ediff.core.model.DiscreteVp;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.constraints.DoubleRange;
-import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
 
+import static dev.ediff.core.Generators.decimals;
 import static dev.ediff.core.TestSupport.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
 
 class SchedulesTest {
 
@@ -48,27 +47,27 @@ class SchedulesTest {
         assertTrue(checked >= 2, "schedules.json has at least a karras and an exponential schedule");
     }
 
-    @Property(tries = 200)
-    void schedulesAreStrictlyDecreasingAndEndInZero(@ForAll @IntRange(min = 1, max = 200) int steps,
-                                                    @ForAll @DoubleRange(min = 1e-3, max = 1) @net.jqwik.api.constraints.Scale(6) double smin,
-                                                    @ForAll @DoubleRange(min = 2, max = 200) double smax,
-                                                    @ForAll @DoubleRange(min = 1, max = 10) double rho) {
-        for (NoiseSchedule s : new NoiseSchedule[] {
-                Schedules.karras(smin, smax, rho), Schedules.exponential(smin, smax),
-                Schedules.vpTimesteps(DiscreteVp.scaledLinear(1000, 0.00085, 0.012), DiscreteVp.Spacing.LINSPACE)}) {
-            double[] sigmas = s.sigmas(steps);
-            assertEquals(steps + 1, sigmas.length);
-            assertEquals(0.0, sigmas[steps]);
-            for (int i = 1; i <= steps; i++) {
-                assertTrue(sigmas[i] < sigmas[i - 1], "not decreasing at " + i);
-            }
-        }
+    @Test
+    void schedulesAreStrictlyDecreasingAndEndInZero() {
+        qt().withExamples(200).forAll(integers().between(1, 200), decimals(1e-3, 1, 6), decimals(2, 200), decimals(1, 10))
+                .checkAssert((steps, smin, smax, rho) -> {
+                    for (NoiseSchedule s : new NoiseSchedule[] {
+                            Schedules.karras(smin, smax, rho), Schedules.exponential(smin, smax),
+                            Schedules.vpTimesteps(DiscreteVp.scaledLinear(1000, 0.00085, 0.012), DiscreteVp.Spacing.LINSPACE)}) {
+                        double[] sigmas = s.sigmas(steps);
+                        assertEquals(steps + 1, sigmas.length);
+                        assertEquals(0.0, sigmas[steps]);
+                        for (int i = 1; i <= steps; i++) {
+                            assertTrue(sigmas[i] < sigmas[i - 1], "not decreasing at " + i);
+                        }
+                    }
+                });
     }
 
-    @Property(tries = 200)
-    void vpTimestepAndSigmaMapsAreInverse(@ForAll @DoubleRange(min = 0, max = 999) double t) {
+    @Test
+    void vpTimestepAndSigmaMapsAreInverse() {
         DiscreteVp vp = DiscreteVp.scaledLinear(1000, 0.00085, 0.012);
-        assertEquals(t, vp.timestepOf(vp.sigmaAt(t)), 1e-6);
+        qt().withExamples(200).forAll(decimals(0, 999)).checkAssert(t -> assertEquals(t, vp.timestepOf(vp.sigmaAt(t)), 1e-6));
     }
 
     @Test

@@ -1,12 +1,7 @@
 package dev.ediff.core.text;
 
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.core.Gen;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.arbitrary;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.lists;
 
 /** Properties of both tokenizers: phrase spans, truncation, padding. */
 class TokenizerProperties {
@@ -51,42 +50,38 @@ class TokenizerProperties {
         }
     }
 
-    private static Arbitrary<Prompt> prompts(Arbitrary<String> words, Arbitrary<String> separators, int maxWords) {
-        return Arbitraries.integers().between(1, maxWords).flatMap(n -> Combinators.combine(
-                words.list().ofSize(n), separators.list().ofSize(n),
-                Arbitraries.integers().between(0, n - 1), Arbitraries.integers().between(1, n))
-                .as((w, s, from, len) -> new Prompt(w, s, from, Math.min(n, from + len))));
+    private static Gen<Prompt> prompts(Gen<String> words, Gen<String> separators, int maxWords) {
+        return integers().between(1, maxWords).flatMap(n -> lists().of(words).ofSize(n).zip(
+                lists().of(separators).ofSize(n), integers().between(0, n - 1), integers().between(1, n),
+                (w, s, from, len) -> new Prompt(w, s, from, Math.min(n, from + len))));
     }
 
-    @Provide
-    Arbitrary<Prompt> clipPrompts() {
+    static Gen<Prompt> clipPrompts() {
         // random capitals: CLIP lower-cases, so a phrase must be found whatever its case in the prompt
-        Arbitrary<String> words = Arbitraries.of(WORDS).flatMap(w -> Arbitraries.of(w, w.toUpperCase(), capitalize(w)));
-        return prompts(words, Arbitraries.of(" ", "  ", ", ", "\t", " - ", "; "), 30);
+        Gen<String> words = arbitrary().pick(WORDS).flatMap(w -> arbitrary().pick(w, w.toUpperCase(), capitalize(w)));
+        return prompts(words, arbitrary().pick(" ", "  ", ", ", "\t", " - ", "; "), 30);
     }
 
-    @Provide
-    Arbitrary<Prompt> t5Prompts() {
-        return prompts(Arbitraries.of(WORDS), Arbitraries.of(" ", "  ", ", ", "\t"), 30);
+    static Gen<Prompt> t5Prompts() {
+        return prompts(arbitrary().pick(WORDS), arbitrary().pick(" ", "  ", ", ", "\t"), 30);
     }
 
-    @Provide
-    Arbitrary<Prompt> plainPrompts() {
-        return prompts(Arbitraries.of(WORDS), Arbitraries.just(" "), 60);
+    static Gen<Prompt> plainPrompts() {
+        return prompts(arbitrary().pick(WORDS), arbitrary().constant(" "), 60);
     }
 
     private static String capitalize(String w) {
         return Character.toUpperCase(w.charAt(0)) + w.substring(1);
     }
 
-    @Property(tries = 300)
-    void clipFindsEveryWholeWordPhrase(@ForAll("clipPrompts") Prompt p) {
-        checkSpan(CLIP, p);
+    @Test
+    void clipFindsEveryWholeWordPhrase() {
+        qt().withExamples(300).forAll(clipPrompts()).checkAssert(p -> checkSpan(CLIP, p));
     }
 
-    @Property(tries = 300)
-    void t5FindsEveryWholeWordPhrase(@ForAll("t5Prompts") Prompt p) {
-        checkSpan(T5, p);
+    @Test
+    void t5FindsEveryWholeWordPhrase() {
+        qt().withExamples(300).forAll(t5Prompts()).checkAssert(p -> checkSpan(T5, p));
     }
 
     private static void checkSpan(Tokenizer t, Prompt p) {
@@ -109,16 +104,16 @@ class TokenizerProperties {
         assertTrue(span.end() <= e.length() - 1, "the end token is not part of a span");
     }
 
-    @Property(tries = 200)
-    void clipTruncationKeepsStartAndEndAndReportsDroppedWords(@ForAll("plainPrompts") Prompt p,
-                                                              @ForAll @IntRange(min = 2, max = 80) int maxLength) {
-        checkTruncation(CLIP, p.text(), maxLength);
+    @Test
+    void clipTruncationKeepsStartAndEndAndReportsDroppedWords() {
+        qt().withExamples(200).forAll(plainPrompts(), integers().between(2, 80))
+                .checkAssert((p, maxLength) -> checkTruncation(CLIP, p.text(), maxLength));
     }
 
-    @Property(tries = 200)
-    void t5TruncationKeepsEndAndReportsDroppedWords(@ForAll("plainPrompts") Prompt p,
-                                                    @ForAll @IntRange(min = 1, max = 80) int maxLength) {
-        checkTruncation(T5, p.text(), maxLength);
+    @Test
+    void t5TruncationKeepsEndAndReportsDroppedWords() {
+        qt().withExamples(200).forAll(plainPrompts(), integers().between(1, 80))
+                .checkAssert((p, maxLength) -> checkTruncation(T5, p.text(), maxLength));
     }
 
     private static void checkTruncation(Tokenizer t, String prompt, int maxLength) {
@@ -150,21 +145,23 @@ class TokenizerProperties {
         assertTrue(decoded.length() < throughFirstDropped.length(), "the first dropped word is not entirely kept");
     }
 
-    @Property(tries = 100)
-    void paddingUsesTheConfiguredId(@ForAll("plainPrompts") Prompt p, @ForAll @IntRange(min = 0, max = 49407) int padId) {
-        ClipTokenizer clip = CLIP.withPadId(padId);
-        Encoding full = clip.encode(p.text());
-        int maxLength = full.size() + 5;
-        Encoding e = clip.encode(p.text(), maxLength);
-        assertFalse(e.truncated());
-        assertEquals(full.size(), e.length());
-        assertArrayEquals(full.ids(), Arrays.copyOf(e.ids(), full.size()));
-        List<Integer> padding = new ArrayList<>();
-        for (int i = e.length(); i < maxLength; i++) {
-            padding.add(e.id(i));
-            assertEquals(-1, e.start(i));
-        }
-        assertEquals(List.of(padId, padId, padId, padId, padId), padding);
-        assertEquals(full.size(), Arrays.stream(e.attentionMask()).sum());
+    @Test
+    void paddingUsesTheConfiguredId() {
+        qt().withExamples(100).forAll(plainPrompts(), integers().between(0, 49407)).checkAssert((p, padId) -> {
+            ClipTokenizer clip = CLIP.withPadId(padId);
+            Encoding full = clip.encode(p.text());
+            int maxLength = full.size() + 5;
+            Encoding e = clip.encode(p.text(), maxLength);
+            assertFalse(e.truncated());
+            assertEquals(full.size(), e.length());
+            assertArrayEquals(full.ids(), Arrays.copyOf(e.ids(), full.size()));
+            List<Integer> padding = new ArrayList<>();
+            for (int i = e.length(); i < maxLength; i++) {
+                padding.add(e.id(i));
+                assertEquals(-1, e.start(i));
+            }
+            assertEquals(List.of(padId, padId, padId, padId, padId), padding);
+            assertEquals(full.size(), Arrays.stream(e.attentionMask()).sum());
+        });
     }
 }

@@ -15,14 +15,9 @@ import com.fasterxml.jackson.databind.node.TextNode;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
-import net.jqwik.api.lifecycle.AfterContainer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.quicktheories.core.Gen;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,10 +29,16 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.arbitrary;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.lists;
 
 /**
  * Random mutations of the valid fixture manifest (deleted fields, values of another type, huge,
@@ -52,6 +53,8 @@ class ManifestFuzzProperties {
     private static final ObjectMapper COMPACT = new ObjectMapper();
     private static Path root;
     private static FixtureBundle fixture;
+    /** How the tries ended (opened, or which exception on which cause), printed after the run. */
+    private static final Map<String, Integer> OUTCOMES = new TreeMap<>();
 
     private static synchronized FixtureBundle fixture() {
         if (fixture == null) {
@@ -65,8 +68,9 @@ class ManifestFuzzProperties {
         return fixture;
     }
 
-    @AfterContainer
+    @AfterAll
     static void deleteFixture() throws IOException {
+        System.out.println("manifest fuzz outcomes: " + OUTCOMES);
         if (root != null) {
             try (Stream<Path> files = Files.walk(root)) {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
@@ -82,15 +86,17 @@ class ManifestFuzzProperties {
     record Mutation(Kind kind, int target, int other, int value) {
     }
 
-    @Provide
-    Arbitrary<List<Mutation>> mutations() {
-        Arbitrary<Integer> index = Arbitraries.integers().between(0, 100_000);
-        return Combinators.combine(Arbitraries.of(Kind.class), index, index, index).as(Mutation::new)
-                .list().ofMinSize(1).ofMaxSize(3);
+    static Gen<List<Mutation>> mutations() {
+        Gen<Integer> index = integers().between(0, 100_000);
+        return lists().of(arbitrary().enumValues(Kind.class).zip(index, index, index, Mutation::new)).ofSizeBetween(1, 3);
     }
 
-    @Property(tries = 200)
-    void mutatedManifestsFailOnlyWithTheSdkException(@ForAll("mutations") List<Mutation> mutations) {
+    @Test
+    void mutatedManifestsFailOnlyWithTheSdkException() {
+        qt().withExamples(200).forAll(mutations()).checkAssert(ManifestFuzzProperties::openMutated);
+    }
+
+    private static void openMutated(List<Mutation> mutations) {
         FixtureBundle f = fixture();
         String json = mutate(FixtureBundle.defaultManifest(), mutations);
         f.write(Manifest.FILE, json.getBytes(StandardCharsets.UTF_8));
@@ -109,11 +115,11 @@ class ManifestFuzzProperties {
                         || c instanceof IllegalStateException), () -> "a programming error behind: " + m + "\ncause: "
                         + cause + "\nmanifest: " + json);
             }
-            Statistics.collect(expected.getClass().getSimpleName()
-                    + (expected.getCause() == null ? "" : " <- " + expected.getCause().getClass().getSimpleName()));
+            OUTCOMES.merge(expected.getClass().getSimpleName()
+                    + (expected.getCause() == null ? "" : " <- " + expected.getCause().getClass().getSimpleName()), 1, Integer::sum);
             return;
         }
-        Statistics.collect("opened");
+        OUTCOMES.merge("opened", 1, Integer::sum);
         try (ediff) {
             Request r = Request.prompt("a red cat").seed(1).steps(2).untilStage(ediff.stages().get(0).name()).build();
             try {
