@@ -8,8 +8,8 @@ import dev.ediff.api.StepCallback;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.RoutingTree;
-import dev.ediff.core.analytic.GaussianMixture;
-import dev.ediff.core.analytic.GaussianMixtureExpert;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 
 /**
  * A sampler of your own: the explicit midpoint method on the probability-flow ODE, plugged into

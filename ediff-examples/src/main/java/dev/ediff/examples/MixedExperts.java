@@ -5,12 +5,12 @@ import dev.ediff.api.Request;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.RoutingTree;
-import dev.ediff.core.analytic.GaussianMixture;
-import dev.ediff.core.analytic.GaussianMixtureExpert;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.SessionConfig;
-import dev.ediff.onnx.analytic.GaussianMixtureOnnx;
+import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.ediff.examples.cli;
 
 import dev.ediff.onnx.SessionConfig;
-import dev.ediff.onnx.analytic.GaussianMixtureOnnx;
+import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.ediff.examples.eval;
 
 import ai.onnx.proto.OnnxMl;
-import dev.ediff.onnx.analytic.OnnxGraphBuilder;
+import dev.ediff.testkit.analytic.OnnxGraphBuilder;
 import dev.ediff.onnx.bundle.FixtureBundle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

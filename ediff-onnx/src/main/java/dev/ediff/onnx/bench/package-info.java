@@ -1,2 +1,0 @@
-/** Benchmarks of the ONNX hot path (model time vs SDK time, allocation per step). */
-package dev.ediff.onnx.bench;

@@ -1,0 +1,47 @@
+package dev.ediff.testkit.conformance;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every sampler case of the shared conformance vectors, through EDiff.generate with the Java GMM expert. */
+class ConformanceTest {
+
+    static Path conformanceDir() {
+        try {
+            return Path.of(ConformanceTest.class.getResource("/conformance/manifest.json").toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @TestFactory
+    List<DynamicTest> everySamplerCaseMatchesTheReference() throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        Path dir = conformanceDir();
+        JsonNode manifest = mapper.readTree(dir.resolve("manifest.json").toFile());
+        ConformanceRunner runner = new ConformanceRunner(
+                (name, mixtures, shape) -> new GaussianMixtureExpert(name, mixtures), 1e-9);
+        List<DynamicTest> tests = new ArrayList<>();
+        assertEquals(14, manifest.get("sampler_cases").size(), "the public set has 14 sampler cases");
+        for (JsonNode f : manifest.get("sampler_cases")) {
+            SamplerCase c = SamplerCase.read(dir.resolve(f.asText()), mapper);
+            tests.add(DynamicTest.dynamicTest(c.name(), () -> {
+                ConformanceRunner.Result r = runner.run(c);
+                System.out.printf("%-28s %s max error %.3g%n", r.name(), r.passed() ? "PASS" : "FAIL", r.maxError());
+                assertTrue(r.passed(), () -> r.name() + ": " + r.detail() + " (max error " + r.maxError() + ")");
+            }));
+        }
+        return tests;
+    }
+}
