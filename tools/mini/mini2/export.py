@@ -24,7 +24,9 @@ OPSET = 17
 MAX_TOKENS = 32
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BUNDLE = os.path.join(REPO, "ediff-examples", "src", "main", "resources", "dev", "ediff", "models", "default")
+BUNDLE = os.path.join(REPO, "ediff-model-mini", "src", "main", "resources", "dev", "ediff", "models", "default")
+# The judge ships with the evaluation code, not with the model: same classpath folder, other module.
+JUDGE = os.path.join(REPO, "ediff-examples", "src", "main", "resources", "dev", "ediff", "models", "default", "judge")
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
@@ -220,8 +222,11 @@ def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, bas
     srcs = {dst: os.path.join(den_dir, src) for dst, src in copies.items()}
     srcs.update({f: os.path.join(export_dir, f) for f in files})
     for dst, src in srcs.items():
-        os.makedirs(os.path.dirname(os.path.join(bundle, dst)), exist_ok=True)
-        shutil.copyfile(src, os.path.join(bundle, dst))
+        target = os.path.join(bundle, dst)
+        if bundle == BUNDLE and dst.startswith("judge/"):
+            target = os.path.join(JUDGE, dst[len("judge/"):])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(src, target)
     man = manifest(cfg, experts, sr_experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
     with open(os.path.join(bundle, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)

@@ -103,8 +103,8 @@ public final class EDiff implements AutoCloseable {
     }
 
     /**
-     * Opens the default model: the bundle a loader finds on the classpath (ediff-examples ships the
-     * miniature eDiff-I).
+     * Opens the default model: the bundle a loader finds on the classpath (the ediff-model-mini
+     * artifact holds the miniature eDiff-I).
      *
      * @throws EDiffException when there is none
      */
@@ -115,8 +115,8 @@ public final class EDiff implements AutoCloseable {
                 return e.get();
             }
         }
-        throw new EDiffException("no default model on the classpath: add ediff-onnx and a bundle (ediff-examples"
-                + " ships one under /dev/ediff/models/default/), or open a bundle folder with EDiff.open(path)");
+        throw new EDiffException("no default model on the classpath: add the dependencies dev.ediff:ediff-onnx and"
+                + " dev.ediff:ediff-model-mini (the miniature eDiff-I), or open a bundle folder with EDiff.open(path)");
     }
 
     private static List<ModelLoader> loaders() {
