@@ -21,14 +21,17 @@ public final class CancellationToken {
         }
     }
 
-    /** True once {@link #cancel} was called. */
+    /** {@return true once {@link #cancel} was called} */
     public boolean isCancelled() {
         return cancelled;
     }
 
     /**
-     * Runs {@code action} on cancellation (at once if already cancelled). Returns a handle that
-     * removes it again. For SDK internals and backends.
+     * Runs {@code action} on cancellation (at once if already cancelled). For SDK internals and
+     * backends.
+     *
+     * @param action what to run once, on the cancelling thread
+     * @return a handle whose {@code close()} removes the action again
      */
     public AutoCloseable onCancel(Runnable action) {
         listeners.add(action);

@@ -45,7 +45,12 @@ public final class Conditioning {
         this.tensors = tensors;
     }
 
-    /** Conditioning made of the given role -> tensor pairs. All tensors must share their batch size. */
+    /**
+     * Conditioning made of the given role -> tensor pairs. All tensors must share their batch size.
+     *
+     * @param tensors the tensors by role
+     * @return the conditioning
+     */
     public static Conditioning of(Map<String, Tensor> tensors) {
         Map<String, Tensor> copy = new LinkedHashMap<>();
         int batch = -1;
@@ -64,19 +69,36 @@ public final class Conditioning {
         return copy.isEmpty() ? NONE : new Conditioning(Collections.unmodifiableMap(copy));
     }
 
-    /** Conditioning with a single role. */
+    /**
+     * Conditioning with a single role.
+     *
+     * @param role   the role, e.g. {@link #T5_TOKENS}
+     * @param tensor its tensor
+     * @return the conditioning
+     */
     public static Conditioning of(String role, Tensor tensor) {
         return of(Map.of(role, tensor));
     }
 
-    /** This conditioning plus (or with a replaced) {@code role}. */
+    /**
+     * This conditioning plus (or with a replaced) {@code role}.
+     *
+     * @param role   the role to add or replace
+     * @param tensor its tensor, with this conditioning's batch size
+     * @return a new conditioning
+     */
     public Conditioning with(String role, Tensor tensor) {
         Map<String, Tensor> m = new LinkedHashMap<>(tensors);
         m.put(role, tensor);
         return of(m);
     }
 
-    /** This conditioning plus every role of {@code other} (whose tensors win on a clash). */
+    /**
+     * This conditioning plus every role of {@code other} (whose tensors win on a clash).
+     *
+     * @param other the conditioning to add
+     * @return a new conditioning
+     */
     public Conditioning merge(Conditioning other) {
         if (other.isEmpty()) {
             return this;
@@ -86,39 +108,54 @@ public final class Conditioning {
         return of(m);
     }
 
-    /** Only the roles in {@code keep}. */
+    /**
+     * Only the roles in {@code keep}.
+     *
+     * @param keep the roles to keep; others are dropped
+     * @return a new conditioning
+     */
     public Conditioning retain(Set<String> keep) {
         Map<String, Tensor> m = new LinkedHashMap<>(tensors);
         m.keySet().retainAll(keep);
         return of(m);
     }
 
-    /** The tensor for {@code role}, if present. */
+    /**
+     * The tensor for {@code role}, if present.
+     *
+     * @param role the role
+     * @return its tensor, or empty
+     */
     public Optional<Tensor> get(String role) {
         return Optional.ofNullable(tensors.get(role));
     }
 
-    /** The roles present. */
+    /** {@return the roles present} */
     public Set<String> roles() {
         return tensors.keySet();
     }
 
-    /** All tensors by role (unmodifiable). */
+    /** {@return all tensors by role (unmodifiable)} */
     public Map<String, Tensor> tensors() {
         return tensors;
     }
 
-    /** True for {@link #NONE}. */
+    /** {@return true for {@link #NONE}} */
     public boolean isEmpty() {
         return tensors.isEmpty();
     }
 
-    /** The batch size of the tensors, or 0 for {@link #NONE} (which fits any batch). */
+    /** {@return the batch size of the tensors, or 0 for {@link #NONE} (which fits any batch)} */
     public int batch() {
         return tensors.isEmpty() ? 0 : tensors.values().iterator().next().batch();
     }
 
-    /** Each tensor repeated along the batch (a batch-1 prompt encoding used for a batch of images). */
+    /**
+     * Each tensor repeated along the batch (a batch-1 prompt encoding used for a batch of images).
+     *
+     * @param times how many copies, at least 1
+     * @return a new conditioning of batch {@code batch() * times}
+     */
     public Conditioning repeatBatch(int times) {
         if (isEmpty() || times == 1) {
             return this;
@@ -131,6 +168,9 @@ public final class Conditioning {
     /**
      * Concatenates conditionings along the batch, role by role; all parts must have the same roles.
      * Used to evaluate several guidance branches in one model call.
+     *
+     * @param parts the conditionings, in batch order
+     * @return their concatenation
      */
     public static Conditioning concatBatch(Conditioning... parts) {
         if (parts.length == 1) {

@@ -25,12 +25,12 @@ public interface Expert {
      */
     void denoise(double[] x, TensorShape shape, double sigma, Conditioning cond, double[] out);
 
-    /** A name for logs, progress and metadata. */
+    /** {@return a name for logs, progress and metadata} */
     default String name() {
         return getClass().getSimpleName();
     }
 
-    /** The largest batch one call accepts. */
+    /** {@return the largest batch one call accepts} */
     default int maxBatch() {
         return Integer.MAX_VALUE;
     }
@@ -38,6 +38,10 @@ public interface Expert {
     /**
      * Prepares this expert to be called many times with one shape and one conditioning (a whole
      * sampling run). The caller owns the returned session and closes it.
+     *
+     * @param shape the shape of every batch the session will see
+     * @param cond  the conditioning of the whole run
+     * @return the session
      */
     default Session open(TensorShape shape, Conditioning cond) {
         return (x, sigma, out) -> denoise(x, shape, sigma, cond, out);
@@ -47,7 +51,13 @@ public interface Expert {
     @FunctionalInterface
     interface Session extends AutoCloseable {
 
-        /** Writes {@code D(x; sigma)} into {@code out}. */
+        /**
+         * Writes {@code D(x; sigma)} into {@code out}.
+         *
+         * @param x     the noisy batch, of the session's shape
+         * @param sigma the noise level
+         * @param out   receives the clean-data estimate, same length as {@code x}
+         */
         void denoise(double[] x, double sigma, double[] out);
 
         /**

@@ -16,6 +16,14 @@ import java.util.Map;
 public record Generation(List<StageResult> stages, List<Truncation> truncations, Map<String, String> parameters,
                          Duration total) {
 
+    /**
+     * Checks that there is a stage and makes the lists and the parameter map unmodifiable copies.
+     *
+     * @param stages      every stage run, in order
+     * @param truncations prompts cut off by a text encoder's token limit (empty when none)
+     * @param parameters  the generation parameters as text (prompt, seed, sampler, ...), as written into PNGs
+     * @param total       wall time of the whole generation
+     */
     public Generation {
         if (stages.isEmpty()) {
             throw new IllegalArgumentException("a generation has at least one stage");
@@ -26,54 +34,64 @@ public record Generation(List<StageResult> stages, List<Truncation> truncations,
         parameters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(parameters));
     }
 
-    /** The final stage. */
+    /** {@return the final stage} */
     public StageResult finalStage() {
         return stages.get(stages.size() - 1);
     }
 
-    /** The stage called {@code name}. */
+    /**
+     * The stage called {@code name}.
+     *
+     * @param name the stage name
+     * @return its result
+     */
     public StageResult stage(String name) {
         return stages.stream().filter(s -> s.stage().equals(name)).findFirst().orElseThrow(() ->
                 new IllegalArgumentException("no stage '" + name + "' in this generation; stages: "
                         + stages.stream().map(StageResult::stage).toList()));
     }
 
-    /** The final samples, in batch order. */
+    /** {@return the final samples, in batch order} */
     public List<Sample> samples() {
         return finalStage().samples();
     }
 
-    /** Final sample {@code i}. */
+    /**
+     * Final sample {@code i}.
+     *
+     * @param i the index in the batch
+     * @return the sample
+     */
     public Sample sample(int i) {
         return samples().get(i);
     }
 
-    /** The final stage's sampler name. */
+    /** {@return the final stage's sampler name} */
     public String sampler() {
         return finalStage().sampler();
     }
 
-    /** The final stage's steps. */
+    /** {@return the final stage's steps} */
     public int steps() {
         return finalStage().steps();
     }
 
-    /** The final stage's sigma list. */
+    /** {@return the final stage's sigma list} */
     public double[] sigmas() {
         return finalStage().sigmas();
     }
 
-    /** The final stage's evaluations. */
+    /** {@return the final stage's evaluations} */
     public List<RoutedEvaluation> evaluations() {
         return finalStage().evaluations();
     }
 
-    /** The final stage's number of denoiser evaluations. */
+    /** {@return the final stage's number of denoiser evaluations} */
     public int nfe() {
         return finalStage().nfe();
     }
 
-    /** Time spent inside experts, all stages. */
+    /** {@return time spent inside experts, all stages} */
     public Duration modelTime() {
         return stages.stream().map(StageResult::modelTime).reduce(Duration.ZERO, Duration::plus);
     }

@@ -16,6 +16,13 @@ public record Guidance(double scale, double rescale, NoiseInterval interval) {
     /** No guidance: the conditional estimate only. */
     public static final Guidance NONE = new Guidance(1.0, 0.0, NoiseInterval.all());
 
+    /**
+     * Checks the scale, the rescale factor and the interval (one-line errors naming the bad value).
+     *
+     * @param scale    the guidance scale, finite and {@code >= 0}; 1 means no guidance (one branch)
+     * @param rescale  guidance rescale factor in [0, 1]; 0 disables it
+     * @param interval the noise levels where guidance applies
+     */
     public Guidance {
         if (!Double.isFinite(scale) || scale < 0) {
             throw new IllegalArgumentException("guidance scale must be finite and >= 0, got " + scale);
@@ -28,22 +35,42 @@ public record Guidance(double scale, double rescale, NoiseInterval interval) {
         }
     }
 
-    /** Guidance with {@code scale}, no rescale, at every noise level. */
+    /**
+     * Guidance with {@code scale}, no rescale, at every noise level.
+     *
+     * @param scale the guidance scale, finite and {@code >= 0}
+     * @return the guidance
+     */
     public static Guidance of(double scale) {
         return new Guidance(scale, 0.0, NoiseInterval.all());
     }
 
-    /** This guidance with a rescale factor. */
+    /**
+     * This guidance with a rescale factor.
+     *
+     * @param phi the rescale factor in [0, 1]
+     * @return a new guidance
+     */
     public Guidance withRescale(double phi) {
         return new Guidance(scale, phi, interval);
     }
 
-    /** This guidance applied only within {@code sigmas}. */
+    /**
+     * This guidance applied only within {@code sigmas}.
+     *
+     * @param sigmas the noise levels where guidance applies
+     * @return a new guidance
+     */
     public Guidance limitedTo(NoiseInterval sigmas) {
         return new Guidance(scale, rescale, sigmas);
     }
 
-    /** True when, at {@code sigma}, the unconditional branch must be evaluated. */
+    /**
+     * Whether, at {@code sigma}, the unconditional branch must be evaluated.
+     *
+     * @param sigma the noise level
+     * @return true when guidance is on there
+     */
     public boolean activeAt(double sigma) {
         return scale != 1.0 && interval.contains(sigma);
     }

@@ -12,13 +12,29 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
     private Mask() {
     }
 
-    /** The axis-aligned rectangle {@code [x0, x1] x [y0, y1]} in relative coordinates. */
+    /**
+     * The axis-aligned rectangle {@code [x0, x1] x [y0, y1]} in relative coordinates.
+     *
+     * @param x0 left edge, in [0, 1]
+     * @param y0 top edge, in [0, 1]
+     * @param x1 right edge, in [0, 1]
+     * @param y1 bottom edge, in [0, 1]
+     * @return the mask
+     */
     public static Mask rectangle(double x0, double y0, double x1, double y1) {
         checkBox(x0, y0, x1, y1);
         return new Rectangle(x0, y0, x1, y1);
     }
 
-    /** The ellipse inscribed in the box {@code [x0, x1] x [y0, y1]} (relative coordinates). */
+    /**
+     * The ellipse inscribed in the box {@code [x0, x1] x [y0, y1]} (relative coordinates).
+     *
+     * @param x0 left edge of the box, in [0, 1]
+     * @param y0 top edge of the box, in [0, 1]
+     * @param x1 right edge of the box, in [0, 1]
+     * @param y1 bottom edge of the box, in [0, 1]
+     * @return the mask
+     */
     public static Mask ellipse(double x0, double y0, double x1, double y1) {
         checkBox(x0, y0, x1, y1);
         return new Ellipse(x0, y0, x1, y1);
@@ -27,6 +43,9 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
     /**
      * A grey-level image of any size: white (or opaque, for an image with alpha) = 1, black (or
      * transparent) = 0. Resized to each resolution with an antialiased filter.
+     *
+     * @param image the mask image
+     * @return the mask
      */
     public static Mask image(BufferedImage image) {
         if (image == null) {
@@ -49,6 +68,10 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
     /**
      * The pixels of a colour-keyed image (one colour per phrase, the format paint-with-words users
      * know) that have exactly the colour {@code rgb} ({@code 0xRRGGBB}, alpha ignored).
+     *
+     * @param map the colour-keyed image
+     * @param rgb the colour of this mask's pixels
+     * @return the mask
      */
     public static Mask colorKey(BufferedImage map, int rgb) {
         if (map == null) {
@@ -81,6 +104,10 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
     /**
      * The mask on a {@code width x height} grid, row major: each cell's covered fraction (geometric
      * masks, 4x4 supersampling per cell) or its area-averaged value (images), in [0, 1].
+     *
+     * @param width  grid columns, at least 1
+     * @param height grid rows, at least 1
+     * @return {@code width * height} values
      */
     public abstract float[] rasterize(int width, int height);
 

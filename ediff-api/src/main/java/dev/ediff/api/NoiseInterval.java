@@ -10,6 +10,12 @@ package dev.ediff.api;
  */
 public record NoiseInterval(double lo, double hi) {
 
+    /**
+     * Checks that {@code lo} is finite and {@code >= 0} and that {@code hi > lo}.
+     *
+     * @param lo lower bound, included, {@code >= 0}
+     * @param hi upper bound, excluded, {@code > lo}
+     */
     public NoiseInterval {
         if (!(lo >= 0) || Double.isInfinite(lo)) {
             throw new IllegalArgumentException("noise interval lower bound must be finite and >= 0, got " + lo);
@@ -19,32 +25,53 @@ public record NoiseInterval(double lo, double hi) {
         }
     }
 
-    /** {@code [lo, hi)}. */
+    /**
+     * {@code [lo, hi)}.
+     *
+     * @param lo lower bound, included
+     * @param hi upper bound, excluded
+     * @return the interval
+     */
     public static NoiseInterval of(double lo, double hi) {
         return new NoiseInterval(lo, hi);
     }
 
-    /** {@code [lo, +inf)}. */
+    /**
+     * {@code [lo, +inf)}.
+     *
+     * @param lo lower bound, included
+     * @return the interval
+     */
     public static NoiseInterval atLeast(double lo) {
         return new NoiseInterval(lo, Double.POSITIVE_INFINITY);
     }
 
-    /** {@code [0, hi)}. */
+    /**
+     * {@code [0, hi)}.
+     *
+     * @param hi upper bound, excluded
+     * @return the interval
+     */
     public static NoiseInterval below(double hi) {
         return new NoiseInterval(0.0, hi);
     }
 
-    /** Every noise level. */
+    /** {@return every noise level} */
     public static NoiseInterval all() {
         return new NoiseInterval(0.0, Double.POSITIVE_INFINITY);
     }
 
-    /** True when {@code lo <= sigma < hi}. */
+    /**
+     * Whether {@code lo <= sigma < hi}.
+     *
+     * @param sigma the noise level
+     * @return true when the interval holds it
+     */
     public boolean contains(double sigma) {
         return lo <= sigma && sigma < hi;
     }
 
-    /** True when the upper bound is infinite. */
+    /** {@return true when the upper bound is infinite} */
     public boolean isUnbounded() {
         return hi == Double.POSITIVE_INFINITY;
     }

@@ -5,8 +5,10 @@ package dev.ediff.api;
 public interface NoiseSchedule {
 
     /**
-     * The sigma list for {@code steps} steps: {@code steps + 1} strictly decreasing values, the
-     * last being 0.
+     * The sigma list for {@code steps} steps.
+     *
+     * @param steps the number of sampler steps, at least 1
+     * @return {@code steps + 1} strictly decreasing values, the last being 0
      */
     double[] sigmas(int steps);
 }

@@ -7,7 +7,11 @@ package dev.ediff.api;
 @FunctionalInterface
 public interface NoiseSource {
 
-    /** Fills {@code out} (one whole batch) with independent standard-normal values. */
+    /**
+     * Fills {@code out} (one whole batch) with independent standard-normal values.
+     *
+     * @param out the array to fill
+     */
     void next(double[] out);
 
     /** A source for deterministic samplers: calling it is a bug. */

@@ -13,6 +13,13 @@ import java.util.Objects;
  */
 public record Paint(String phrase, Mask mask, double weight) {
 
+    /**
+     * Checks that the phrase is not blank and the weight is finite and {@code >= 0}.
+     *
+     * @param phrase the words of the prompt to place (whole words, as they appear in the prompt)
+     * @param mask   where they go
+     * @param weight the user weight {@code w'}, finite and {@code >= 0} (about 0.1 to 1)
+     */
     public Paint {
         Objects.requireNonNull(phrase, "phrase");
         Objects.requireNonNull(mask, "mask");

@@ -8,6 +8,12 @@ package dev.ediff.api;
  */
 public record PhraseSpan(int start, int end) {
 
+    /**
+     * Checks that {@code 0 <= start < end}.
+     *
+     * @param start first token index
+     * @param end   last token index plus one
+     */
     public PhraseSpan {
         if (start < 0 || end <= start) {
             throw new IllegalArgumentException("bad phrase span [" + start + ", " + end + ")");

@@ -4,6 +4,11 @@ package dev.ediff.api;
 @FunctionalInterface
 public interface ProgressListener {
 
+    /**
+     * Called for every denoiser evaluation.
+     *
+     * @param progress where the generation is
+     */
     void onProgress(Progress progress);
 
     /** Ignores everything. */

@@ -66,144 +66,157 @@ public final class Request {
         this.paints = java.util.List.copyOf(b.paints);
     }
 
-    /** A new builder. */
+    /** {@return a new builder} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A new builder with a prompt. */
+    /**
+     * A new builder with a prompt.
+     *
+     * @param prompt the prompt
+     * @return the builder
+     */
     public static Builder prompt(String prompt) {
         return new Builder().prompt(prompt);
     }
 
-    /** The prompt ("" when none). */
+    /** {@return the prompt ("" when none)} */
     public String prompt() {
         return prompt;
     }
 
-    /** The negative prompt ("" when none). */
+    /** {@return the negative prompt ("" when none)} */
     public String negativePrompt() {
         return negativePrompt;
     }
 
-    /** The seed of the first image, if one was set (otherwise a random seed is drawn and recorded). */
+    /** {@return the seed of the first image, if one was set (otherwise a random seed is drawn and recorded)} */
     public Optional<Long> seed() {
         return Optional.ofNullable(seed);
     }
 
-    /** How many images to generate in one batch. */
+    /** {@return how many images to generate in one batch} */
     public int count() {
         return count;
     }
 
-    /** The sampler of the first (base) stage, if set; later stages use {@link #stageOptions}. */
+    /** {@return the sampler of the first (base) stage, if set; later stages use {@link #stageOptions}} */
     public Optional<Sampler> sampler() {
         return Optional.ofNullable(sampler);
     }
 
-    /** The steps of the first stage, if set. */
+    /** {@return the steps of the first stage, if set} */
     public Optional<Integer> steps() {
         return Optional.ofNullable(steps);
     }
 
+    /** {@return the noise schedule of the first stage, if set} */
     public Optional<NoiseSchedule> schedule() {
         return Optional.ofNullable(schedule);
     }
 
-    /** The text guidance of the first stage, if set. */
+    /** {@return the text guidance of the first stage, if set} */
     public Optional<Guidance> guidance() {
         return Optional.ofNullable(guidance);
     }
 
-    /** Caller-supplied standard-normal initial noise for the whole batch (a copy), if set. */
+    /** {@return caller-supplied standard-normal initial noise for the whole batch (a copy), if set} */
     public Optional<double[]> initialNoise() {
         return Optional.ofNullable(initialNoise).map(double[]::clone);
     }
 
-    /** Caller-supplied noise for stochastic samplers, replacing the seeded one, if set. */
+    /** {@return caller-supplied noise for stochastic samplers, replacing the seeded one, if set} */
     public Optional<NoiseSource> noiseSource() {
         return Optional.ofNullable(noiseSource);
     }
 
-    /** Explicit conditioning, bypassing the text encoders, if set. */
+    /** {@return explicit conditioning, bypassing the text encoders, if set} */
     public Optional<Conditioning> conditioning() {
         return Optional.ofNullable(conditioning);
     }
 
-    /** Explicit conditioning of the unconditional guidance branch, if set. */
+    /** {@return explicit conditioning of the unconditional guidance branch, if set} */
     public Optional<Conditioning> unconditioning() {
         return Optional.ofNullable(unconditioning);
     }
 
+    /** {@return the progress listener (one that ignores everything when none was set)} */
     public ProgressListener progress() {
         return progress;
     }
 
-    /** Observes each step's state and denoised estimate (live previews, debugging). */
+    /** {@return the observer of each step's state and denoised estimate (live previews, debugging)} */
     public StepCallback stepObserver() {
         return stepObserver;
     }
 
+    /** {@return the token that cancels this generation} */
     public CancellationToken cancellation() {
         return cancellation;
     }
 
-    /** Whether the T5 text encoder is used (default true). */
+    /** {@return whether the T5 text encoder is used (default true)} */
     public boolean t5() {
         return t5;
     }
 
-    /** Whether the CLIP text encoder is used (default true). */
+    /** {@return whether the CLIP text encoder is used (default true)} */
     public boolean clip() {
         return clip;
     }
 
-    /** The style reference image, if given as an image (a copy). */
+    /** {@return the style reference image, if given as an image (a copy)} */
     public Optional<java.awt.image.BufferedImage> styleImage() {
         return Optional.ofNullable(styleImage).map(Builder::copy);
     }
 
-    /** The style reference image, if given as a file (read when generating, with size checks). */
+    /** {@return the style reference image, if given as a file (read when generating, with size checks)} */
     public Optional<java.nio.file.Path> styleFile() {
         return Optional.ofNullable(styleFile);
     }
 
-    /** True when a style reference was given. */
+    /** {@return true when a style reference was given} */
     public boolean hasStyle() {
         return styleImage != null || styleFile != null;
     }
 
-    /** The style guidance scale (0 when no style is given). */
+    /** {@return the style guidance scale (0 when no style is given)} */
     public double styleStrength() {
         return styleStrength;
     }
 
-    /** The last stage to run, if the cascade should stop early. */
+    /** {@return the last stage to run, if the cascade should stop early} */
     public Optional<String> untilStage() {
         return Optional.ofNullable(untilStage);
     }
 
-    /** Whether every stage's samples are kept in the result (default: the final stage's only). */
+    /** {@return whether every stage's samples are kept in the result (default: the final stage's only)} */
     public boolean keepAllStages() {
         return keepAllStages;
     }
 
-    /** Overrides of the stage called {@code stage}, if any. */
+    /**
+     * Overrides of the stage called {@code stage}, if any.
+     *
+     * @param stage the stage name
+     * @return its overrides, or empty
+     */
     public Optional<StageOptions> stageOptions(String stage) {
         return Optional.ofNullable(stageOptions.get(stage));
     }
 
-    /** The names of the stages with overrides. */
+    /** {@return the names of the stages with overrides} */
     public java.util.Set<String> stagesWithOptions() {
         return stageOptions.keySet();
     }
 
-    /** The painted phrases (paint-with-words), in the order given. */
+    /** {@return the painted phrases (paint-with-words), in the order given} */
     public java.util.List<Paint> paints() {
         return paints;
     }
 
-    /** A builder holding this request's values, to derive a changed request. */
+    /** {@return a builder holding this request's values, to derive a changed request} */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.prompt = prompt;
@@ -266,19 +279,34 @@ public final class Request {
         /**
          * Paints {@code phrase} (whole words of the prompt) into {@code mask} with weight {@code w'}
          * (paint-with-words). Checked against the prompt when generating.
+         *
+         * @param phrase whole words of the prompt
+         * @param mask   where they go
+         * @param weight the weight {@code w'}, finite and {@code >= 0}
+         * @return this builder
          */
         public Builder paint(String phrase, Mask mask, double weight) {
             paints.add(new Paint(phrase, mask, weight));
             return this;
         }
 
-        /** Use the T5 text encoder (default true). With both encoders off the generation is unconditional. */
+        /**
+         * Use the T5 text encoder (default true). With both encoders off the generation is unconditional.
+         *
+         * @param on whether to use it
+         * @return this builder
+         */
         public Builder t5(boolean on) {
             this.t5 = on;
             return this;
         }
 
-        /** Use the CLIP text encoder (default true). */
+        /**
+         * Use the CLIP text encoder (default true).
+         *
+         * @param on whether to use it
+         * @return this builder
+         */
         public Builder clip(boolean on) {
             this.clip = on;
             return this;
@@ -287,6 +315,10 @@ public final class Request {
         /**
          * Transfers the style of {@code reference} (its image embedding is a condition) with guidance
          * {@code strength}: {@code D = D_u + g_text (D_c - D_u) + strength (D_cs - D_c)}.
+         *
+         * @param reference the style image
+         * @param strength  the style guidance scale, finite and {@code >= 0}
+         * @return this builder
          */
         public Builder style(java.awt.image.BufferedImage reference, double strength) {
             Objects.requireNonNull(reference, "reference");
@@ -296,7 +328,13 @@ public final class Request {
             return this;
         }
 
-        /** Like {@link #style(java.awt.image.BufferedImage, double)}, reading the image from a file. */
+        /**
+         * Like {@link #style(java.awt.image.BufferedImage, double)}, reading the image from a file.
+         *
+         * @param reference the style image file, read when generating
+         * @param strength  the style guidance scale, finite and {@code >= 0}
+         * @return this builder
+         */
         public Builder style(java.nio.file.Path reference, double strength) {
             this.styleFile = Objects.requireNonNull(reference, "reference");
             this.styleImage = null;
@@ -323,41 +361,79 @@ public final class Request {
             return c;
         }
 
-        /** Stops the cascade after the stage called {@code stage}. */
+        /**
+         * Stops the cascade after the stage called {@code stage}.
+         *
+         * @param stage the last stage to run
+         * @return this builder
+         */
         public Builder untilStage(String stage) {
             this.untilStage = Objects.requireNonNull(stage, "stage");
             return this;
         }
 
-        /** Keeps every stage's samples in the result, not only the final stage's. */
+        /**
+         * Keeps every stage's samples in the result, not only the final stage's.
+         *
+         * @param keep whether to keep them
+         * @return this builder
+         */
         public Builder keepAllStages(boolean keep) {
             this.keepAllStages = keep;
             return this;
         }
 
-        /** Overrides the defaults of the stage called {@code stage}. */
+        /**
+         * Overrides the defaults of the stage called {@code stage}.
+         *
+         * @param stage   the stage name
+         * @param options its overrides
+         * @return this builder
+         */
         public Builder stage(String stage, StageOptions options) {
             stageOptions.put(Objects.requireNonNull(stage, "stage"), Objects.requireNonNull(options, "options"));
             return this;
         }
 
+        /**
+         * The prompt.
+         *
+         * @param prompt the prompt ("" for an unconditional generation)
+         * @return this builder
+         */
         public Builder prompt(String prompt) {
             this.prompt = Objects.requireNonNull(prompt, "prompt");
             return this;
         }
 
+        /**
+         * The negative prompt: what the unconditional guidance branch is conditioned on.
+         *
+         * @param negativePrompt the negative prompt ("" for none)
+         * @return this builder
+         */
         public Builder negativePrompt(String negativePrompt) {
             this.negativePrompt = Objects.requireNonNull(negativePrompt, "negativePrompt");
             return this;
         }
 
-        /** The seed of image 0; image {@code i} of the batch uses {@code seed + i}. */
+        /**
+         * The seed of image 0; image {@code i} of the batch uses {@code seed + i}.
+         *
+         * @param seed the seed
+         * @return this builder
+         */
         public Builder seed(long seed) {
             this.seed = seed;
             return this;
         }
 
-        /** The number of images, at least 1. */
+        /**
+         * The number of images.
+         *
+         * @param count at least 1
+         * @return this builder
+         */
         public Builder count(int count) {
             if (count < 1) {
                 throw new IllegalArgumentException("count must be >= 1, got " + count);
@@ -366,17 +442,34 @@ public final class Request {
             return this;
         }
 
+        /**
+         * The sampler of the first stage (later stages: {@link #stage}).
+         *
+         * @param sampler the sampler
+         * @return this builder
+         */
         public Builder sampler(Sampler sampler) {
             this.sampler = Objects.requireNonNull(sampler, "sampler");
             return this;
         }
 
-        /** The sampler and its number of steps. */
+        /**
+         * The sampler and its number of steps.
+         *
+         * @param sampler the sampler of the first stage
+         * @param steps   its number of steps, at least 1
+         * @return this builder
+         */
         public Builder sampler(Sampler sampler, int steps) {
             return sampler(sampler).steps(steps);
         }
 
-        /** The number of sampler steps, at least 1. */
+        /**
+         * The number of sampler steps.
+         *
+         * @param steps at least 1
+         * @return this builder
+         */
         public Builder steps(int steps) {
             if (steps < 1) {
                 throw new IllegalArgumentException("steps must be >= 1, got " + steps);
@@ -385,24 +478,44 @@ public final class Request {
             return this;
         }
 
+        /**
+         * The noise schedule of the first stage.
+         *
+         * @param schedule the schedule
+         * @return this builder
+         */
         public Builder schedule(NoiseSchedule schedule) {
             this.schedule = Objects.requireNonNull(schedule, "schedule");
             return this;
         }
 
+        /**
+         * Guidance of the first stage: text scale, rescale, noise interval.
+         *
+         * @param guidance the guidance
+         * @return this builder
+         */
         public Builder guidance(Guidance guidance) {
             this.guidance = Objects.requireNonNull(guidance, "guidance");
             return this;
         }
 
-        /** Classifier-free guidance with {@code scale} (see {@link Guidance#of}). */
+        /**
+         * Classifier-free guidance with {@code scale} (see {@link Guidance#of}).
+         *
+         * @param scale the guidance scale, finite and {@code >= 0}
+         * @return this builder
+         */
         public Builder guidance(double scale) {
             return guidance(Guidance.of(scale));
         }
 
         /**
-         * Standard-normal initial noise for the whole batch ({@code count * C * H * W} values, row
-         * major); the pipeline scales it by the first sigma. Its length is checked against the model.
+         * Standard-normal initial noise for the whole batch; the pipeline scales it by the first sigma.
+         * Its length is checked against the model.
+         *
+         * @param noise {@code count * C * H * W} finite values, row major (copied)
+         * @return this builder
          */
         public Builder initialNoise(double[] noise) {
             Objects.requireNonNull(noise, "noise");
@@ -415,24 +528,45 @@ public final class Request {
             return this;
         }
 
-        /** Noise for stochastic samplers, replacing the seeded per-image noise. */
+        /**
+         * Noise for stochastic samplers, replacing the seeded per-image noise.
+         *
+         * @param noiseSource the noise
+         * @return this builder
+         */
         public Builder noiseSource(NoiseSource noiseSource) {
             this.noiseSource = Objects.requireNonNull(noiseSource, "noiseSource");
             return this;
         }
 
-        /** Explicit conditioning for every image (batch 1, repeated) or per image (batch = count). */
+        /**
+         * Explicit conditioning, bypassing the text encoders.
+         *
+         * @param conditioning for every image (batch 1, repeated) or per image (batch = count)
+         * @return this builder
+         */
         public Builder conditioning(Conditioning conditioning) {
             this.conditioning = Objects.requireNonNull(conditioning, "conditioning");
             return this;
         }
 
-        /** Explicit conditioning for the unconditional branch of guidance. */
+        /**
+         * Explicit conditioning for the unconditional branch of guidance.
+         *
+         * @param unconditioning the unconditional conditioning
+         * @return this builder
+         */
         public Builder unconditioning(Conditioning unconditioning) {
             this.unconditioning = Objects.requireNonNull(unconditioning, "unconditioning");
             return this;
         }
 
+        /**
+         * Receives a {@link Progress} for every denoiser evaluation, on the generating thread.
+         *
+         * @param listener the listener; keep it fast
+         * @return this builder
+         */
         public Builder onProgress(ProgressListener listener) {
             this.progress = Objects.requireNonNull(listener, "listener");
             return this;
@@ -441,17 +575,31 @@ public final class Request {
         /**
          * Observes every sampler step: the state {@code x_i} and {@code D(x_i; sigma_i)}, for live
          * previews. The arrays are valid only during the call and must not be modified.
+         *
+         * @param observer the observer
+         * @return this builder
          */
         public Builder onStep(StepCallback observer) {
             this.stepObserver = Objects.requireNonNull(observer, "observer");
             return this;
         }
 
+        /**
+         * The token that cancels the generation.
+         *
+         * @param token the token (a fresh one by default)
+         * @return this builder
+         */
         public Builder cancellation(CancellationToken token) {
             this.cancellation = Objects.requireNonNull(token, "token");
             return this;
         }
 
+        /**
+         * Builds the request.
+         *
+         * @return the immutable request
+         */
         public Request build() {
             return new Request(this);
         }

@@ -10,7 +10,13 @@ public final class Sample {
     private final TensorShape shape;
     private final double[] data;
 
-    /** For pipelines: wraps a copy of {@code data}. */
+    /**
+     * For pipelines: wraps a copy of {@code data}.
+     *
+     * @param seed  the seed that generates this sample alone
+     * @param shape its shape, batch 1
+     * @param data  its values, row major
+     */
     public Sample(long seed, TensorShape shape, double[] data) {
         if (shape.batch() != 1 || data.length != shape.size()) {
             throw new IllegalArgumentException("a sample has batch 1 and " + shape.size() + " values; got shape "
@@ -21,22 +27,27 @@ public final class Sample {
         this.data = data.clone();
     }
 
-    /** The seed that generates this sample alone (batch of one). */
+    /** {@return the seed that generates this sample alone (batch of one)} */
     public long seed() {
         return seed;
     }
 
-    /** {@code [1, C, H, W]}. */
+    /** {@return {@code [1, C, H, W]}} */
     public TensorShape shape() {
         return shape;
     }
 
-    /** The values (a copy). */
+    /** {@return the values (a copy)} */
     public double[] data() {
         return data.clone();
     }
 
-    /** Value {@code i} of the flattened data. */
+    /**
+     * Value {@code i} of the flattened data.
+     *
+     * @param i the index
+     * @return the value
+     */
     public double get(int i) {
         return data[i];
     }

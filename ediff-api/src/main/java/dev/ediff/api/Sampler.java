@@ -6,10 +6,10 @@ package dev.ediff.api;
  */
 public interface Sampler {
 
-    /** A short identifier, e.g. {@code "heun"}. */
+    /** {@return a short identifier, e.g. {@code "heun"}} */
     String name();
 
-    /** True when the sampler consumes noise from its {@link NoiseSource}. */
+    /** {@return true when the sampler consumes noise from its {@link NoiseSource}} */
     default boolean isStochastic() {
         return false;
     }

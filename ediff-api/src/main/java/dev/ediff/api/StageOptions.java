@@ -21,11 +21,18 @@ public final class StageOptions {
         this.augmentationSigma = augmentationSigma;
     }
 
-    /** No overrides. */
+    /** {@return no overrides} */
     public static StageOptions defaults() {
         return new StageOptions(null, null, null, null);
     }
 
+    /**
+     * Overrides the stage's sampler and steps.
+     *
+     * @param s the sampler
+     * @param n its number of steps, at least 1
+     * @return new options
+     */
     public StageOptions sampler(Sampler s, int n) {
         if (n < 1) {
             throw new IllegalArgumentException("steps must be >= 1, got " + n);
@@ -33,6 +40,12 @@ public final class StageOptions {
         return new StageOptions(java.util.Objects.requireNonNull(s, "sampler"), n, guidance, augmentationSigma);
     }
 
+    /**
+     * Overrides the stage's number of steps.
+     *
+     * @param n at least 1
+     * @return new options
+     */
     public StageOptions steps(int n) {
         if (n < 1) {
             throw new IllegalArgumentException("steps must be >= 1, got " + n);
@@ -40,11 +53,22 @@ public final class StageOptions {
         return new StageOptions(sampler, n, guidance, augmentationSigma);
     }
 
+    /**
+     * Overrides the stage's guidance.
+     *
+     * @param g the guidance
+     * @return new options
+     */
     public StageOptions guidance(Guidance g) {
         return new StageOptions(sampler, steps, java.util.Objects.requireNonNull(g, "guidance"), augmentationSigma);
     }
 
-    /** The noise level the upsampled low-resolution input is noised to, finite and {@code >= 0}. */
+    /**
+     * The noise level the upsampled low-resolution input is noised to.
+     *
+     * @param sigma finite and {@code >= 0}
+     * @return new options
+     */
     public StageOptions augmentationSigma(double sigma) {
         if (!Double.isFinite(sigma) || sigma < 0) {
             throw new IllegalArgumentException("augmentation sigma must be finite and >= 0, got " + sigma);
@@ -52,18 +76,22 @@ public final class StageOptions {
         return new StageOptions(sampler, steps, guidance, sigma);
     }
 
+    /** {@return the sampler override, if set} */
     public Optional<Sampler> sampler() {
         return Optional.ofNullable(sampler);
     }
 
+    /** {@return the steps override, if set} */
     public Optional<Integer> steps() {
         return Optional.ofNullable(steps);
     }
 
+    /** {@return the guidance override, if set} */
     public Optional<Guidance> guidance() {
         return Optional.ofNullable(guidance);
     }
 
+    /** {@return the augmentation sigma override, if set} */
     public Optional<Double> augmentationSigma() {
         return Optional.ofNullable(augmentationSigma);
     }

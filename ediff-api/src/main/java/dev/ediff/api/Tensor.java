@@ -19,6 +19,9 @@ public final class Tensor {
     /**
      * A tensor holding a copy of {@code data}.
      *
+     * @param data  the values, row major
+     * @param shape the dimensions
+     * @return the tensor
      * @throws IllegalArgumentException if the shape is empty, has a dimension below 1, or does not
      *                                  match the data length
      */
@@ -32,7 +35,13 @@ public final class Tensor {
         return new Tensor(s, data.clone());
     }
 
-    /** A tensor of the given shape filled with {@code value}. */
+    /**
+     * A tensor of the given shape filled with {@code value}.
+     *
+     * @param value the value of every element
+     * @param shape the dimensions
+     * @return the tensor
+     */
     public static Tensor filled(float value, long... shape) {
         long[] s = shape.clone();
         float[] d = new float[Math.toIntExact(checkedSize(s))];
@@ -57,42 +66,57 @@ public final class Tensor {
         return n;
     }
 
-    /** The shape (a copy). */
+    /** {@return the shape (a copy)} */
     public long[] shape() {
         return shape.clone();
     }
 
-    /** The rank (number of dimensions). */
+    /** {@return the rank (number of dimensions)} */
     public int rank() {
         return shape.length;
     }
 
-    /** Dimension {@code i}. */
+    /**
+     * Dimension {@code i}.
+     *
+     * @param i the axis
+     * @return its size
+     */
     public long dim(int i) {
         return shape[i];
     }
 
-    /** The batch size: the first dimension. */
+    /** {@return the batch size: the first dimension} */
     public int batch() {
         return (int) shape[0];
     }
 
-    /** Number of elements. */
+    /** {@return number of elements} */
     public int size() {
         return data.length;
     }
 
-    /** Element {@code i} of the flattened data. */
+    /**
+     * Element {@code i} of the flattened data.
+     *
+     * @param i the index
+     * @return the element
+     */
     public float get(int i) {
         return data[i];
     }
 
-    /** The data (a copy). */
+    /** {@return the data (a copy)} */
     public float[] toArray() {
         return data.clone();
     }
 
-    /** Copies the flattened data into {@code dst} starting at {@code offset}. */
+    /**
+     * Copies the flattened data into {@code dst} starting at {@code offset}.
+     *
+     * @param dst    the destination
+     * @param offset where the first element goes
+     */
     public void copyTo(float[] dst, int offset) {
         System.arraycopy(data, 0, dst, offset, data.length);
     }
@@ -100,6 +124,8 @@ public final class Tensor {
     /**
      * Concatenates tensors along the batch dimension; all other dimensions must agree.
      *
+     * @param parts the tensors, in batch order
+     * @return their concatenation
      * @throws IllegalArgumentException naming the first tensor whose trailing shape differs
      */
     public static Tensor concatBatch(Tensor... parts) {
@@ -130,7 +156,12 @@ public final class Tensor {
         return new Tensor(shape, d);
     }
 
-    /** This tensor repeated {@code times} along the batch dimension. */
+    /**
+     * This tensor repeated {@code times} along the batch dimension.
+     *
+     * @param times how many copies, at least 1
+     * @return the repeated tensor
+     */
     public Tensor repeatBatch(int times) {
         if (times < 1) {
             throw new IllegalArgumentException("times must be >= 1, got " + times);
@@ -140,7 +171,12 @@ public final class Tensor {
         return times == 1 ? this : concatBatch(parts);
     }
 
-    /** Sample {@code b} of the batch, as a tensor of batch 1. */
+    /**
+     * Sample {@code b} of the batch, as a tensor of batch 1.
+     *
+     * @param b the index in the batch
+     * @return the slice
+     */
     public Tensor slice(int b) {
         if (b < 0 || b >= shape[0]) {
             throw new IndexOutOfBoundsException("batch index " + b + " outside [0, " + shape[0] + ")");

@@ -11,6 +11,14 @@ package dev.ediff.api;
  */
 public record TensorShape(int batch, int channels, int height, int width) {
 
+    /**
+     * Checks that every dimension is at least 1 and that the whole tensor has at most 2^31-1 elements.
+     *
+     * @param batch    number of samples, at least 1
+     * @param channels channels per sample, at least 1
+     * @param height   rows per sample, at least 1
+     * @param width    columns per sample, at least 1
+     */
     public TensorShape {
         if (batch < 1 || channels < 1 || height < 1 || width < 1) {
             throw new IllegalArgumentException("every dimension of a tensor shape must be >= 1, got "
@@ -22,27 +30,39 @@ public record TensorShape(int batch, int channels, int height, int width) {
         }
     }
 
-    /** The shape of one sample of {@code channels x height x width}, batch 1. */
+    /**
+     * The shape of one sample of {@code channels x height x width}, batch 1.
+     *
+     * @param channels channels, at least 1
+     * @param height   rows, at least 1
+     * @param width    columns, at least 1
+     * @return the shape
+     */
     public static TensorShape of(int channels, int height, int width) {
         return new TensorShape(1, channels, height, width);
     }
 
-    /** Number of values in one sample: {@code C*H*W}. */
+    /** {@return number of values in one sample: {@code C*H*W}} */
     public int sampleSize() {
         return channels * height * width;
     }
 
-    /** Number of values in the whole batch. */
+    /** {@return number of values in the whole batch} */
     public int size() {
         return batch * sampleSize();
     }
 
-    /** The same per-sample shape with another batch size. */
+    /**
+     * The same per-sample shape with another batch size.
+     *
+     * @param newBatch the batch size, at least 1
+     * @return the shape
+     */
     public TensorShape withBatch(int newBatch) {
         return new TensorShape(newBatch, channels, height, width);
     }
 
-    /** The shape as a {@code long[]} (the form tensor libraries take). */
+    /** {@return the shape as a {@code long[]} (the form tensor libraries take)} */
     public long[] toLongArray() {
         return new long[] {batch, channels, height, width};
     }

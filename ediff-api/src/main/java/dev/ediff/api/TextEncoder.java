@@ -11,19 +11,26 @@ public interface TextEncoder extends AutoCloseable {
     /** CLIP's role name. */
     String CLIP = "clip";
 
-    /** {@link #T5}, {@link #CLIP}, or another name for other encoders. */
+    /** {@return {@link #T5}, {@link #CLIP}, or another name for other encoders} */
     String role();
 
-    /** Encodes {@code text} (batch 1). */
+    /**
+     * Encodes {@code text} (batch 1).
+     *
+     * @param text the prompt
+     * @return its encoding
+     */
     TextEncoding encode(String text);
 
     /**
      * What the model was trained to see when this encoder is switched off (condition dropout):
-     * zeros, or the encoding of the empty prompt, as the model defines. Batch 1.
+     * zeros, or the encoding of the empty prompt, as the model defines.
+     *
+     * @return that encoding, batch 1
      */
     TextEncoding off();
 
-    /** The number of token positions this encoder outputs (its padded length). */
+    /** {@return the number of token positions this encoder outputs (its padded length)} */
     default int tokenLength() {
         throw new UnsupportedOperationException("text encoder '" + role() + "' does not expose its token length");
     }
@@ -31,6 +38,9 @@ public interface TextEncoder extends AutoCloseable {
     /**
      * The token positions of {@code phrase} in the encoding of {@code prompt} (paint-with-words).
      *
+     * @param prompt the prompt
+     * @param phrase whole words of the prompt
+     * @return the phrase's tokens
      * @throws IllegalArgumentException when the phrase is not in the prompt (whole words), or was
      *                                  cut off by the token limit; the message shows the prompt
      */

@@ -10,7 +10,7 @@ package dev.ediff.api;
  */
 public record TextEncoding(Conditioning conditioning, int tokens, String droppedText) {
 
-    /** True when the prompt did not fit the encoder's token limit. */
+    /** {@return true when the prompt did not fit the encoder's token limit} */
     public boolean truncated() {
         return !droppedText.isEmpty();
     }

@@ -125,7 +125,7 @@ public final class EDiff implements AutoCloseable {
         return list;
     }
 
-    /** A builder for a pipeline of {@link Stage}s with encoders. */
+    /** {@return a builder for a pipeline of {@link Stage}s with encoders} */
     public static Builder builder() {
         return new Builder();
     }
@@ -142,32 +142,32 @@ public final class EDiff implements AutoCloseable {
         return b;
     }
 
-    /** The model's name (for metadata). */
+    /** {@return the model's name (for metadata)} */
     public String name() {
         return name;
     }
 
-    /** The stages, in order. */
+    /** {@return the stages, in order} */
     public List<Stage> stages() {
         return stages;
     }
 
-    /** The first stage's routing tree. */
+    /** {@return the first stage's routing tree} */
     public RoutingTree routingTree() {
         return stages.get(0).routingTree();
     }
 
-    /** The first stage's sample shape. */
+    /** {@return the first stage's sample shape} */
     public TensorShape sampleShape() {
         return stages.get(0).sampleShape();
     }
 
-    /** The text encoders by role. */
+    /** {@return the text encoders by role} */
     public Map<String, TextEncoder> textEncoders() {
         return textEncoders;
     }
 
-    /** Number of prompt encodings served from the cache so far. */
+    /** {@return number of prompt encodings served from the cache so far} */
     public long textCacheHits() {
         return textCache.stats().hitCount();
     }

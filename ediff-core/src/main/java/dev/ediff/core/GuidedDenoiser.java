@@ -87,12 +87,12 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         this.outs = k > 1 ? new double[k * shape.size()] : null;
     }
 
-    /** Every evaluation so far, in order. */
+    /** {@return every evaluation so far, in order} */
     public List<RoutedEvaluation> evaluations() {
         return evaluations;
     }
 
-    /** The name of the expert that served the latest evaluation. */
+    /** {@return the name of the expert that served the latest evaluation} */
     public String lastExpert() {
         return lastExpert;
     }
@@ -102,7 +102,7 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         return modelNanos;
     }
 
-    /** True when guidance branches are evaluated in one batched call. */
+    /** {@return true when guidance branches are evaluated in one batched call} */
     public boolean isBatched() {
         return batched;
     }

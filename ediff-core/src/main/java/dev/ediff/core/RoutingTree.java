@@ -49,7 +49,7 @@ public final class RoutingTree {
         return builder().expert(NoiseInterval.all(), expert).build();
     }
 
-    /** A builder from explicit intervals. */
+    /** {@return a builder from explicit intervals} */
     public static Builder builder() {
         return new Builder();
     }
@@ -82,22 +82,22 @@ public final class RoutingTree {
         return experts[index];
     }
 
-    /** The number of leaves. */
+    /** {@return the number of leaves} */
     public int size() {
         return experts.length;
     }
 
-    /** The leaves in increasing sigma order. */
+    /** {@return the leaves in increasing sigma order} */
     public List<Leaf> leaves() {
         return leaves;
     }
 
-    /** The covered range {@code [lowest lo, highest hi)}. */
+    /** {@return the covered range {@code [lowest lo, highest hi)}} */
     public NoiseInterval range() {
         return new NoiseInterval(lows[0], highs[highs.length - 1]);
     }
 
-    /** The smallest batch any expert accepts. */
+    /** {@return the smallest batch any expert accepts} */
     public int maxBatch() {
         int m = Integer.MAX_VALUE;
         for (Expert e : experts) {

@@ -76,17 +76,17 @@ public final class Stage {
         return guidance;
     }
 
-    /** Present for a super-resolution stage: the default augmentation sigma of the low-res input. */
+    /** {@return present for a super-resolution stage: the default augmentation sigma of the low-res input} */
     public Optional<Double> augmentationSigma() {
         return Optional.ofNullable(augmentationSigma);
     }
 
-    /** True for a super-resolution stage (it takes the previous stage's output). */
+    /** {@return true for a super-resolution stage (it takes the previous stage's output)} */
     public boolean isSuperResolution() {
         return augmentationSigma != null;
     }
 
-    /** The conditioning roles the experts take, or empty when they take whatever they are given. */
+    /** {@return the conditioning roles the experts take, or empty when they take whatever they are given} */
     public Optional<Set<String>> roles() {
         return Optional.ofNullable(roles);
     }

@@ -7,7 +7,7 @@ package dev.ediff.onnx;
  */
 public sealed interface ExecutionProvider {
 
-    /** The CPU provider. */
+    /** {@return the CPU provider} */
     static ExecutionProvider cpu() {
         return Cpu.INSTANCE;
     }
@@ -22,7 +22,7 @@ public sealed interface ExecutionProvider {
         return new Cuda(deviceId, gpuMemoryLimitBytes);
     }
 
-    /** A short description for logs and messages, e.g. {@code CPU} or {@code CUDA:0}. */
+    /** {@return a short description for logs and messages, e.g. {@code CPU} or {@code CUDA:0}} */
     String describe();
 
     /** The CPU execution provider. */

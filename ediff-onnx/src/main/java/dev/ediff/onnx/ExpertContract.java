@@ -39,12 +39,12 @@ public final class ExpertContract {
             this.shape = shape;
         }
 
-        /** The rank the graph input must have. */
+        /** {@return the rank the graph input must have} */
         public int rank() {
             return rank;
         }
 
-        /** The shape in words, e.g. {@code [B]}. */
+        /** {@return the shape in words, e.g. {@code [B]}} */
         public String shape() {
             return shape;
         }
@@ -108,42 +108,42 @@ public final class ExpertContract {
         return name;
     }
 
-    /** A builder; the defaults are {@code x}, {@code sigma} of shape {@code [B]}, output {@code D}, x0 parameterization. */
+    /** {@return a builder; the defaults are {@code x}, {@code sigma} of shape {@code [B]}, output {@code D}, x0 parameterization} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The graph input receiving {@code cIn * x}, rank 4. */
+    /** {@return the graph input receiving {@code cIn * x}, rank 4} */
     public String xInput() {
         return xInput;
     }
 
-    /** The graph input receiving {@code cNoise}. */
+    /** {@return the graph input receiving {@code cNoise}} */
     public String noiseInput() {
         return noiseInput;
     }
 
-    /** The shape of the noise input. */
+    /** {@return the shape of the noise input} */
     public NoiseInput noiseShape() {
         return noiseShape;
     }
 
-    /** Conditioning role to graph input, in declaration order. */
+    /** {@return conditioning role to graph input, in declaration order} */
     public Map<String, ConditioningInput> conditioning() {
         return conditioning;
     }
 
-    /** The graph output holding the network prediction {@code F}, rank 4. */
+    /** {@return the graph output holding the network prediction {@code F}, rank 4} */
     public String output() {
         return output;
     }
 
-    /** How {@code F} maps to {@code D}: {@code D = cSkip x + cOut F(cIn x, cNoise)}. */
+    /** {@return how {@code F} maps to {@code D}: {@code D = cSkip x + cOut F(cIn x, cNoise)}} */
     public Parameterization parameterization() {
         return parameterization;
     }
 
-    /** The largest batch one call may have, if the contract fixes one. */
+    /** {@return the largest batch one call may have, if the contract fixes one} */
     public OptionalInt maxBatch() {
         return maxBatch > 0 ? OptionalInt.of(maxBatch) : OptionalInt.empty();
     }

@@ -93,12 +93,12 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         return name;
     }
 
-    /** The contract this expert was opened with. */
+    /** {@return the contract this expert was opened with} */
     public ExpertContract contract() {
         return contract;
     }
 
-    /** The execution provider actually in use (CPU when a CUDA request fell back). */
+    /** {@return the execution provider actually in use (CPU when a CUDA request fell back)} */
     public ExecutionProvider provider() {
         return model.provider();
     }
@@ -123,7 +123,7 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         }
     }
 
-    /** True once {@link #close} has been called. */
+    /** {@return true once {@link #close} has been called} */
     public boolean isClosed() {
         return model.isClosing();
     }

@@ -137,7 +137,7 @@ public final class OnnxSession implements Expert.Session {
         return p;
     }
 
-    /** The shape this session was opened for. */
+    /** {@return the shape this session was opened for} */
     public TensorShape shape() {
         return shape;
     }
@@ -147,7 +147,7 @@ public final class OnnxSession implements Expert.Session {
         return modelNanos;
     }
 
-    /** The number of completed calls. */
+    /** {@return the number of completed calls} */
     public long calls() {
         return calls;
     }
@@ -209,12 +209,12 @@ public final class OnnxSession implements Expert.Session {
         }
     }
 
-    /** True once {@link #abort} was called. */
+    /** {@return true once {@link #abort} was called} */
     public boolean isAborted() {
         return aborted;
     }
 
-    /** True once closed. */
+    /** {@return true once closed} */
     public boolean isClosed() {
         return closed;
     }

@@ -160,12 +160,12 @@ public final class OnnxTextEncoder implements TextEncoder {
         return config.role();
     }
 
-    /** The tokenizer. */
+    /** {@return the tokenizer} */
     public Tokenizer tokenizer() {
         return tokenizer;
     }
 
-    /** The configuration. */
+    /** {@return the configuration} */
     public Config config() {
         return config;
     }

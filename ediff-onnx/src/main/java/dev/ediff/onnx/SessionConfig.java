@@ -27,7 +27,7 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
         }
     }
 
-    /** A builder starting from CPU, no fallback needed, default thread counts. */
+    /** {@return a builder starting from CPU, no fallback needed, default thread counts} */
     public static Builder builder() {
         return new Builder();
     }

@@ -56,17 +56,17 @@ public final class DiscreteVp {
         return new DiscreteVp(ac);
     }
 
-    /** Number of timesteps T. */
+    /** {@return number of timesteps T} */
     public int timesteps() {
         return logSigmas.length;
     }
 
-    /** The smallest sigma of the table ({@code t = 0}). */
+    /** {@return the smallest sigma of the table ({@code t = 0})} */
     public double sigmaMin() {
         return Math.exp(logSigmas[0]);
     }
 
-    /** The largest sigma of the table ({@code t = T-1}). */
+    /** {@return the largest sigma of the table ({@code t = T-1})} */
     public double sigmaMax() {
         return Math.exp(logSigmas[logSigmas.length - 1]);
     }

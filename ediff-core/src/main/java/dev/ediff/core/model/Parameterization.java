@@ -13,7 +13,7 @@ public interface Parameterization {
     /** The coefficients at {@code sigma}. */
     Preconditioning at(double sigma);
 
-    /** The network outputs D itself and takes x and sigma unchanged ({@code cNoise = sigma}). */
+    /** {@return the x0 parameterization: the network outputs D itself and takes x and sigma unchanged ({@code cNoise = sigma})} */
     static Parameterization x0() {
         return sigma -> new Preconditioning(0, 1, 1, sigma);
     }

@@ -38,7 +38,7 @@ public final class GaussianStream {
         return ((nextLong() >>> 11) + 0.5) * 0x1.0p-53;
     }
 
-    /** The next standard-normal value. */
+    /** {@return the next standard-normal value} */
     public double next() {
         if (hasSpare) {
             hasSpare = false;

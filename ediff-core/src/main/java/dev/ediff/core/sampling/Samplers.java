@@ -15,12 +15,12 @@ public final class Samplers {
     private Samplers() {
     }
 
-    /** Euler (first order, deterministic). */
+    /** {@return Euler (first order, deterministic)} */
     public static Sampler euler() {
         return new Euler();
     }
 
-    /** Euler ancestral with {@code eta = 1}, {@code s_noise = 1}. */
+    /** {@return Euler ancestral with {@code eta = 1}, {@code s_noise = 1}} */
     public static Sampler eulerAncestral() {
         return new EulerAncestral(1.0, 1.0);
     }
@@ -29,7 +29,7 @@ public final class Samplers {
         return new EulerAncestral(eta, sNoise);
     }
 
-    /** EDM's Heun sampler without churn (deterministic). */
+    /** {@return EDM's Heun sampler without churn (deterministic)} */
     public static Sampler heun() {
         return new Heun(0.0, 0.0, Double.POSITIVE_INFINITY, 1.0);
     }
@@ -39,12 +39,12 @@ public final class Samplers {
         return new Heun(sChurn, sTmin, sTmax, sNoise);
     }
 
-    /** DPM-Solver-2. */
+    /** {@return DPM-Solver-2} */
     public static Sampler dpm2() {
         return new Dpm2();
     }
 
-    /** Linear multistep of order 4. */
+    /** {@return linear multistep of order 4} */
     public static Sampler lms() {
         return new LinearMultistep(4);
     }
@@ -53,12 +53,12 @@ public final class Samplers {
         return new LinearMultistep(order);
     }
 
-    /** DPM-Solver++(2M). */
+    /** {@return DPM-Solver++(2M)} */
     public static Sampler dpmSolverPP2M() {
         return new DpmSolverPP2M();
     }
 
-    /** DPM-Solver++(2M) SDE, midpoint, {@code eta = 1}, {@code s_noise = 1}. */
+    /** {@return DPM-Solver++(2M) SDE, midpoint, {@code eta = 1}, {@code s_noise = 1}} */
     public static Sampler dpmSolverPP2MSde() {
         return new DpmSolverPP2MSde(1.0, 1.0);
     }

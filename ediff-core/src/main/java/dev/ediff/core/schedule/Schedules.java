@@ -35,7 +35,7 @@ public final class Schedules {
         };
     }
 
-    /** EDM's defaults: Karras with smin 0.002, smax 80, rho 7. */
+    /** {@return EDM's defaults: Karras with smin 0.002, smax 80, rho 7} */
     public static NoiseSchedule edm() {
         return karras(0.002, 80, 7);
     }

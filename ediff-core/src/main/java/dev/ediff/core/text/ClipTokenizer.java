@@ -77,7 +77,7 @@ public final class ClipTokenizer extends BaseTokenizer {
         this.skipOnDecode = Set.copyOf(skip);
     }
 
-    /** The real CLIP vocabulary (49408 tokens), loaded once from the classpath. */
+    /** {@return the real CLIP vocabulary (49408 tokens), loaded once from the classpath} */
     public static ClipTokenizer standard() {
         return STANDARD.get();
     }

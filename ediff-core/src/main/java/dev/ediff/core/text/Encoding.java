@@ -35,17 +35,17 @@ public final class Encoding {
         this.droppedWords = List.copyOf(droppedWords);
     }
 
-    /** The original text that was encoded. */
+    /** {@return the original text that was encoded} */
     public String text() {
         return text;
     }
 
-    /** A copy of the ids, padding included. */
+    /** {@return a copy of the ids, padding included} */
     public int[] ids() {
         return ids.clone();
     }
 
-    /** Number of ids, padding included. */
+    /** {@return number of ids, padding included} */
     public int size() {
         return ids.length;
     }
@@ -70,29 +70,29 @@ public final class Encoding {
         return ends[index];
     }
 
-    /** Number of ids before the padding (special tokens included). */
+    /** {@return number of ids before the padding (special tokens included)} */
     public int length() {
         return length;
     }
 
-    /** 1 for the first {@link #length()} positions, 0 for padding. */
+    /** {@return 1 for the first {@link #length()} positions, 0 for padding} */
     public int[] attentionMask() {
         int[] mask = new int[ids.length];
         Arrays.fill(mask, 0, length, 1);
         return mask;
     }
 
-    /** Whether content tokens were dropped to fit the maximum length. */
+    /** {@return whether content tokens were dropped to fit the maximum length} */
     public boolean truncated() {
         return droppedFrom >= 0;
     }
 
-    /** Offset in the original text of the first character not seen by the encoder, or -1 if nothing was dropped. */
+    /** {@return offset in the original text of the first character not seen by the encoder, or -1 if nothing was dropped} */
     public int droppedFrom() {
         return droppedFrom;
     }
 
-    /** The original text from {@link #droppedFrom()} on; empty if nothing was dropped. */
+    /** {@return the original text from {@link #droppedFrom()} on; empty if nothing was dropped} */
     public String droppedText() {
         return droppedFrom < 0 ? "" : text.substring(droppedFrom);
     }

@@ -14,7 +14,7 @@ public record TokenSpan(int start, int end) {
         }
     }
 
-    /** Number of tokens in the span. */
+    /** {@return number of tokens in the span} */
     public int size() {
         return end - start;
     }

@@ -34,13 +34,13 @@ public interface Tokenizer {
     /** The text of {@code ids}, skipping special and padding tokens. */
     String decode(int[] ids);
 
-    /** Number of ids (the largest id plus one). */
+    /** {@return number of ids (the largest id plus one)} */
     int vocabSize();
 
-    /** Start, end, padding and unknown ids. */
+    /** {@return start, end, padding and unknown ids} */
     SpecialIds specialIds();
 
-    /** The text encoder's usual maximum number of ids (77 for CLIP). */
+    /** {@return the text encoder's usual maximum number of ids (77 for CLIP)} */
     int contextLength();
 
     /**

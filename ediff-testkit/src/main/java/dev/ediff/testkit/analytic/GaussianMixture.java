@@ -46,12 +46,12 @@ public final class GaussianMixture {
         }
     }
 
-    /** The dimension d of one sample. */
+    /** {@return the dimension d of one sample} */
     public int dim() {
         return dim;
     }
 
-    /** The number of components. */
+    /** {@return the number of components} */
     public int components() {
         return logWeights.length;
     }

@@ -39,7 +39,7 @@ public final class GaussianMixtureExpert implements Expert {
         return name;
     }
 
-    /** The mixtures, by class. */
+    /** {@return the mixtures, by class} */
     public List<GaussianMixture> mixtures() {
         return mixtures;
     }

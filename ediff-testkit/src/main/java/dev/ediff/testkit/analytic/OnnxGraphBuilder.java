@@ -115,7 +115,7 @@ public final class OnnxGraphBuilder {
         return a.build();
     }
 
-    /** The serialized model. */
+    /** {@return the serialized model} */
     public byte[] build() {
         return OnnxMl.ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)

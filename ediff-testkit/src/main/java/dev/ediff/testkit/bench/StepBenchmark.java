@@ -38,7 +38,7 @@ public final class StepBenchmark {
      */
     public record Result(TensorShape shape, int steps, double modelMicros, double sdkMicros, double adapterMicros,
                          double samplerMicros, double bytesAllocated) {
-        /** SDK time as a fraction of model time (medians). */
+        /** {@return SDK time as a fraction of model time (medians)} */
         public double sdkShare() {
             return sdkMicros / modelMicros;
         }
