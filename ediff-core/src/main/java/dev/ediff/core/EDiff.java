@@ -88,6 +88,8 @@ public final class EDiff implements AutoCloseable {
      * Opens the model bundle in {@code dir} with the first {@link ModelLoader} that accepts it
      * (ediff-onnx provides one for ONNX bundles).
      *
+     * @param dir the bundle folder
+     * @return the pipeline; the caller closes it
      * @throws EDiffException when no loader is on the classpath or none accepts the folder
      */
     public static EDiff open(java.nio.file.Path dir) {
@@ -106,6 +108,7 @@ public final class EDiff implements AutoCloseable {
      * Opens the default model: the bundle a loader finds on the classpath (the ediff-model-mini
      * artifact holds the miniature eDiff-I).
      *
+     * @return the pipeline; the caller closes it
      * @throws EDiffException when there is none
      */
     public static EDiff openDefault() {
@@ -134,7 +137,9 @@ public final class EDiff implements AutoCloseable {
      * A builder for a single-stage pipeline named {@code "base"} over {@code tree}; its
      * {@code default*} methods set that stage's defaults.
      *
+     * @param tree        the stage's experts
      * @param sampleShape the shape of one sample, {@code [1, C, H, W]}
+     * @return the builder
      */
     public static Builder builder(RoutingTree tree, TensorShape sampleShape) {
         Builder b = new Builder();
@@ -175,6 +180,8 @@ public final class EDiff implements AutoCloseable {
     /**
      * Generates {@code request.count()} samples in one batch through the stages.
      *
+     * @param request what to generate
+     * @return the samples of every stage kept, and what ran
      * @throws IllegalArgumentException for a request that does not fit this pipeline (the message says why)
      * @throws EDiffException           for a model failure or an unreadable style image
      * @throws CancelledException       when cancelled by the request's token or by interruption
@@ -656,37 +663,68 @@ public final class EDiff implements AutoCloseable {
             return single;
         }
 
-        /** The model's name, recorded in metadata. */
+        /**
+         * The model's name, recorded in metadata.
+         *
+         * @param modelName the name
+         * @return this builder
+         */
         public Builder name(String modelName) {
             this.name = Objects.requireNonNull(modelName, "name");
             return this;
         }
 
-        /** The single stage's default sampler and steps (default: Heun, 20). */
+        /**
+         * The single stage's default sampler and steps (default: Heun, 20).
+         *
+         * @param sampler the sampler
+         * @param steps   its steps, at least 1
+         * @return this builder
+         */
         public Builder defaultSampler(Sampler sampler, int steps) {
             single().defaultSampler(sampler, steps);
             return this;
         }
 
-        /** The single stage's schedule (default: EDM's Karras schedule). */
+        /**
+         * The single stage's schedule (default: EDM's Karras schedule).
+         *
+         * @param schedule the schedule
+         * @return this builder
+         */
         public Builder defaultSchedule(dev.ediff.api.NoiseSchedule schedule) {
             single().schedule(schedule);
             return this;
         }
 
-        /** The single stage's default guidance (default: none). */
+        /**
+         * The single stage's default guidance (default: none).
+         *
+         * @param guidance the guidance
+         * @return this builder
+         */
         public Builder defaultGuidance(Guidance guidance) {
             single().defaultGuidance(guidance);
             return this;
         }
 
-        /** Appends a stage; stages after the first must be super-resolution stages. */
+        /**
+         * Appends a stage; stages after the first must be super-resolution stages.
+         *
+         * @param stage the stage
+         * @return this builder
+         */
         public Builder stage(Stage stage) {
             stages.add(Objects.requireNonNull(stage, "stage"));
             return this;
         }
 
-        /** Adds a text encoder; at most one per role. */
+        /**
+         * Adds a text encoder; at most one per role.
+         *
+         * @param encoder the encoder
+         * @return this builder
+         */
         public Builder textEncoder(TextEncoder encoder) {
             Objects.requireNonNull(encoder, "encoder");
             if (textEncoders.putIfAbsent(encoder.role(), encoder) != null) {
@@ -695,13 +733,23 @@ public final class EDiff implements AutoCloseable {
             return this;
         }
 
-        /** Sets the image (style) encoder. */
+        /**
+         * Sets the image (style) encoder.
+         *
+         * @param encoder the encoder
+         * @return this builder
+         */
         public Builder imageEncoder(ImageEncoder encoder) {
             this.imageEncoder = Objects.requireNonNull(encoder, "encoder");
             return this;
         }
 
-        /** How many prompt encodings to cache (default 256; style embeddings get an eighth). */
+        /**
+         * How many prompt encodings to cache (default 256; style embeddings get an eighth).
+         *
+         * @param entries the cache size, {@code >= 0}
+         * @return this builder
+         */
         public Builder cacheSize(int entries) {
             if (entries < 1) {
                 throw new IllegalArgumentException("cache size must be >= 1, got " + entries);
@@ -710,13 +758,21 @@ public final class EDiff implements AutoCloseable {
             return this;
         }
 
-        /** A resource the pipeline closes when it is closed (in reverse order of adding). */
+        /**
+         * A resource the pipeline closes when it is closed (in reverse order of adding).
+         *
+         * @param resource the resource, now owned by the pipeline
+         * @return this builder
+         */
         public Builder owning(AutoCloseable resource) {
             owned.add(Objects.requireNonNull(resource, "resource"));
             return this;
         }
 
         /**
+         * Builds the pipeline.
+         *
+         * @return the pipeline; the caller closes it
          * @throws IllegalArgumentException with no stage, duplicate stage names, or a later stage
          *                                  that is not a super-resolution stage
          */

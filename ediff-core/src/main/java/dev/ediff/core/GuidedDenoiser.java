@@ -97,7 +97,7 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         return lastExpert;
     }
 
-    /** Nanoseconds spent inside experts. */
+    /** {@return the nanoseconds spent inside experts} */
     public long modelNanos() {
         return modelNanos;
     }

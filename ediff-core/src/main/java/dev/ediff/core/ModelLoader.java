@@ -9,12 +9,22 @@ import java.util.Optional;
  */
 public interface ModelLoader {
 
-    /** True when this loader understands the bundle in {@code dir}. */
+    /**
+     * Whether this loader understands the bundle in {@code dir}.
+     *
+     * @param dir a folder
+     * @return true when {@link #open} can open it
+     */
     boolean accepts(Path dir);
 
-    /** Opens the bundle in {@code dir}. */
+    /**
+     * Opens the bundle in {@code dir}.
+     *
+     * @param dir the bundle folder
+     * @return the pipeline; the caller closes it
+     */
     EDiff open(Path dir);
 
-    /** Opens the default bundle found on the classpath, if this loader finds one. */
+    /** {@return the default bundle found on the classpath, opened, if this loader finds one} */
     Optional<EDiff> openDefault();
 }

@@ -44,7 +44,12 @@ public final class RoutingTree {
         leaves = List.copyOf(sorted);
     }
 
-    /** A tree with a single expert for every sigma. */
+    /**
+     * A tree with a single expert for every sigma.
+     *
+     * @param expert the expert
+     * @return the tree
+     */
     public static RoutingTree single(Expert expert) {
         return builder().expert(NoiseInterval.all(), expert).build();
     }
@@ -54,12 +59,23 @@ public final class RoutingTree {
         return new Builder();
     }
 
-    /** Starts an eDiff-I style tree: one root expert owning {@code range}, to be split. */
+    /**
+     * Starts an eDiff-I style tree: one root expert owning {@code range}, to be split.
+     *
+     * @param range the noise levels the tree covers
+     * @param root  the expert owning all of it until split
+     * @return the splitter
+     */
     public static Splitter splitting(NoiseInterval range, Expert root) {
         return new Splitter(range, root);
     }
 
-    /** The index of the leaf owning {@code sigma}. */
+    /**
+     * The index of the leaf owning {@code sigma}.
+     *
+     * @param sigma the noise level
+     * @return the leaf index
+     */
     public int indexOf(double sigma) {
         int i = Arrays.binarySearch(lows, sigma);
         if (i < 0) {
@@ -72,12 +88,22 @@ public final class RoutingTree {
         return i;
     }
 
-    /** The expert owning {@code sigma}. */
+    /**
+     * The expert owning {@code sigma}.
+     *
+     * @param sigma the noise level
+     * @return the expert
+     */
     public Expert route(double sigma) {
         return experts[indexOf(sigma)];
     }
 
-    /** The expert of leaf {@code index}. */
+    /**
+     * The expert of leaf {@code index}.
+     *
+     * @param index the leaf index
+     * @return the expert
+     */
     public Expert expert(int index) {
         return experts[index];
     }
@@ -127,19 +153,33 @@ public final class RoutingTree {
         private Builder() {
         }
 
-        /** Adds an expert owning {@code interval}. */
+        /**
+         * Adds an expert owning {@code interval}.
+         *
+         * @param interval its noise levels
+         * @param expert   the expert
+         * @return this builder
+         */
         public Builder expert(NoiseInterval interval, Expert expert) {
             leaves.add(new Leaf(Objects.requireNonNull(interval, "interval"), Objects.requireNonNull(expert, "expert")));
             return this;
         }
 
-        /** The range of sigma the experts must cover together; {@code [0, inf)} unless set. */
+        /**
+         * The range of sigma the experts must cover together; {@code [0, inf)} unless set.
+         *
+         * @param range the range
+         * @return this builder
+         */
         public Builder covering(NoiseInterval range) {
             this.required = Objects.requireNonNull(range, "range");
             return this;
         }
 
         /**
+         * Builds the tree.
+         *
+         * @return the tree
          * @throws IllegalArgumentException on an empty expert list, or naming the intervals that
          *                                  overlap, leave a gap, or fail to reach the required range
          */
@@ -189,6 +229,10 @@ public final class RoutingTree {
         /**
          * Splits the leaf containing {@code at} (strictly inside it) into {@code below} and {@code above}.
          *
+         * @param at    the new boundary
+         * @param below the expert for the leaf's part below {@code at}
+         * @param above the expert for the leaf's part from {@code at} on
+         * @return this splitter
          * @throws IllegalArgumentException if {@code at} is not strictly inside a leaf
          */
         public Splitter split(double at, Expert below, Expert above) {
@@ -206,6 +250,11 @@ public final class RoutingTree {
                     + leaves.stream().map(Leaf::interval).toList());
         }
 
+        /**
+         * Builds the tree.
+         *
+         * @return the tree
+         */
         public RoutingTree build() {
             return new RoutingTree(leaves);
         }

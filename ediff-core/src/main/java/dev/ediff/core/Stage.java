@@ -40,38 +40,48 @@ public final class Stage {
     }
 
     /**
+     * A builder for a stage.
+     *
      * @param name        unique within the cascade, e.g. {@code "base"}, {@code "sr64"}
      * @param tree        the stage's experts
      * @param sampleShape the shape of one sample, batch 1
+     * @return the builder
      */
     public static Builder builder(String name, RoutingTree tree, TensorShape sampleShape) {
         return new Builder(name, tree, sampleShape);
     }
 
+    /** {@return the stage's name, unique within the cascade} */
     public String name() {
         return name;
     }
 
+    /** {@return the stage's experts} */
     public RoutingTree routingTree() {
         return tree;
     }
 
+    /** {@return the shape of one sample, batch 1} */
     public TensorShape sampleShape() {
         return sampleShape;
     }
 
+    /** {@return the default sampler} */
     public Sampler defaultSampler() {
         return sampler;
     }
 
+    /** {@return the default number of steps} */
     public int defaultSteps() {
         return steps;
     }
 
+    /** {@return the noise schedule} */
     public NoiseSchedule schedule() {
         return schedule;
     }
 
+    /** {@return the default guidance} */
     public Guidance defaultGuidance() {
         return guidance;
     }
@@ -91,7 +101,12 @@ public final class Stage {
         return Optional.ofNullable(roles);
     }
 
-    /** True when the experts take {@code role} (always true when the roles are not declared). */
+    /**
+     * Whether the experts take {@code role} (always true when the roles are not declared).
+     *
+     * @param role a conditioning role
+     * @return true when it is passed to the experts
+     */
     public boolean accepts(String role) {
         return roles == null || roles.contains(role);
     }
@@ -125,7 +140,13 @@ public final class Stage {
             }
         }
 
-        /** Default sampler and steps (Heun, 20 unless set). */
+        /**
+         * Default sampler and steps (Heun, 20 unless set).
+         *
+         * @param s the sampler
+         * @param n its steps, at least 1
+         * @return this builder
+         */
         public Builder defaultSampler(Sampler s, int n) {
             this.sampler = Objects.requireNonNull(s, "sampler");
             if (n < 1) {
@@ -135,19 +156,34 @@ public final class Stage {
             return this;
         }
 
-        /** The schedule (EDM's Karras schedule unless set). */
+        /**
+         * The schedule (EDM's Karras schedule unless set).
+         *
+         * @param s the schedule
+         * @return this builder
+         */
         public Builder schedule(NoiseSchedule s) {
             this.schedule = Objects.requireNonNull(s, "schedule");
             return this;
         }
 
-        /** Default guidance (none unless set). */
+        /**
+         * Default guidance (none unless set).
+         *
+         * @param g the guidance
+         * @return this builder
+         */
         public Builder defaultGuidance(Guidance g) {
             this.guidance = Objects.requireNonNull(g, "guidance");
             return this;
         }
 
-        /** Makes this a super-resolution stage with this default augmentation sigma. */
+        /**
+         * Makes this a super-resolution stage.
+         *
+         * @param defaultAugmentationSigma the default noise level of the upsampled low-resolution input
+         * @return this builder
+         */
         public Builder superResolution(double defaultAugmentationSigma) {
             if (!Double.isFinite(defaultAugmentationSigma) || defaultAugmentationSigma < 0) {
                 throw new IllegalArgumentException("augmentation sigma must be finite and >= 0, got "
@@ -157,12 +193,22 @@ public final class Stage {
             return this;
         }
 
-        /** Declares the conditioning roles the experts take; others are not passed to them. */
+        /**
+         * Declares the conditioning roles the experts take; others are not passed to them.
+         *
+         * @param accepted the roles
+         * @return this builder
+         */
         public Builder roles(Set<String> accepted) {
             this.roles = Set.copyOf(accepted);
             return this;
         }
 
+        /**
+         * Builds the stage.
+         *
+         * @return the stage
+         */
         public Stage build() {
             return new Stage(this);
         }

@@ -24,7 +24,12 @@ public final class Images {
     private Images() {
     }
 
-    /** The sample as an 8-bit image: 3 channels give RGB, 1 gives grey; [-1, 1] maps to [0, 255]. */
+    /**
+     * The sample as an 8-bit image: 3 channels give RGB, 1 gives grey; [-1, 1] maps to [0, 255].
+     *
+     * @param sample the sample
+     * @return the image
+     */
     public static BufferedImage toImage(Sample sample) {
         int c = sample.shape().channels();
         int h = sample.shape().height();
@@ -33,7 +38,15 @@ public final class Images {
         return toImage(d, c, h, w);
     }
 
-    /** A {@code [C, H, W]} tensor in [-1, 1] as an 8-bit image (C = 1 or 3). */
+    /**
+     * A {@code [C, H, W]} tensor in [-1, 1] as an 8-bit image.
+     *
+     * @param d the values, row major
+     * @param c channels, 1 or 3
+     * @param h rows
+     * @param w columns
+     * @return the image
+     */
     public static BufferedImage toImage(double[] d, int c, int h, int w) {
         if (c != 1 && c != 3) {
             throw new IllegalArgumentException("only 1- or 3-channel samples convert to images, got " + c + " channels");
@@ -58,7 +71,12 @@ public final class Images {
         return (int) Math.max(0, Math.min(255, r));
     }
 
-    /** The image as an RGB {@code [3, H, W]} tensor in [-1, 1]. */
+    /**
+     * The image as an RGB {@code [3, H, W]} tensor in [-1, 1].
+     *
+     * @param img the image
+     * @return the tensor, row major
+     */
     public static double[] toTensor(BufferedImage img) {
         int h = img.getHeight();
         int w = img.getWidth();
@@ -80,6 +98,9 @@ public final class Images {
      * Reads an image file, refusing one whose header declares more than {@link #MAX_PIXELS}
      * pixels (before decoding) or whose sides are below {@code minSide}.
      *
+     * @param file    the image file
+     * @param minSide the smallest side accepted
+     * @return the image
      * @throws EDiffException naming the file and what is wrong with it
      */
     public static BufferedImage read(Path file, int minSide) {
@@ -110,7 +131,15 @@ public final class Images {
         }
     }
 
-    /** Checks an image's size: at most {@link #MAX_PIXELS}, each side at least {@code minSide}. */
+    /**
+     * Checks an image's size: at most {@link #MAX_PIXELS}, each side at least {@code minSide}.
+     *
+     * @param what    names the image in the error message
+     * @param w       its width
+     * @param h       its height
+     * @param minSide the smallest side accepted
+     * @throws EDiffException naming the image and its size
+     */
     public static void checkSize(String what, long w, long h, int minSide) {
         if (w * h > MAX_PIXELS || w > 65535 || h > 65535) {
             throw new EDiffException(what + " declares " + w + "x" + h + " pixels; the limit is " + MAX_PIXELS
@@ -123,7 +152,11 @@ public final class Images {
 
     /**
      * Resizes so that the shorter side is {@code size} (bicubic, antialiased), then center-crops a
-     * {@code size x size} square: the usual CLIP image preprocessing. Returns {@code [3, size, size]} in [-1, 1].
+     * {@code size x size} square: the usual CLIP image preprocessing.
+     *
+     * @param img  the image
+     * @param size the side of the square
+     * @return {@code [3, size, size]} in [-1, 1]
      */
     public static double[] shorterSideCenterCrop(BufferedImage img, int size) {
         int h = img.getHeight();

@@ -30,6 +30,9 @@ public final class PngFiles {
     /**
      * Writes {@code image} to {@code target} with a {@code tEXt} chunk per entry of {@code text}.
      *
+     * @param target    the PNG file
+     * @param image     the image
+     * @param text      the text chunks, keyword to text, in order
      * @param overwrite replace an existing file; otherwise an existing target is an error
      * @throws EDiffException naming the file on any failure
      */
@@ -90,7 +93,12 @@ public final class PngFiles {
         }
     }
 
-    /** The {@code tEXt} entries of a PNG file, in file order. */
+    /**
+     * The {@code tEXt} entries of a PNG file, in file order.
+     *
+     * @param file the PNG file
+     * @return keyword to text
+     */
     public static Map<String, String> readText(Path file) {
         try (var in = ImageIO.createImageInputStream(file.toFile())) {
             var reader = ImageIO.getImageReadersByFormatName("png").next();

@@ -10,7 +10,17 @@ public final class Resampler {
     private Resampler() {
     }
 
-    /** Resizes {@code src} ({@code channels x h x w}, row major) to {@code newH x newW}. */
+    /**
+     * Resizes {@code src} ({@code channels x h x w}, row major) to {@code newH x newW}.
+     *
+     * @param src      the values
+     * @param channels channels
+     * @param h        rows
+     * @param w        columns
+     * @param newH     rows wanted
+     * @param newW     columns wanted
+     * @return {@code channels x newH x newW} values
+     */
     public static double[] resize(double[] src, int channels, int h, int w, int newH, int newW) {
         if (channels < 1 || h < 1 || w < 1 || newH < 1 || newW < 1 || src.length != channels * h * w) {
             throw new IllegalArgumentException("cannot resize " + src.length + " values as [" + channels + ", " + h

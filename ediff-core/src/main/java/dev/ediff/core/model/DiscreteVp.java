@@ -41,7 +41,14 @@ public final class DiscreteVp {
         }
     }
 
-    /** The "scaled linear" beta schedule of Stable Diffusion 1.x/2.x (beta 0.00085 to 0.012, 1000 steps). */
+    /**
+     * The "scaled linear" beta schedule of Stable Diffusion 1.x/2.x (beta 0.00085 to 0.012, 1000 steps).
+     *
+     * @param timesteps the number of timesteps T
+     * @param betaStart beta at t = 0
+     * @param betaEnd   beta at t = T-1
+     * @return the table
+     */
     public static DiscreteVp scaledLinear(int timesteps, double betaStart, double betaEnd) {
         double[] ac = new double[timesteps];
         double prod = 1;
@@ -71,7 +78,12 @@ public final class DiscreteVp {
         return Math.exp(logSigmas[logSigmas.length - 1]);
     }
 
-    /** sigma at a (fractional) timestep, interpolating log sigma linearly. */
+    /**
+     * sigma at a (fractional) timestep, interpolating log sigma linearly.
+     *
+     * @param t the timestep in {@code [0, T-1]}
+     * @return sigma
+     */
     public double sigmaAt(double t) {
         if (!(t >= 0 && t <= logSigmas.length - 1)) {
             throw new IllegalArgumentException("timestep " + t + " outside [0, " + (logSigmas.length - 1) + "]");
@@ -83,8 +95,10 @@ public final class DiscreteVp {
     }
 
     /**
-     * The fractional timestep of {@code sigma}, clamped to {@code [0, T-1]}: the inverse of
-     * {@link #sigmaAt} inside the table's range.
+     * The fractional timestep of {@code sigma}: the inverse of {@link #sigmaAt} inside the table's range.
+     *
+     * @param sigma the noise level
+     * @return the timestep, clamped to {@code [0, T-1]}
      */
     public double timestepOf(double sigma) {
         double ls = Math.log(sigma);
@@ -104,7 +118,13 @@ public final class DiscreteVp {
         return lo + (ls - logSigmas[lo]) / (logSigmas[hi] - logSigmas[lo]);
     }
 
-    /** {@code n} sampling timesteps, largest first. */
+    /**
+     * {@code n} sampling timesteps, largest first.
+     *
+     * @param n       the number of timesteps
+     * @param spacing how they are spread over the table
+     * @return the timesteps
+     */
     public double[] timesteps(int n, Spacing spacing) {
         int tMax = logSigmas.length - 1;
         double[] t = new double[n];

@@ -10,7 +10,12 @@ import java.util.function.DoubleUnaryOperator;
 @FunctionalInterface
 public interface Parameterization {
 
-    /** The coefficients at {@code sigma}. */
+    /**
+     * The coefficients at {@code sigma}.
+     *
+     * @param sigma the noise level
+     * @return {@code cSkip}, {@code cOut}, {@code cIn}, {@code cNoise}
+     */
     Preconditioning at(double sigma);
 
     /** {@return the x0 parameterization: the network outputs D itself and takes x and sigma unchanged ({@code cNoise = sigma})} */
@@ -21,6 +26,9 @@ public interface Parameterization {
     /**
      * EDM preconditioning: {@code cSkip = sd^2/(s^2+sd^2)}, {@code cOut = s sd/sqrt(s^2+sd^2)},
      * {@code cIn = 1/sqrt(s^2+sd^2)}, {@code cNoise = ln(s)/4}.
+     *
+     * @param sigmaData the data's standard deviation {@code sd}
+     * @return the parameterization
      */
     static Parameterization edm(double sigmaData) {
         checkSigmaData(sigmaData);
@@ -32,8 +40,11 @@ public interface Parameterization {
     }
 
     /**
-     * Noise (epsilon) prediction: {@code D = x - sigma eps}, input scaled by {@code 1/sqrt(s^2+sd^2)},
-     * noise conditioning {@code noiseInput(sigma)}.
+     * Noise (epsilon) prediction: {@code D = x - sigma eps}, input scaled by {@code 1/sqrt(s^2+sd^2)}.
+     *
+     * @param sigmaData  the data's standard deviation {@code sd}
+     * @param noiseInput the noise conditioning as a function of sigma
+     * @return the parameterization
      */
     static Parameterization eps(double sigmaData, DoubleUnaryOperator noiseInput) {
         checkSigmaData(sigmaData);
@@ -43,7 +54,11 @@ public interface Parameterization {
 
     /**
      * Velocity (v) prediction: {@code cSkip = sd^2/(s^2+sd^2)}, {@code cOut = -s sd/sqrt(s^2+sd^2)},
-     * {@code cIn = 1/sqrt(s^2+sd^2)}, noise conditioning {@code noiseInput(sigma)}.
+     * {@code cIn = 1/sqrt(s^2+sd^2)}.
+     *
+     * @param sigmaData  the data's standard deviation {@code sd}
+     * @param noiseInput the noise conditioning as a function of sigma
+     * @return the parameterization
      */
     static Parameterization v(double sigmaData, DoubleUnaryOperator noiseInput) {
         checkSigmaData(sigmaData);
@@ -55,12 +70,22 @@ public interface Parameterization {
         };
     }
 
-    /** A discrete-time VP model predicting eps, given the timestep of sigma (sigma_data 1). */
+    /**
+     * A discrete-time VP model predicting eps, given the timestep of sigma (sigma_data 1).
+     *
+     * @param table the model's alphas_cumprod table
+     * @return the parameterization
+     */
     static Parameterization discreteEps(DiscreteVp table) {
         return eps(1.0, table::timestepOf);
     }
 
-    /** A discrete-time VP model predicting v, given the timestep of sigma (sigma_data 1). */
+    /**
+     * A discrete-time VP model predicting v, given the timestep of sigma (sigma_data 1).
+     *
+     * @param table the model's alphas_cumprod table
+     * @return the parameterization
+     */
     static Parameterization discreteV(DiscreteVp table) {
         return v(1.0, table::timestepOf);
     }

@@ -11,6 +11,13 @@ public final class ParameterizedExpert implements Expert {
     private final Network network;
     private final Parameterization parameterization;
 
+    /**
+     * An expert made of a raw network and the parameterization it was trained in.
+     *
+     * @param name             the expert's name
+     * @param network          the network {@code F}
+     * @param parameterization how {@code F} maps to the denoiser {@code D}
+     */
     public ParameterizedExpert(String name, Network network, Parameterization parameterization) {
         this.name = name;
         this.network = network;

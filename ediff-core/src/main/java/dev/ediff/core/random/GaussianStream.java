@@ -51,7 +51,13 @@ public final class GaussianStream {
         return r * StrictMath.cos(theta);
     }
 
-    /** Fills {@code out[from .. from+length)}. */
+    /**
+     * Fills {@code out[from .. from+length)} with the next standard-normal values.
+     *
+     * @param out    the array
+     * @param from   the first index to fill
+     * @param length how many values
+     */
     public void fill(double[] out, int from, int length) {
         for (int i = from; i < from + length; i++) {
             out[i] = next();

@@ -20,17 +20,37 @@ public final class SeededNoise {
     private SeededNoise() {
     }
 
-    /** The stream {@code kind} of cascade stage {@code stage} for an image seed. */
+    /**
+     * The stream {@code kind} of cascade stage {@code stage} for an image seed.
+     *
+     * @param seed  the image's seed
+     * @param stage the cascade stage index
+     * @param kind  which stream (initial noise, sampler noise, ...)
+     * @return the stream
+     */
     public static GaussianStream stream(long seed, int stage, long kind) {
         return new GaussianStream(seed, stage * STAGE_STRIDE + kind);
     }
 
-    /** Standard-normal initial noise for images with these seeds, {@code sampleSize} values each (stage 0). */
+    /**
+     * Standard-normal initial noise for images with these seeds (stage 0).
+     *
+     * @param seeds      one seed per image
+     * @param sampleSize values per image
+     * @return {@code seeds.length * sampleSize} values
+     */
     public static double[] initial(long[] seeds, int sampleSize) {
         return initial(seeds, sampleSize, 0);
     }
 
-    /** Standard-normal initial noise of cascade stage {@code stage}. */
+    /**
+     * Standard-normal initial noise of cascade stage {@code stage}.
+     *
+     * @param seeds      one seed per image
+     * @param sampleSize values per image
+     * @param stage      the cascade stage index
+     * @return {@code seeds.length * sampleSize} values
+     */
     public static double[] initial(long[] seeds, int sampleSize, int stage) {
         double[] out = new double[seeds.length * sampleSize];
         for (int b = 0; b < seeds.length; b++) {
@@ -39,12 +59,25 @@ public final class SeededNoise {
         return out;
     }
 
-    /** A noise source for stochastic samplers (stage 0): each call fills each image's part from its own stream. */
+    /**
+     * A noise source for stochastic samplers (stage 0): each call fills each image's part from its own stream.
+     *
+     * @param seeds      one seed per image
+     * @param sampleSize values per image
+     * @return the noise source
+     */
     public static NoiseSource sampler(long[] seeds, int sampleSize) {
         return sampler(seeds, sampleSize, 0);
     }
 
-    /** The stochastic samplers' noise source of cascade stage {@code stage}. */
+    /**
+     * The stochastic samplers' noise source of cascade stage {@code stage}.
+     *
+     * @param seeds      one seed per image
+     * @param sampleSize values per image
+     * @param stage      the cascade stage index
+     * @return the noise source
+     */
     public static NoiseSource sampler(long[] seeds, int sampleSize, int stage) {
         GaussianStream[] streams = new GaussianStream[seeds.length];
         for (int b = 0; b < seeds.length; b++) {

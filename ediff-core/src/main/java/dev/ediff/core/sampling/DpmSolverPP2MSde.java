@@ -17,6 +17,12 @@ public final class DpmSolverPP2MSde implements Sampler {
     private final double eta;
     private final double sNoise;
 
+    /**
+     * DPM-Solver++(2M) SDE with the midpoint solver.
+     *
+     * @param eta    the amount of fresh noise per step, {@code >= 0} (0: the ODE solver)
+     * @param sNoise the scale of that noise, {@code >= 0}
+     */
     public DpmSolverPP2MSde(double eta, double sNoise) {
         this.eta = SamplerChecks.nonNegative("eta", eta);
         this.sNoise = SamplerChecks.nonNegative("s_noise", sNoise);

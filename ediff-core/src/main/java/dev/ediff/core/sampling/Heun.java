@@ -19,7 +19,14 @@ public final class Heun implements Sampler {
     private final double sTmax;
     private final double sNoise;
 
-    /** Heun with churn (EDM's stochastic sampler); {@code sChurn = 0} makes it deterministic. */
+    /**
+     * Heun with churn (EDM's stochastic sampler); {@code sChurn = 0} makes it deterministic.
+     *
+     * @param sChurn the total amount of churn, {@code >= 0}
+     * @param sTmin  the lowest sigma at which churn applies
+     * @param sTmax  the highest sigma at which churn applies
+     * @param sNoise the scale of the added noise
+     */
     public Heun(double sChurn, double sTmin, double sTmax, double sNoise) {
         this.sChurn = SamplerChecks.nonNegative("S_churn", sChurn);
         this.sTmin = SamplerChecks.nonNegative("S_tmin", sTmin);

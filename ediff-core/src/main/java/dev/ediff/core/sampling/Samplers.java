@@ -25,6 +25,13 @@ public final class Samplers {
         return new EulerAncestral(1.0, 1.0);
     }
 
+    /**
+     * Euler ancestral.
+     *
+     * @param eta    the amount of fresh noise per step, {@code >= 0} (0: plain Euler)
+     * @param sNoise the scale of that noise, {@code >= 0}
+     * @return the sampler
+     */
     public static Sampler eulerAncestral(double eta, double sNoise) {
         return new EulerAncestral(eta, sNoise);
     }
@@ -34,7 +41,15 @@ public final class Samplers {
         return new Heun(0.0, 0.0, Double.POSITIVE_INFINITY, 1.0);
     }
 
-    /** EDM's stochastic Heun sampler with {@code S_churn, S_tmin, S_tmax, S_noise}. */
+    /**
+     * EDM's stochastic Heun sampler.
+     *
+     * @param sChurn the total amount of churn {@code S_churn}, {@code >= 0}
+     * @param sTmin  the lowest sigma at which churn applies, {@code S_tmin}
+     * @param sTmax  the highest sigma at which churn applies, {@code S_tmax}
+     * @param sNoise the scale of the added noise, {@code S_noise}
+     * @return the sampler
+     */
     public static Sampler heun(double sChurn, double sTmin, double sTmax, double sNoise) {
         return new Heun(sChurn, sTmin, sTmax, sNoise);
     }
@@ -49,6 +64,12 @@ public final class Samplers {
         return new LinearMultistep(4);
     }
 
+    /**
+     * Linear multistep.
+     *
+     * @param order the number of past derivatives used, 1 to 4
+     * @return the sampler
+     */
     public static Sampler lms(int order) {
         return new LinearMultistep(order);
     }
@@ -63,13 +84,22 @@ public final class Samplers {
         return new DpmSolverPP2MSde(1.0, 1.0);
     }
 
+    /**
+     * DPM-Solver++(2M) SDE, midpoint.
+     *
+     * @param eta    the amount of fresh noise per step, {@code >= 0}
+     * @param sNoise the scale of that noise, {@code >= 0}
+     * @return the sampler
+     */
     public static Sampler dpmSolverPP2MSde(double eta, double sNoise) {
         return new DpmSolverPP2MSde(eta, sNoise);
     }
 
     /**
-     * The sampler called {@code name} (one of {@link #NAMES}, case-insensitive) with default options.
+     * The sampler called {@code name} with default options.
      *
+     * @param name one of {@link #NAMES}, case-insensitive
+     * @return the sampler
      * @throws IllegalArgumentException listing the known names
      */
     public static Sampler byName(String name) {

@@ -18,7 +18,14 @@ public final class Schedules {
     private Schedules() {
     }
 
-    /** Karras et al. (2022) schedule with {@code rho}; EDM uses smin 0.002, smax 80, rho 7. */
+    /**
+     * Karras et al. (2022) schedule; EDM uses smin 0.002, smax 80, rho 7.
+     *
+     * @param sigmaMin the smallest nonzero sigma
+     * @param sigmaMax the largest sigma
+     * @param rho      the curvature
+     * @return the schedule
+     */
     public static NoiseSchedule karras(double sigmaMin, double sigmaMax, double rho) {
         checkRange(sigmaMin, sigmaMax);
         if (!Double.isFinite(rho) || rho <= 0) {
@@ -40,7 +47,13 @@ public final class Schedules {
         return karras(0.002, 80, 7);
     }
 
-    /** Uniform in log sigma between {@code sigmaMax} and {@code sigmaMin}. */
+    /**
+     * Uniform in log sigma between {@code sigmaMax} and {@code sigmaMin}.
+     *
+     * @param sigmaMin the smallest nonzero sigma
+     * @param sigmaMax the largest sigma
+     * @return the schedule
+     */
     public static NoiseSchedule exponential(double sigmaMin, double sigmaMax) {
         checkRange(sigmaMin, sigmaMax);
         double lmin = Math.log(sigmaMin);
@@ -56,7 +69,9 @@ public final class Schedules {
 
     /**
      * An explicit sigma list used as is (the step count must equal {@code sigmas.length - 1}).
-     * It must be strictly decreasing, non-negative and end in 0.
+     *
+     * @param sigmas strictly decreasing, non-negative, ending in 0
+     * @return the schedule
      */
     public static NoiseSchedule explicit(double... sigmas) {
         double[] copy = validate(sigmas.clone());
@@ -72,6 +87,10 @@ public final class Schedules {
     /**
      * The discrete-time "timestep" spacing of a VP model: timesteps spaced over {@code [0, T-1]},
      * mapped to sigma with the model's table (log-sigma interpolation), then a final 0.
+     *
+     * @param model   the model's table
+     * @param spacing how the timesteps are spread
+     * @return the schedule
      */
     public static NoiseSchedule vpTimesteps(DiscreteVp model, DiscreteVp.Spacing spacing) {
         return steps -> {
@@ -88,6 +107,7 @@ public final class Schedules {
      * Checks that {@code sigmas} is a usable sigma list: at least 2 entries, finite, non-negative,
      * strictly decreasing, ending in 0.
      *
+     * @param sigmas the sigma list
      * @return {@code sigmas}
      * @throws IllegalArgumentException naming the first offending index
      */

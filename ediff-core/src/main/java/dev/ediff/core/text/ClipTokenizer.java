@@ -39,7 +39,9 @@ public final class ClipTokenizer extends BaseTokenizer {
 
     /** CLIP's text context: 77 ids including start and end. */
     public static final int DEFAULT_CONTEXT_LENGTH = 77;
+    /** The start token. */
     public static final String START_OF_TEXT = "<|startoftext|>";
+    /** The end token. */
     public static final String END_OF_TEXT = "<|endoftext|>";
     /** Merges the reference reads from the gz file: 49152 - 256 - 2 (the file holds more). */
     static final int STANDARD_MERGES = 49152 - 256 - 2;
@@ -82,7 +84,12 @@ public final class ClipTokenizer extends BaseTokenizer {
         return STANDARD.get();
     }
 
-    /** Reads an original {@code bpe_simple_vocab_16e6.txt.gz}. */
+    /**
+     * Reads an original {@code bpe_simple_vocab_16e6.txt.gz}.
+     *
+     * @param file the gzipped merges file
+     * @return the tokenizer
+     */
     public static ClipTokenizer fromBpeGz(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             return fromBpeGz(in, file.toString());
@@ -95,6 +102,10 @@ public final class ClipTokenizer extends BaseTokenizer {
      * Reads an original gzipped CLIP merges file: a header line, then one merge per line. As in the
      * reference, the vocabulary is the 256 byte characters, the same with {@code </w>}, the first
      * 48894 merges' results, then the start and end tokens.
+     *
+     * @param gz     the gzipped merges
+     * @param source names the file in error messages
+     * @return the tokenizer
      */
     public static ClipTokenizer fromBpeGz(InputStream gz, String source) {
         List<String[]> merges = new ArrayList<>(STANDARD_MERGES);
@@ -141,7 +152,14 @@ public final class ClipTokenizer extends BaseTokenizer {
         return new String[] {line.substring(0, space), line.substring(space + 1)};
     }
 
-    /** Reads HuggingFace's {@code vocab.json} (token -> id) and {@code merges.txt} ("a b" per line, optional #version header). */
+    /**
+     * Reads HuggingFace's {@code vocab.json} (token -> id) and {@code merges.txt} ("a b" per line,
+     * optional #version header).
+     *
+     * @param vocabJson the vocabulary file
+     * @param mergesTxt the merges file
+     * @return the tokenizer
+     */
     public static ClipTokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt) {
         Map<String, Integer> vocab = new HashMap<>();
         try {
@@ -181,7 +199,12 @@ public final class ClipTokenizer extends BaseTokenizer {
         return create(vocab, merges, List.of(), vocabJson.toString(), DEFAULT_CONTEXT_LENGTH, -1);
     }
 
-    /** Reads a HuggingFace {@code tokenizer.json} with a CLIP-style BPE model. */
+    /**
+     * Reads a HuggingFace {@code tokenizer.json} with a CLIP-style BPE model.
+     *
+     * @param file the tokenizer file
+     * @return the tokenizer
+     */
     public static ClipTokenizer fromTokenizerJson(Path file) {
         return fromTokenizerJson(TokenizerJson.read(file), file.toString());
     }
@@ -260,13 +283,23 @@ public final class ClipTokenizer extends BaseTokenizer {
         return new ClipTokenizer(model, specials, new SpecialIds(bos, eos, eos, unknown), contextLength);
     }
 
-    /** The same tokenizer padding with {@code padId} (CLIP uses its end token 49407; some models use 0). */
+    /**
+     * The same tokenizer padding with {@code padId} (CLIP uses its end token 49407; some models use 0).
+     *
+     * @param padId the padding id
+     * @return a new tokenizer
+     */
     public ClipTokenizer withPadId(int padId) {
         SpecialIds s = specialIds();
         return new ClipTokenizer(model, specialPieces, new SpecialIds(s.bos(), s.eos(), padId, s.unk()), contextLength());
     }
 
-    /** The same tokenizer with another context length (ids per {@link #encodeToContext}). */
+    /**
+     * The same tokenizer with another context length (ids per {@link #encodeToContext}).
+     *
+     * @param contextLength the number of ids
+     * @return a new tokenizer
+     */
     public ClipTokenizer withContextLength(int contextLength) {
         return new ClipTokenizer(model, specialPieces, specialIds(), contextLength);
     }

@@ -50,22 +50,42 @@ public final class Encoding {
         return ids.length;
     }
 
-    /** The id at {@code index}. */
+    /**
+     * The id at {@code index}.
+     *
+     * @param index the token index
+     * @return the id
+     */
     public int id(int index) {
         return ids[index];
     }
 
-    /** The vocabulary string of the token at {@code index} (e.g. {@code "horse</w>"}, {@code "▁horse"}). */
+    /**
+     * The vocabulary string of the token at {@code index} (e.g. {@code "horse</w>"}, {@code "▁horse"}).
+     *
+     * @param index the token index
+     * @return the token string
+     */
     public String token(int index) {
         return tokens[index];
     }
 
-    /** First character of the original text for the token at {@code index}, or -1 for special/padding tokens. */
+    /**
+     * First character of the original text for the token at {@code index}.
+     *
+     * @param index the token index
+     * @return the offset, or -1 for special and padding tokens
+     */
     public int start(int index) {
         return starts[index];
     }
 
-    /** End (exclusive) in the original text for the token at {@code index}, or -1 for special/padding tokens. */
+    /**
+     * End (exclusive) in the original text for the token at {@code index}.
+     *
+     * @param index the token index
+     * @return the offset, or -1 for special and padding tokens
+     */
     public int end(int index) {
         return ends[index];
     }
@@ -99,7 +119,9 @@ public final class Encoding {
 
     /**
      * The whitespace-separated words of the original text that the encoder does not see entirely
-     * (a word cut in the middle is listed); empty if nothing was dropped.
+     * (a word cut in the middle is listed).
+     *
+     * @return the dropped words; empty if nothing was dropped
      */
     public List<String> droppedWords() {
         return droppedWords;

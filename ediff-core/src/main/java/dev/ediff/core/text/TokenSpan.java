@@ -8,6 +8,12 @@ package dev.ediff.core.text;
  */
 public record TokenSpan(int start, int end) {
 
+    /**
+     * Checks that {@code 0 <= start <= end}.
+     *
+     * @param start first token index (inclusive)
+     * @param end   last token index plus one
+     */
     public TokenSpan {
         if (start < 0 || end < start) {
             throw new IllegalArgumentException("bad token span [" + start + ", " + end + ")");

@@ -14,6 +14,9 @@ public interface Tokenizer {
     /**
      * Encodes with the tokenizer's special tokens (e.g. CLIP's start/end, T5's {@code </s>}),
      * without padding or truncation.
+     *
+     * @param text the text
+     * @return its ids, tokens and character offsets
      */
     Encoding encode(String text);
 
@@ -22,16 +25,29 @@ public interface Tokenizer {
      * truncated if needed (the result reports it, see {@link Encoding#truncated()}), and the rest is
      * filled with {@link SpecialIds#pad()}.
      *
+     * @param text      the text
+     * @param maxLength the number of ids wanted
+     * @return the encoding, {@code maxLength} ids long
      * @throws IllegalArgumentException if {@code maxLength} cannot hold the special tokens
      */
     Encoding encode(String text, int maxLength);
 
-    /** Encodes to {@link #contextLength()} ids (truncating and padding). */
+    /**
+     * Encodes to {@link #contextLength()} ids (truncating and padding).
+     *
+     * @param text the text
+     * @return the encoding
+     */
     default Encoding encodeToContext(String text) {
         return encode(text, contextLength());
     }
 
-    /** The text of {@code ids}, skipping special and padding tokens. */
+    /**
+     * The text of {@code ids}, skipping special and padding tokens.
+     *
+     * @param ids token ids of this tokenizer
+     * @return the decoded text
+     */
     String decode(int[] ids);
 
     /** {@return number of ids (the largest id plus one)} */
@@ -46,6 +62,9 @@ public interface Tokenizer {
     /**
      * The text after the tokenizer's normalization (e.g. lower-casing, whitespace clean-up): the form
      * in which phrases are compared by {@link #findSpan}.
+     *
+     * @param text the text
+     * @return the normalized text
      */
     String normalize(String text);
 
@@ -53,8 +72,11 @@ public interface Tokenizer {
      * Token index range {@code [start, end)} of the first occurrence of {@code phrase} inside the
      * encoding of {@code prompt} (indices count the start token, so they index {@link Encoding#ids()}
      * directly). The phrase matches as the tokenizer normalizes it (so case-insensitively for CLIP),
-     * must cover whole tokens and must not cut a word of the prompt; empty if there is no such
-     * occurrence or the phrase has no tokens.
+     * must cover whole tokens and must not cut a word of the prompt.
+     *
+     * @param prompt the prompt
+     * @param phrase the phrase to find
+     * @return its token span; empty if there is no such occurrence or the phrase has no tokens
      */
     default Optional<TokenSpan> findSpan(String prompt, String phrase) {
         return findSpan(encode(prompt), phrase);
@@ -63,6 +85,10 @@ public interface Tokenizer {
     /**
      * As {@link #findSpan(String, String)}, inside an existing (possibly truncated) encoding of a
      * prompt made by this tokenizer: a phrase cut off by truncation is not found.
+     *
+     * @param prompt the prompt's encoding
+     * @param phrase the phrase to find
+     * @return its token span, or empty
      */
     Optional<TokenSpan> findSpan(Encoding prompt, String phrase);
 }

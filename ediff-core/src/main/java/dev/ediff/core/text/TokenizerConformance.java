@@ -26,7 +26,10 @@ public final class TokenizerConformance {
     /**
      * Runs the tokenizer cases a conformance folder's {@code manifest.json} lists under
      * {@code tokenizer_cases} (one path or an array of paths, relative to the folder) with the real
-     * CLIP vocabulary ({@link ClipTokenizer#standard()}); no {@code tokenizer_cases}: no results.
+     * CLIP vocabulary ({@link ClipTokenizer#standard()}).
+     *
+     * @param dir the conformance folder
+     * @return one result per case; none without {@code tokenizer_cases}
      */
     public static List<CaseResult> runDirectory(Path dir) {
         Path manifest = dir.resolve("manifest.json");
@@ -50,7 +53,13 @@ public final class TokenizerConformance {
         return results;
     }
 
-    /** Runs every case of {@code caseFile}; a malformed file throws {@link TokenizerFormatException}. */
+    /**
+     * Runs every case of {@code caseFile}; a malformed file throws {@link TokenizerFormatException}.
+     *
+     * @param tokenizer the tokenizer under test
+     * @param caseFile  the case file
+     * @return one result per case
+     */
     public static List<CaseResult> run(Tokenizer tokenizer, Path caseFile) {
         JsonNode root;
         try {
@@ -61,7 +70,14 @@ public final class TokenizerConformance {
         return run(tokenizer, root, caseFile.toString());
     }
 
-    /** Runs every case of an already parsed case array. */
+    /**
+     * Runs every case of an already parsed case array.
+     *
+     * @param tokenizer the tokenizer under test
+     * @param cases     the cases
+     * @param source    names the file in results and errors
+     * @return one result per case
+     */
     public static List<CaseResult> run(Tokenizer tokenizer, JsonNode cases, String source) {
         if (cases == null || !cases.isArray()) {
             throw new TokenizerFormatException(source + ": expected a JSON array of {\"text\", \"ids\"} cases");

@@ -8,10 +8,21 @@ import dev.ediff.api.EDiffException;
  */
 public class TokenizerFormatException extends EDiffException {
 
+    /**
+     * Creates the exception.
+     *
+     * @param message the file, the field and what was expected
+     */
     public TokenizerFormatException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message the file, the field and what was expected
+     * @param cause   the underlying failure
+     */
     public TokenizerFormatException(String message, Throwable cause) {
         super(message, cause);
     }

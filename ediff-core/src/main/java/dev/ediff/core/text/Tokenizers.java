@@ -16,6 +16,8 @@ public final class Tokenizers {
      * Unigram: {@link UnigramTokenizer}); an original CLIP {@code .txt.gz} merges file; or a directory
      * holding either a {@code tokenizer.json} or {@code vocab.json} + {@code merges.txt}.
      *
+     * @param path the file or folder
+     * @return the tokenizer
      * @throws TokenizerFormatException naming the file, the field and what was expected
      */
     public static Tokenizer load(Path path) {
@@ -37,7 +39,9 @@ public final class Tokenizers {
     /**
      * Opens a HuggingFace {@code tokenizer.json} held in memory (a bundle on the classpath).
      *
-     * @param source names the file in error messages
+     * @param tokenizerJson the file's bytes
+     * @param source        names the file in error messages
+     * @return the tokenizer
      */
     public static Tokenizer load(byte[] tokenizerJson, String source) {
         JsonNode root;

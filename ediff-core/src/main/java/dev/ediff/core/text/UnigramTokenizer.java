@@ -66,7 +66,12 @@ public final class UnigramTokenizer extends BaseTokenizer {
         this.vocabSize = size;
     }
 
-    /** Reads a HuggingFace {@code tokenizer.json} whose model is Unigram. */
+    /**
+     * Reads a HuggingFace {@code tokenizer.json} whose model is Unigram.
+     *
+     * @param file the tokenizer file
+     * @return the tokenizer
+     */
     public static UnigramTokenizer fromTokenizerJson(Path file) {
         return fromTokenizerJson(TokenizerJson.read(file), file.toString());
     }
