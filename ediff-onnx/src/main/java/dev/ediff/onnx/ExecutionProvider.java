@@ -12,12 +12,23 @@ public sealed interface ExecutionProvider {
         return Cpu.INSTANCE;
     }
 
-    /** CUDA on {@code deviceId} with no memory limit beyond the device's. */
+    /**
+     * CUDA on {@code deviceId} with no memory limit beyond the device's.
+     *
+     * @param deviceId the CUDA device ordinal, {@code >= 0}
+     * @return the provider
+     */
     static ExecutionProvider cuda(int deviceId) {
         return new Cuda(deviceId, 0);
     }
 
-    /** CUDA on {@code deviceId}, its memory arena limited to {@code gpuMemoryLimitBytes} (0 = no limit). */
+    /**
+     * CUDA on {@code deviceId}, its memory arena limited.
+     *
+     * @param deviceId            the CUDA device ordinal, {@code >= 0}
+     * @param gpuMemoryLimitBytes the arena limit in bytes, 0 for none
+     * @return the provider
+     */
     static ExecutionProvider cuda(int deviceId, long gpuMemoryLimitBytes) {
         return new Cuda(deviceId, gpuMemoryLimitBytes);
     }
@@ -27,6 +38,7 @@ public sealed interface ExecutionProvider {
 
     /** The CPU execution provider. */
     enum Cpu implements ExecutionProvider {
+        /** The one CPU provider. */
         INSTANCE;
 
         @Override
@@ -43,6 +55,12 @@ public sealed interface ExecutionProvider {
      */
     record Cuda(int deviceId, long gpuMemoryLimitBytes) implements ExecutionProvider {
 
+        /**
+         * Checks that the device id and the memory limit are {@code >= 0}.
+         *
+         * @param deviceId            the CUDA device ordinal, {@code >= 0}
+         * @param gpuMemoryLimitBytes the arena limit in bytes, or 0 for none
+         */
         public Cuda {
             if (deviceId < 0) {
                 throw new IllegalArgumentException("CUDA device id must be >= 0, got " + deviceId);

@@ -67,6 +67,14 @@ public final class ExpertContract {
      *              when empty, the role is required whenever the graph needs the input
      */
     public record ConditioningInput(String input, Optional<Float> fill) {
+        /**
+         * Checks the input name and that {@code fill} is not null.
+         *
+         * @param input the graph input's name
+         * @param fill  when present, the value of every element fed when the role is absent from the
+         *        conditioning (the input must then have a static shape apart from the batch);
+         *        when empty, the role is required whenever the graph needs the input
+         */
         public ConditioningInput {
             requireName(input, "conditioning input");
             Objects.requireNonNull(fill, "fill");
@@ -167,20 +175,37 @@ public final class ExpertContract {
         private Builder() {
         }
 
-        /** The input receiving the (scaled) noisy sample (default {@code x}). */
+        /**
+         * The input receiving the (scaled) noisy sample (default {@code x}).
+         *
+         * @param name the graph input
+         * @return this builder
+         */
         public Builder xInput(String name) {
             this.xInput = name;
             return this;
         }
 
-        /** The input receiving the noise conditioning and its shape (default {@code sigma}, {@code [B]}). */
+        /**
+         * The input receiving the noise conditioning and its shape (default {@code sigma}, {@code [B]}).
+         *
+         * @param name  the graph input
+         * @param shape its shape
+         * @return this builder
+         */
         public Builder noiseInput(String name, NoiseInput shape) {
             this.noiseInput = name;
             this.noiseShape = Objects.requireNonNull(shape, "shape");
             return this;
         }
 
-        /** Feeds conditioning {@code role} to graph input {@code input}; the role must be present. */
+        /**
+         * Feeds conditioning {@code role} to graph input {@code input}; the role must be present.
+         *
+         * @param role  the conditioning role
+         * @param input the graph input
+         * @return this builder
+         */
         public Builder conditioning(String role, String input) {
             conditioning.put(requireName(role, "conditioning role"), new ConditioningInput(input, Optional.empty()));
             return this;
@@ -189,25 +214,45 @@ public final class ExpertContract {
         /**
          * Feeds conditioning {@code role} to graph input {@code input}; when the role is absent, the
          * input is filled with {@code fill} (e.g. class 0, or an all-zero "no text" embedding).
+         *
+         * @param role  the conditioning role
+         * @param input the graph input
+         * @param fill  the value of every element when the role is absent
+         * @return this builder
          */
         public Builder conditioning(String role, String input, float fill) {
             conditioning.put(requireName(role, "conditioning role"), new ConditioningInput(input, Optional.of(fill)));
             return this;
         }
 
-        /** The output holding the prediction (default {@code D}). */
+        /**
+         * The output holding the prediction (default {@code D}).
+         *
+         * @param name the graph output
+         * @return this builder
+         */
         public Builder output(String name) {
             this.output = name;
             return this;
         }
 
-        /** How the output maps to {@code D} (default {@link Parameterization#x0()}: the output is D). */
+        /**
+         * How the output maps to {@code D} (default {@link Parameterization#x0()}: the output is D).
+         *
+         * @param parameterization the parameterization the model was trained in
+         * @return this builder
+         */
         public Builder parameterization(Parameterization parameterization) {
             this.parameterization = Objects.requireNonNull(parameterization, "parameterization");
             return this;
         }
 
-        /** The largest batch one call may have (default: whatever the graph's batch dimension allows). */
+        /**
+         * The largest batch one call may have (default: whatever the graph's batch dimension allows).
+         *
+         * @param maxBatch at least 1
+         * @return this builder
+         */
         public Builder maxBatch(int maxBatch) {
             if (maxBatch < 1) {
                 throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
@@ -216,6 +261,11 @@ public final class ExpertContract {
             return this;
         }
 
+        /**
+         * Builds the contract.
+         *
+         * @return the contract
+         */
         public ExpertContract build() {
             return new ExpertContract(this);
         }

@@ -61,19 +61,40 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         this.maxBatch = declared > 0 ? (int) Math.min(limit, declared) : limit;
     }
 
-    /** Opens the model file on the CPU. */
+    /**
+     * Opens the model file on the CPU.
+     *
+     * @param model    the ONNX file
+     * @param contract how to call it
+     * @return the expert; the caller closes it
+     */
     public static OnnxExpert open(Path model, ExpertContract contract) {
         return open(model, contract, SessionConfig.DEFAULT);
     }
 
-    /** Opens the model file with the given session configuration; the expert is named after the file. */
+    /**
+     * Opens the model file with the given session configuration; the expert is named after the file.
+     *
+     * @param model    the ONNX file
+     * @param contract how to call it
+     * @param config   how to run the session
+     * @return the expert; the caller closes it
+     */
     public static OnnxExpert open(Path model, ExpertContract contract, SessionConfig config) {
         String fileName = model.getFileName().toString();
         return open(fileName.endsWith(".onnx") ? fileName.substring(0, fileName.length() - 5) : fileName, model,
                 contract, config);
     }
 
-    /** Opens the model file under the given expert name (ONNX Runtime resolves external data beside the file). */
+    /**
+     * Opens the model file under the given expert name (ONNX Runtime resolves external data beside the file).
+     *
+     * @param name     the expert's name
+     * @param model    the ONNX file
+     * @param contract how to call it
+     * @param config   how to run the session
+     * @return the expert; the caller closes it
+     */
     public static OnnxExpert open(String name, Path model, ExpertContract contract, SessionConfig config) {
         Objects.requireNonNull(model, "model");
         if (!Files.isRegularFile(model)) {
@@ -82,7 +103,15 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         return new OnnxExpert(name, contract, (e, o) -> e.createSession(model.toString(), o), config);
     }
 
-    /** Opens a model held in memory (the bytes are not kept after the session is created). */
+    /**
+     * Opens a model held in memory (the bytes are not kept after the session is created).
+     *
+     * @param name     the expert's name
+     * @param model    the serialized ONNX model
+     * @param contract how to call it
+     * @param config   how to run the session
+     * @return the expert; the caller closes it
+     */
     public static OnnxExpert open(String name, byte[] model, ExpertContract contract, SessionConfig config) {
         Objects.requireNonNull(model, "model");
         return new OnnxExpert(name, contract, (e, o) -> e.createSession(model, o), config);
@@ -110,9 +139,11 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     }
 
     /**
-     * The declared shape of one of the graph's inputs (negative entries are dynamic), for checks
-     * that span several models, such as embedding widths between encoders and experts.
+     * The declared shape of one of the graph's inputs, for checks that span several models, such as
+     * embedding widths between encoders and experts.
      *
+     * @param input the graph input
+     * @return its shape; negative entries are dynamic
      * @throws EDiffException if the graph has no such input
      */
     public long[] inputShape(String input) {

@@ -30,6 +30,16 @@ public final class OnnxImageEncoder implements ImageEncoder {
      * @param dim    the embedding width
      */
     public record Config(String input, String output, int size, double[] mean, double[] std, int dim) {
+        /**
+         * Copies the mean and std and checks that each has 3 values.
+         *
+         * @param input  the pixel input, {@code float32 [B, 3, size, size]}
+         * @param output the embedding output, {@code float32 [B, dim]}
+         * @param size   the square input size
+         * @param mean   per-channel mean (R, G, B) of pixel values in [0, 1]
+         * @param std    per-channel standard deviation
+         * @param dim    the embedding width
+         */
         public Config {
             mean = mean.clone();
             std = std.clone();
@@ -68,18 +78,38 @@ public final class OnnxImageEncoder implements ImageEncoder {
         }
     }
 
-    /** Opens the model file. */
+    /**
+     * Opens the model file.
+     *
+     * @param modelFile the ONNX file
+     * @param config    how to call it
+     * @param session   how to run the session
+     * @return the encoder; the caller closes it
+     */
     public static OnnxImageEncoder open(Path modelFile, Config config, SessionConfig session) {
         return new OnnxImageEncoder(new OnnxModel(modelFile.getFileName().toString(),
                 (e, o) -> e.createSession(modelFile.toString(), o), session), config);
     }
 
-    /** Opens a model held in memory. */
+    /**
+     * Opens a model held in memory.
+     *
+     * @param name       the encoder's name
+     * @param modelBytes the serialized ONNX model
+     * @param config     how to call it
+     * @param session    how to run the session
+     * @return the encoder; the caller closes it
+     */
     public static OnnxImageEncoder open(String name, byte[] modelBytes, Config config, SessionConfig session) {
         return new OnnxImageEncoder(new OnnxModel(name, (e, o) -> e.createSession(modelBytes, o), session), config);
     }
 
-    /** The preprocessed pixels of {@code image}: {@code [3, size, size]}, normalised. */
+    /**
+     * The preprocessed pixels of {@code image}.
+     *
+     * @param image the image, any size
+     * @return {@code [3, size, size]}, normalised
+     */
     public float[] preprocess(BufferedImage image) {
         int s = config.size();
         double[] t = Images.shorterSideCenterCrop(image, s);

@@ -142,7 +142,7 @@ public final class OnnxSession implements Expert.Session {
         return shape;
     }
 
-    /** Nanoseconds spent inside ONNX Runtime's run over all calls (the rest of a call is SDK time). */
+    /** {@return the nanoseconds spent inside ONNX Runtime's run over all calls (the rest of a call is SDK time)} */
     public long modelNanos() {
         return modelNanos;
     }

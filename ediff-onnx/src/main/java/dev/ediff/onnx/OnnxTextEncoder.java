@@ -40,6 +40,18 @@ public final class OnnxTextEncoder implements TextEncoder {
      */
     public record Config(String role, int maxTokens, String inputIds, Optional<String> attentionMaskInput,
                          String tokensOutput, Optional<String> pooledOutput, int dim, boolean offIsEmptyPrompt) {
+        /**
+         * Checks the role and that the token length and width are at least 1.
+         *
+         * @param role               {@link TextEncoder#T5} or {@link TextEncoder#CLIP}
+         * @param maxTokens          the token length every prompt is padded or truncated to
+         * @param inputIds           the token-id input (int64 or int32, {@code [B, maxTokens]})
+         * @param attentionMaskInput the attention-mask input, if the model takes one (same type and shape)
+         * @param tokensOutput       the token-embedding output ({@code float32 [B, maxTokens, dim]})
+         * @param pooledOutput       the pooled-embedding output, if any ({@code float32 [B, dim]})
+         * @param dim                the embedding width
+         * @param offIsEmptyPrompt   when switched off, give the empty prompt's encoding instead of zeros
+         */
         public Config {
             Objects.requireNonNull(role, "role");
             if (maxTokens < 1 || dim < 1) {
@@ -141,14 +153,31 @@ public final class OnnxTextEncoder implements TextEncoder {
         }
     }
 
-    /** Opens the model file. */
+    /**
+     * Opens the model file.
+     *
+     * @param modelFile the ONNX file
+     * @param tokenizer the tokenizer that makes its input ids
+     * @param config    how to call it
+     * @param session   how to run the session
+     * @return the encoder; the caller closes it
+     */
     public static OnnxTextEncoder open(Path modelFile, Tokenizer tokenizer, Config config, SessionConfig session) {
         String name = modelFile.getFileName().toString();
         return new OnnxTextEncoder(new OnnxModel(name, (e, o) -> e.createSession(modelFile.toString(), o), session),
                 tokenizer, config);
     }
 
-    /** Opens a model held in memory. */
+    /**
+     * Opens a model held in memory.
+     *
+     * @param name       the encoder's name
+     * @param modelBytes the serialized ONNX model
+     * @param tokenizer  the tokenizer that makes its input ids
+     * @param config     how to call it
+     * @param session    how to run the session
+     * @return the encoder; the caller closes it
+     */
     public static OnnxTextEncoder open(String name, byte[] modelBytes, Tokenizer tokenizer, Config config,
                                        SessionConfig session) {
         return new OnnxTextEncoder(new OnnxModel(name, (e, o) -> e.createSession(modelBytes, o), session), tokenizer,

@@ -19,6 +19,15 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
     /** CPU, default thread counts. */
     public static final SessionConfig DEFAULT = builder().build();
 
+    /**
+     * Checks that a provider is given and the thread counts are {@code >= 0}.
+     *
+     * @param provider         the provider asked for
+     * @param allowCpuFallback when the provider is CUDA and CUDA cannot be used, log a warning and use
+     *        the CPU instead of failing
+     * @param intraOpThreads   threads inside one operator, 0 = ONNX Runtime's default
+     * @param interOpThreads   threads across operators, 0 = ONNX Runtime's default
+     */
     public SessionConfig {
         Objects.requireNonNull(provider, "provider");
         if (intraOpThreads < 0 || interOpThreads < 0) {
@@ -42,30 +51,55 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
         private Builder() {
         }
 
-        /** The execution provider (default CPU). */
+        /**
+         * The execution provider (default CPU).
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder provider(ExecutionProvider provider) {
             this.provider = Objects.requireNonNull(provider, "provider");
             return this;
         }
 
-        /** Let a CUDA request that cannot be satisfied fall back to the CPU with a warning (default false). */
+        /**
+         * Let a CUDA request that cannot be satisfied fall back to the CPU with a warning (default false).
+         *
+         * @param allow whether to fall back
+         * @return this builder
+         */
         public Builder allowCpuFallback(boolean allow) {
             this.allowCpuFallback = allow;
             return this;
         }
 
-        /** Threads used inside one operator (0 = ONNX Runtime's default). */
+        /**
+         * Threads used inside one operator (0 = ONNX Runtime's default).
+         *
+         * @param threads {@code >= 0}
+         * @return this builder
+         */
         public Builder intraOpThreads(int threads) {
             this.intraOpThreads = threads;
             return this;
         }
 
-        /** Threads used across independent operators (0 = ONNX Runtime's default). */
+        /**
+         * Threads used across independent operators (0 = ONNX Runtime's default).
+         *
+         * @param threads {@code >= 0}
+         * @return this builder
+         */
         public Builder interOpThreads(int threads) {
             this.interOpThreads = threads;
             return this;
         }
 
+        /**
+         * Builds the configuration.
+         *
+         * @return the configuration
+         */
         public SessionConfig build() {
             return new SessionConfig(provider, allowCpuFallback, intraOpThreads, interOpThreads);
         }

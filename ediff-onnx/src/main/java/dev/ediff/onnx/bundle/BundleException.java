@@ -9,10 +9,21 @@ import dev.ediff.api.EDiffException;
  */
 public class BundleException extends EDiffException {
 
+    /**
+     * Creates the exception.
+     *
+     * @param message the file, the manifest field and what would be right
+     */
     public BundleException(String message) {
         super(message);
     }
 
+    /**
+     * Creates the exception with its cause.
+     *
+     * @param message the file, the manifest field and what would be right
+     * @param cause   the underlying failure
+     */
     public BundleException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -62,7 +62,14 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
     private static final Set<String> ROOT_FIELDS = Set.of("format_version", "name", "description", "text_encoders",
             "image_encoder", "stages");
 
-    /** Parses and checks a manifest. */
+    /**
+     * Parses and checks a manifest.
+     *
+     * @param json  the manifest's bytes
+     * @param where names the manifest in error messages
+     * @return the manifest
+     * @throws BundleException naming the field and what would be right
+     */
     public static Manifest parse(byte[] json, String where) {
         JsonNode root;
         try {

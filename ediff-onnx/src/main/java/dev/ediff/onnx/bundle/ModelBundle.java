@@ -45,12 +45,23 @@ public final class ModelBundle {
     private ModelBundle() {
     }
 
-    /** Opens the bundle in {@code dir} on the CPU. */
+    /**
+     * Opens the bundle in {@code dir} on the CPU.
+     *
+     * @param dir the bundle folder
+     * @return the pipeline; the caller closes it
+     */
     public static EDiff open(Path dir) {
         return open(dir, SessionConfig.DEFAULT);
     }
 
-    /** Opens the bundle in {@code dir} with the given session configuration (e.g. CUDA). */
+    /**
+     * Opens the bundle in {@code dir} with the given session configuration (e.g. CUDA).
+     *
+     * @param dir    the bundle folder
+     * @param config how to run the sessions
+     * @return the pipeline; the caller closes it
+     */
     public static EDiff open(Path dir, SessionConfig config) {
         if (!Files.isDirectory(dir)) {
             throw new BundleException(dir + " is not a folder; a bundle is a folder holding " + Manifest.FILE);
@@ -58,19 +69,30 @@ public final class ModelBundle {
         return open(new BundleSource.Folder(dir), config);
     }
 
-    /** Opens a bundle packaged on the classpath under {@code root} (e.g. {@value #DEFAULT_CLASSPATH_ROOT}). */
+    /**
+     * Opens a bundle packaged on the classpath under {@code root} (e.g. {@value #DEFAULT_CLASSPATH_ROOT}).
+     *
+     * @param root   the classpath folder holding {@code manifest.json}
+     * @param config how to run the sessions
+     * @return the pipeline; the caller closes it
+     */
     public static EDiff openClasspath(String root, SessionConfig config) {
         return open(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
                 ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(), root), config);
     }
 
-    /** Reads and checks the manifest of the bundle in {@code dir} without opening any model. */
+    /**
+     * Reads and checks the manifest of the bundle in {@code dir} without opening any model.
+     *
+     * @param dir the bundle folder
+     * @return the manifest
+     */
     public static Manifest manifest(Path dir) {
         BundleSource src = new BundleSource.Folder(dir);
         return Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + "/" + Manifest.FILE);
     }
 
-    /** Reads and checks the manifest of the default classpath bundle, if there is one. */
+    /** {@return the manifest of the default classpath bundle, read and checked, if there is one} */
     public static Optional<Manifest> defaultManifest() {
         ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
                 ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader();

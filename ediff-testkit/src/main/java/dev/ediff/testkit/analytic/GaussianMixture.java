@@ -56,7 +56,12 @@ public final class GaussianMixture {
         return logWeights.length;
     }
 
-    /** Weight of component {@code k}, normalized to sum 1. */
+    /**
+     * Weight of component {@code k}, normalized to sum 1.
+     *
+     * @param k the component
+     * @return its weight
+     */
     public double weight(int k) {
         double z = 0;
         for (double lw : logWeights) {
@@ -65,19 +70,35 @@ public final class GaussianMixture {
         return Math.exp(logWeights[k]) / z;
     }
 
-    /** Mean of component {@code k} (a copy). */
+    /**
+     * Mean of component {@code k} (a copy).
+     *
+     * @param k the component
+     * @return its mean
+     */
     public double[] mean(int k) {
         return means[k].clone();
     }
 
-    /** Standard deviation of component {@code k}. */
+    /**
+     * Standard deviation of component {@code k}.
+     *
+     * @param k the component
+     * @return its standard deviation
+     */
     public double std(int k) {
         return Math.sqrt(variances[k]);
     }
 
     /**
      * Writes {@code D(x; sigma)} of the sample at {@code x[offset .. offset+d)} into {@code out} at the
-     * same offset. {@code logits} is scratch of length {@link #components()}.
+     * same offset.
+     *
+     * @param x      the noisy batch
+     * @param offset where the sample starts
+     * @param sigma  the noise level
+     * @param out    receives the exact denoiser's output
+     * @param logits scratch of length {@link #components()}
      */
     public void denoise(double[] x, int offset, double sigma, double[] out, double[] logits) {
         int k = logWeights.length;

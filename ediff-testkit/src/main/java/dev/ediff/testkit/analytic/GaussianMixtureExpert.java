@@ -22,6 +22,12 @@ public final class GaussianMixtureExpert implements Expert {
     private final String name;
     private final List<GaussianMixture> mixtures;
 
+    /**
+     * The exact denoiser of a mixture per class; the {@link #LABEL} conditioning picks the class.
+     *
+     * @param name     the expert's name
+     * @param mixtures the mixtures, indexed by class, at least one
+     */
     public GaussianMixtureExpert(String name, List<GaussianMixture> mixtures) {
         if (mixtures.isEmpty()) {
             throw new IllegalArgumentException("at least one mixture is needed");
@@ -30,6 +36,12 @@ public final class GaussianMixtureExpert implements Expert {
         this.mixtures = List.copyOf(mixtures);
     }
 
+    /**
+     * The exact denoiser of one mixture.
+     *
+     * @param name    the expert's name
+     * @param mixture the mixture
+     */
     public GaussianMixtureExpert(String name, GaussianMixture mixture) {
         this(name, List.of(mixture));
     }
@@ -44,7 +56,13 @@ public final class GaussianMixtureExpert implements Expert {
         return mixtures;
     }
 
-    /** Conditioning that selects class {@code label} for {@code batch} samples. */
+    /**
+     * Conditioning that selects class {@code label} for {@code batch} samples.
+     *
+     * @param label the class, an index into the expert's mixtures
+     * @param batch the number of samples
+     * @return the conditioning
+     */
     public static Conditioning label(int label, int batch) {
         return Conditioning.of(LABEL, Tensor.filled(label, batch, 1));
     }

@@ -29,7 +29,9 @@ public final class GaussianMixtureOnnx {
 
     /** Graph input names. */
     public static final String X = "x";
+    /** Graph input name of the noise level. */
     public static final String SIGMA = "sigma";
+    /** Graph input name of the class label. */
     public static final String LABEL = "label";
     /** Graph output name. */
     public static final String OUTPUT = "D";
@@ -41,6 +43,9 @@ public final class GaussianMixtureOnnx {
      * The serialized ONNX model denoising samples of {@code sampleShape} (its batch is ignored:
      * the graph's batch is dynamic) for mixtures indexed by class.
      *
+     * @param mixturesByClass the mixtures, indexed by class label
+     * @param sampleShape     the shape of one sample
+     * @return the model's bytes
      * @throws IllegalArgumentException if a mixture's dimension is not {@code C*H*W}
      */
     public static byte[] model(List<GaussianMixture> mixturesByClass, TensorShape sampleShape) {
@@ -122,7 +127,12 @@ public final class GaussianMixtureOnnx {
         return g.node("Add", new String[] {g.node("Mul", new String[] {xFlat, keepX}), meanPart});
     }
 
-    /** The contract of the graphs {@link #model} builds (label defaults to class 0 when absent). */
+    /**
+     * The contract of the graphs {@link #model} builds (label defaults to class 0 when absent).
+     *
+     * @param mixtures the number of mixtures (classes)
+     * @return the contract
+     */
     public static ExpertContract contract(int mixtures) {
         ExpertContract.Builder b = ExpertContract.builder()
                 .xInput(X)
@@ -135,13 +145,26 @@ public final class GaussianMixtureOnnx {
         return b.build();
     }
 
-    /** An ONNX expert for the mixtures; the caller closes it. */
+    /**
+     * An ONNX expert for the mixtures; the caller closes it.
+     *
+     * @param name            the expert's name
+     * @param mixturesByClass the mixtures, indexed by class label
+     * @param sampleShape     the shape of one sample
+     * @param config          how to run the session
+     * @return the expert
+     */
     public static OnnxExpert expert(String name, List<GaussianMixture> mixturesByClass, TensorShape sampleShape,
                                     SessionConfig config) {
         return OnnxExpert.open(name, model(mixturesByClass, sampleShape), contract(mixturesByClass.size()), config);
     }
 
-    /** A factory of ONNX experts for {@link ConformanceRunner}. */
+    /**
+     * A factory of ONNX experts for {@link ConformanceRunner}.
+     *
+     * @param config how to run the sessions
+     * @return the factory
+     */
     public static ConformanceRunner.ExpertFactory factory(SessionConfig config) {
         return (name, mixtures, shape) -> expert(name, mixtures, shape, config);
     }

@@ -23,40 +23,71 @@ public final class OnnxGraphBuilder {
     private final OnnxMl.GraphProto.Builder graph = OnnxMl.GraphProto.newBuilder();
     private int counter;
 
-    /** A builder for a graph called {@code name}. */
+    /**
+     * A builder for a graph called {@code name}.
+     *
+     * @param name the graph's name
+     */
     public OnnxGraphBuilder(String name) {
         graph.setName(Objects.requireNonNull(name, "name"));
     }
 
     /**
-     * Declares a graph input. Each dimension is a {@link Number} (fixed size) or a {@link String}
-     * (a symbolic dimension such as {@code "B"}).
+     * Declares a graph input.
+     *
+     * @param name the input's name
+     * @param type its element type
+     * @param dims each a {@link Number} (fixed size) or a {@link String} (a symbolic dimension such as {@code "B"})
+     * @return {@code name}
      */
     public String input(String name, OnnxMl.TensorProto.DataType type, Object... dims) {
         graph.addInput(valueInfo(name, type, dims));
         return name;
     }
 
-    /** Declares a graph output (see {@link #input} for the dimensions). */
+    /**
+     * Declares a graph output.
+     *
+     * @param name the output's name
+     * @param type its element type
+     * @param dims as for {@link #input}
+     */
     public void output(String name, OnnxMl.TensorProto.DataType type, Object... dims) {
         graph.addOutput(valueInfo(name, type, dims));
     }
 
-    /** A float32 constant of the given shape (row-major values). */
+    /**
+     * A float32 constant of the given shape.
+     *
+     * @param values the values, row major
+     * @param dims   the shape
+     * @return the constant's name
+     */
     public String constant(float[] values, long... dims) {
         ByteBuffer b = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(values);
         return initializer(OnnxMl.TensorProto.DataType.FLOAT, b, values.length, dims);
     }
 
-    /** An int64 constant of the given shape (shapes and axes for Reshape, ReduceSum...). */
+    /**
+     * An int64 constant of the given shape (shapes and axes for Reshape, ReduceSum...).
+     *
+     * @param values the values, row major
+     * @param dims   the shape
+     * @return the constant's name
+     */
     public String constant(long[] values, long... dims) {
         ByteBuffer b = ByteBuffer.allocate(values.length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         b.asLongBuffer().put(values);
         return initializer(OnnxMl.TensorProto.DataType.INT64, b, values.length, dims);
     }
 
-    /** A float32 scalar (rank 0) constant. */
+    /**
+     * A float32 scalar (rank 0) constant.
+     *
+     * @param value the value
+     * @return the constant's name
+     */
     public String scalar(float value) {
         return constant(new float[] {value});
     }
@@ -80,12 +111,27 @@ public final class OnnxGraphBuilder {
         return name;
     }
 
-    /** Adds a node with one fresh output and returns the output's name. */
+    /**
+     * Adds a node with one fresh output.
+     *
+     * @param opType     the ONNX operator
+     * @param inputs     its inputs' names
+     * @param attributes its attributes
+     * @return the output's name
+     */
     public String node(String opType, String[] inputs, OnnxMl.AttributeProto... attributes) {
         return node(opType, fresh(opType.toLowerCase(java.util.Locale.ROOT)), inputs, attributes);
     }
 
-    /** Adds a node with the given output name (e.g. a graph output) and returns it. */
+    /**
+     * Adds a node with the given output name (e.g. a graph output).
+     *
+     * @param opType     the ONNX operator
+     * @param output     the output's name
+     * @param inputs     its inputs' names
+     * @param attributes its attributes
+     * @return {@code output}
+     */
     public String node(String opType, String output, String[] inputs, OnnxMl.AttributeProto... attributes) {
         OnnxMl.NodeProto.Builder n = OnnxMl.NodeProto.newBuilder().setOpType(opType).setName(fresh("node"))
                 .addOutput(output);
@@ -99,13 +145,25 @@ public final class OnnxGraphBuilder {
         return output;
     }
 
-    /** An integer attribute. */
+    /**
+     * An integer attribute.
+     *
+     * @param name  the attribute's name
+     * @param value its value
+     * @return the attribute
+     */
     public static OnnxMl.AttributeProto attr(String name, long value) {
         return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT)
                 .setI(value).build();
     }
 
-    /** An integer-list attribute. */
+    /**
+     * An integer-list attribute.
+     *
+     * @param name   the attribute's name
+     * @param values its values
+     * @return the attribute
+     */
     public static OnnxMl.AttributeProto attr(String name, long[] values) {
         OnnxMl.AttributeProto.Builder a = OnnxMl.AttributeProto.newBuilder().setName(name)
                 .setType(OnnxMl.AttributeProto.AttributeType.INTS);

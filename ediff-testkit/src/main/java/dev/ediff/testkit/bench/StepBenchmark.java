@@ -44,6 +44,11 @@ public final class StepBenchmark {
         }
     }
 
+    /**
+     * Runs the benchmark and prints one line per configuration.
+     *
+     * @param args {@code [steps] [warmup] [components,...] [threads] [CxHxW ...]}, see the class comment
+     */
     public static void main(String[] args) {
         int steps = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
@@ -67,7 +72,16 @@ public final class StepBenchmark {
         }
     }
 
-    /** Measures {@code steps} Euler steps at {@code shape} (batch 1) after {@code warmup} steps. */
+    /**
+     * Measures {@code steps} Euler steps at {@code shape} (batch 1) after {@code warmup} steps.
+     *
+     * @param shape      the sample shape
+     * @param components Gaussian components of the ONNX mixture expert
+     * @param threads    ONNX Runtime intra-op threads
+     * @param steps      steps measured
+     * @param warmup     steps run first, not measured
+     * @return model time, SDK time and allocation per step
+     */
     public static Result run(TensorShape shape, int components, int threads, int steps, int warmup) {
         GaussianMixture mixture = randomMixture(new Random(42), components, shape.sampleSize());
         SessionConfig config = SessionConfig.builder().intraOpThreads(threads).build();

@@ -31,7 +31,14 @@ public final class ConformanceRunner {
     /** Makes the exact denoiser of class-conditional mixtures (class from {@link GaussianMixtureExpert#LABEL}). */
     @FunctionalInterface
     public interface ExpertFactory {
-        /** The caller closes the expert if it is {@link AutoCloseable}. */
+        /**
+         * Creates the expert of a case. The caller closes the expert if it is {@link AutoCloseable}.
+         *
+         * @param name            the expert's name
+         * @param mixturesByClass the mixtures it denoises, indexed by class label
+         * @param sampleShape     the shape of one sample
+         * @return the expert
+         */
         Expert create(String name, List<GaussianMixture> mixturesByClass, TensorShape sampleShape);
     }
 
@@ -51,7 +58,13 @@ public final class ConformanceRunner {
         this.tolerance = tolerance;
     }
 
-    /** The sampler a case names, with its options. */
+    /**
+     * The sampler a case names, with its options.
+     *
+     * @param name    the case's sampler name
+     * @param options the case's sampler options
+     * @return the sampler
+     */
     public static Sampler sampler(String name, JsonNode options) {
         return switch (name) {
             case "euler" -> {
@@ -85,7 +98,12 @@ public final class ConformanceRunner {
         }
     }
 
-    /** Runs one case. Never throws for a failing case: the failure is in the result. */
+    /**
+     * Runs one case. Never throws for a failing case: the failure is in the result.
+     *
+     * @param c the case
+     * @return whether it passed, its largest error and what failed
+     */
     public Result run(SamplerCase c) {
         RoutingTree tree;
         EDiff.Builder pipeline;
@@ -193,7 +211,13 @@ public final class ConformanceRunner {
         }
     }
 
-    /** max over i of {@code |a_i - e_i| / max(1, |e_i|)}; infinite on a length mismatch or NaN. */
+    /**
+     * The largest relative error: max over i of {@code |a_i - e_i| / max(1, |e_i|)}.
+     *
+     * @param actual   the values computed
+     * @param expected the reference values
+     * @return the error; infinite on a length mismatch or NaN
+     */
     public static double maxError(double[] actual, double[] expected) {
         if (actual.length != expected.length) {
             return Double.POSITIVE_INFINITY;

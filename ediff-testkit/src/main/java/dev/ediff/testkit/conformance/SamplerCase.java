@@ -34,7 +34,14 @@ public record SamplerCase(String name, String sampler, JsonNode options, TensorS
     /** Stands for +infinity as an interval's upper bound. */
     static final double INFINITY_MARK = 1e30;
 
-    /** Reads a case file. */
+    /**
+     * Reads a case file.
+     *
+     * @param file   the case file
+     * @param mapper the JSON reader
+     * @return the case
+     * @throws IOException when the file cannot be read
+     */
     public static SamplerCase read(Path file, ObjectMapper mapper) throws IOException {
         JsonNode n = mapper.readTree(file.toFile());
         int version = n.path("format_version").asInt(-1);
