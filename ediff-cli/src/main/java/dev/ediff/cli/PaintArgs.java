@@ -1,0 +1,110 @@
+package dev.ediff.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ediff.api.Mask;
+import dev.ediff.api.Request;
+import dev.ediff.core.image.Images;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Paint-with-words on the command line.
+ * <ul>
+ *   <li>{@code --paint "PHRASE=MASK:WEIGHT"}, where MASK is an image file (white = paint),
+ *       {@code rect(x0,y0,x1,y1)} or {@code ellipse(x0,y0,x1,y1)} in relative coordinates; repeatable.</li>
+ *   <li>{@code --paint-map MAP.png --legend LEGEND.json}: one colour per phrase, the legend mapping
+ *       {@code "#rrggbb"} to {@code {"phrase": ..., "weight": ...}}.</li>
+ * </ul>
+ */
+final class PaintArgs {
+
+    private PaintArgs() {
+    }
+
+    static void apply(List<String> paints, String map, String legend, Request.Builder r) {
+        for (String p : paints) {
+            int eq = p.indexOf('=');
+            int colon = p.lastIndexOf(':');
+            if (eq <= 0 || colon < eq) {
+                throw new CliException(CliException.USAGE, "--paint \"" + p + "\": expected PHRASE=MASK:WEIGHT, e.g."
+                        + " \"red circle=rect(0,0,0.5,1):0.4\" or \"red circle=mask.png:0.4\"");
+            }
+            String phrase = p.substring(0, eq).trim();
+            String mask = p.substring(eq + 1, colon).trim();
+            double weight = weight(p, p.substring(colon + 1).trim());
+            r.paint(phrase, mask(p, mask), weight);
+        }
+        if (map != null || legend != null) {
+            if (map == null || legend == null) {
+                throw new CliException(CliException.USAGE, "--paint-map and --legend go together");
+            }
+            BufferedImage image = Images.read(Path.of(map), 1);
+            JsonNode root;
+            try {
+                root = new ObjectMapper().readTree(Path.of(legend).toFile());
+            } catch (IOException e) {
+                throw new CliException(CliException.USAGE, "--legend " + legend + ": cannot read JSON: " + e.getMessage());
+            }
+            if (root == null || !root.isObject() || root.isEmpty()) {
+                throw new CliException(CliException.USAGE, "--legend " + legend
+                        + ": expected {\"#rrggbb\": {\"phrase\": \"...\", \"weight\": 0.4}, ...}");
+            }
+            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String colour = e.getKey();
+                if (!colour.matches("#[0-9a-fA-F]{6}")) {
+                    throw new CliException(CliException.USAGE, "--legend " + legend + ": key '" + colour
+                            + "' is not a colour like #ff0000");
+                }
+                JsonNode v = e.getValue();
+                if (!v.path("phrase").isTextual() || !v.path("weight").isNumber()) {
+                    throw new CliException(CliException.USAGE, "--legend " + legend + ": entry '" + colour
+                            + "' needs {\"phrase\": text, \"weight\": number}");
+                }
+                r.paint(v.get("phrase").asText(), Mask.colorKey(image, Integer.parseInt(colour.substring(1), 16)),
+                        v.get("weight").asDouble());
+            }
+        }
+    }
+
+    private static double weight(String arg, String text) {
+        try {
+            double w = Double.parseDouble(text);
+            if (!Double.isFinite(w) || w < 0) {
+                throw new NumberFormatException();
+            }
+            return w;
+        } catch (NumberFormatException e) {
+            throw new CliException(CliException.USAGE, "--paint \"" + arg + "\": weight '" + text
+                    + "' must be a finite number >= 0");
+        }
+    }
+
+    private static Mask mask(String arg, String spec) {
+        var m = java.util.regex.Pattern.compile("(rect|ellipse)\\(([^)]*)\\)").matcher(spec);
+        if (m.matches()) {
+            String[] parts = m.group(2).split(",");
+            if (parts.length != 4) {
+                throw new CliException(CliException.USAGE, "--paint \"" + arg + "\": " + m.group(1)
+                        + " needs 4 numbers x0,y0,x1,y1 in [0,1]");
+            }
+            double[] v = new double[4];
+            try {
+                for (int i = 0; i < 4; i++) {
+                    v[i] = Double.parseDouble(parts[i].trim());
+                }
+                return m.group(1).equals("rect") ? Mask.rectangle(v[0], v[1], v[2], v[3])
+                        : Mask.ellipse(v[0], v[1], v[2], v[3]);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(CliException.USAGE, "--paint \"" + arg + "\": " + e.getMessage());
+            }
+        }
+        return Mask.image(Images.read(Path.of(spec), 1));
+    }
+}
