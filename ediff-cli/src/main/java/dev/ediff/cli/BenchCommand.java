@@ -4,38 +4,76 @@ import dev.ediff.api.Generation;
 import dev.ediff.api.Request;
 import dev.ediff.api.StageResult;
 import dev.ediff.core.EDiff;
+import dev.ediff.api.Sampler;
 import dev.ediff.core.sampling.Samplers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Set;
+import java.util.concurrent.Callable;
 
 /**
  * {@code bench}: per-step time of a model split into model time (inside experts) and SDK time
  * (everything else: sampler, guidance, routing, tensor copies), Java bytes allocated per step, and
  * the process's resident memory.
  */
-final class BenchCommand {
+@Command(name = "bench", sortOptions = false, abbreviateSynopsis = true, header = "Benchmark a model per step.",
+        description = {
+        "Per-step time of a model split into model time (inside the experts) and SDK time (sampler, guidance,",
+        "routing, tensor copies), Java bytes allocated per step, and resident memory."})
+final class BenchCommand implements Callable<Integer> {
 
-    private BenchCommand() {
-    }
+    @ParentCommand
+    Main main;
 
-    static int run(List<String> argv, PrintStream out) {
-        Args a = new Args(argv, Set.of("model", "steps", "runs", "sampler", "count", "guidance", "prompt"), Set.of());
-        int steps = a.integer("steps", 20, 1);
-        int runs = a.integer("runs", 3, 1);
-        int count = a.integer("count", 1, 1);
-        double guidance = a.number("guidance", 3.0);
-        String sampler = a.get("sampler", "dpmpp_2m");
-        String prompt = a.get("prompt", "a small red circle above a large blue square");
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "the prompt (default: a fixed two-object prompt)")
+    String prompt = "a small red circle above a large blue square";
+
+    @Option(names = "--steps", paramLabel = "N", description = "steps per stage, 1.." + Limits.MAX_STEPS + " (default 20)")
+    int steps = 20;
+
+    @Option(names = "--runs", paramLabel = "N", description = "timed runs after one warm-up, 1.." + Limits.MAX_RUNS
+            + " (default 3)")
+    int runs = 3;
+
+    @Option(names = "--sampler", paramLabel = "NAME", description = "sampler (default dpmpp_2m)")
+    String sampler = "dpmpp_2m";
+
+    @Option(names = "--count", paramLabel = "N", description = "batch size, 1.." + Limits.MAX_COUNT + " (default 1)")
+    int count = 1;
+
+    @Option(names = "--guidance", paramLabel = "G", description = "text guidance, 0..100 (default 3)")
+    double guidance = 3.0;
+
+    @Override
+    public Integer call() {
+        PrintStream out = main.out;
+        Limits.check("--steps", steps, 1, Limits.MAX_STEPS);
+        Limits.check("--runs", runs, 1, Limits.MAX_RUNS);
+        Limits.check("--count", count, 1, Limits.MAX_COUNT);
+        Limits.check("--guidance", guidance, 0, Limits.MAX_GUIDANCE);
+        Sampler chosen;
+        try {
+            chosen = Samplers.byName(sampler);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, "--sampler: " + e.getMessage());
+        }
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        try (EDiff ediff = a.has("model") ? EDiff.open(Path.of(a.get("model", ""))) : EDiff.openDefault()) {
+        try (EDiff ediff = model.open(main.err)) {
             Request request = Request.prompt(prompt).seed(1).count(count)
-                    .sampler(Samplers.byName(sampler), steps).guidance(guidance).build();
+                    .sampler(chosen, steps).guidance(guidance).build();
             ediff.generate(request); // warm-up: JIT, ONNX Runtime allocations, encoder caches
             out.printf("model %s, %s, %d steps, batch %d, guidance %s, %d timed run(s)%n", ediff.name(), sampler, steps,
                     count, guidance, runs);

@@ -12,6 +12,11 @@ import dev.ediff.core.text.Tokenizer;
 import dev.ediff.core.text.TokenizerConformance;
 import dev.ediff.core.text.Tokenizers;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -20,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
@@ -30,21 +36,42 @@ import java.util.stream.Stream;
  * Tokenizer cases run with the {@code tokenizer.json} in the same folder when there is one, otherwise
  * with the real CLIP vocabulary. Prints one line per case and a final {@code N passed, M failed}.
  */
-final class ConformanceCommand {
+@Command(name = "conformance", header = "Run the conformance cases under a folder.", description = {
+        "Run every conformance case file under DIR: sampler cases through EDiff.generate with the Java and the",
+        "ONNX analytic experts, schedule lists, tokenizer cases. One line per case, then 'N passed, M failed'."})
+final class ConformanceCommand implements Callable<Integer> {
 
     /** A backend to run sampler cases with: its expert factory and tolerance. */
     record Backend(String name, ConformanceRunner.ExpertFactory factory, double tolerance) {
     }
 
+    @ParentCommand
+    Main main;
+
+    @Mixin
+    HelpOption help;
+
+    @Parameters(paramLabel = "DIR", description = "a folder of case files (any names, any nesting)")
+    Path dir;
+
     private final ObjectMapper mapper = new ObjectMapper();
-    private final List<Backend> backends;
-    private final PrintStream out;
+    private List<Backend> backends;
+    private PrintStream out;
     private int passed;
     private int failed;
+
+    /** The command, for picocli. */
+    ConformanceCommand() {
+    }
 
     ConformanceCommand(List<Backend> backends, PrintStream out) {
         this.backends = backends;
         this.out = out;
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        return new ConformanceCommand(Backends.all(), main.out).run(dir) ? 0 : CliException.FAILED;
     }
 
     /** The Java backend: the exact mixture denoiser in double precision. */

@@ -2,32 +2,36 @@ package dev.ediff.cli;
 
 import dev.ediff.core.EDiff;
 import dev.ediff.onnx.bundle.Manifest;
-import dev.ediff.onnx.bundle.ModelBundle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 import java.io.PrintStream;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Set;
+import java.util.concurrent.Callable;
 
 /** {@code info}: what a bundle holds (encoders, stages, experts and their intervals, tensor names). */
-final class InfoCommand {
+@Command(name = "info", sortOptions = false, abbreviateSynopsis = true, header = "Show what a model bundle holds.",
+        description = "Encoders, stages, experts and their sigma intervals, tensor names; --check also opens the models.")
+final class InfoCommand implements Callable<Integer> {
 
-    private InfoCommand() {
-    }
+    @ParentCommand
+    Main main;
 
-    static int run(List<String> argv, PrintStream out) {
-        Args a = new Args(argv, Set.of("model"), Set.of("check"));
-        Manifest m;
-        String where;
-        if (a.has("model")) {
-            Path dir = Path.of(a.get("model", ""));
-            m = ModelBundle.manifest(dir);
-            where = dir.toString();
-        } else {
-            m = ModelBundle.defaultManifest().orElseThrow(() -> new CliException(CliException.FAILED,
-                    "no default model on the classpath; give --model DIR"));
-            where = "classpath:/" + ModelBundle.DEFAULT_CLASSPATH_ROOT;
-        }
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--check", description = "also open every model (on --device) and check it against the manifest")
+    boolean check;
+
+    @Override
+    public Integer call() {
+        PrintStream out = main.out;
+        Manifest m = model.manifest();
+        String where = model.where();
         out.println("model " + m.name() + "  (" + where + ")");
         if (!m.description().isEmpty()) {
             out.println("  " + m.description());
@@ -51,8 +55,8 @@ final class InfoCommand {
                         Double.isInfinite(e.sigmaHi()) ? "inf" : Double.toString(e.sigmaHi()), e.model());
             }
         }
-        if (a.flag("check")) {
-            try (EDiff e = a.has("model") ? EDiff.open(Path.of(a.get("model", ""))) : EDiff.openDefault()) {
+        if (check) {
+            try (EDiff e = model.open(main.err)) {
                 out.println("check: every model opened and matches the manifest (" + e.stages().size() + " stage(s))");
             }
         }

@@ -1,135 +1,166 @@
 package dev.ediff.cli;
 
+import dev.ediff.api.CancelledException;
+import dev.ediff.api.EDiffException;
+import dev.ediff.eval.EvalException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.List;
+import java.util.concurrent.Callable;
 
 /**
- * The {@code ediff} command line. Exit codes: 0 success, 1 the work failed (a case failed, a
- * model error), 2 bad usage, 130 cancelled.
+ * The {@code ediff} command line. Exit codes: 0 done, 1 the work failed (a case failed, a model
+ * error), 2 bad usage, 130 cancelled. Every error is one line on standard error; {@code --verbose}
+ * adds the stack trace.
  */
-public final class Main {
+@Command(name = "ediff", synopsisSubcommandLabel = "COMMAND",
+        description = "eDiff-I style text-to-image diffusion: generate images, inspect and benchmark model bundles,"
+                + " evaluate quality, run the conformance cases.",
+        subcommands = {GenerateCommand.class, InfoCommand.class, BenchCommand.class, EvalCommand.class,
+                ConformanceCommand.class, CommandLine.HelpCommand.class},
+        footer = {"", "Run 'ediff help COMMAND' for a command's options.",
+                "Exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled."})
+public final class Main implements Callable<Integer> {
 
-    private static final String USAGE = """
-            usage: ediff <command> [options]
+    /** Cancelled (Ctrl-C). */
+    static final int CANCELLED = 130;
 
-            commands:
-              generate [PROMPT]   generate images and write PNGs (parameters in a text chunk)
-                --prompt TEXT         the prompt (or give it as the positional argument)
-                --negative TEXT       negative prompt
-                --model DIR           a model bundle folder (default: the bundled default model)
-                --seed N --count N    seed of the first image (image i uses N+i); number of images
-                --sampler NAME --steps N --guidance G
-                                      sampler (euler, euler_ancestral, heun, dpm_2, lms, dpmpp_2m,
-                                      dpmpp_2m_sde), steps and text guidance of the base stage
-                --no-t5 --no-clip     switch a text encoder off (both off: unconditional)
-                --style FILE --style-strength S
-                                      transfer the style of an image
-                --paint "PHRASE=MASK:W"
-                                      paint a phrase of the prompt: MASK is an image (white = here),
-                                      rect(x0,y0,x1,y1) or ellipse(x0,y0,x1,y1) in [0,1]; repeatable
-                --paint-map MAP.png --legend LEGEND.json
-                                      one colour per phrase: {"#ff0000": {"phrase": "...", "weight": 0.4}}
-                --until STAGE         stop after this stage; --all-stages writes every stage's images
-                --out DIR --name BASE output folder and file name prefix; --overwrite replaces files
-              info [--model DIR] [--check]
-                                  what a bundle holds: encoders, stages, experts and their sigma
-                                  intervals, tensor names; --check also opens every model
-              bench [--model DIR] [--steps N] [--runs N] [--sampler S] [--count N] [--guidance G]
-                                  per-step model time vs SDK time, Java bytes allocated per step,
-                                  resident memory
-              eval PROMPTS [--model DIR] [--judge FILE] [--limit N] [--count-per-prompt K]
-                   [--config LABEL=key=value,...]... [--real DIR] [--jobs N]
-                                  generate every prompt of PROMPTS, read the images with the judge
-                                  (default: judge/judge.onnx in the bundle) and print the quality
-                                  table (Markdown), one row per --config; keys: sampler, steps,
-                                  guidance, t5, clip (true/false), until (stage), paint, style
-                                  (true/false: use the file's entries), style_strength, upsample
-                                  (bicubic: judge the first stage upsampled), model (DIR).
-                                  --real DIR: PNGs of real images for the Frechet distance in
-                                  mini-CLIP image space; with DIR/labels.jsonl (prompt lines plus
-                                  "file") a ceiling row. PROMPTS: one prompt a line, '#' comments;
-                                  plain "PROMPT" or "PROMPT<TAB>SEED", or JSON {"prompt", "seed",
-                                  "spec" (as tools/mini/prompts/heldout.jsonl; else parsed from the
-                                  prompt), "paint": {"phrase", "box": [x0,y0,x1,y1] in [0,1],
-                                  "shape": "rect"|"ellipse", "weight"}, "style": IMAGE (relative to
-                                  the file)}; no seed: 1000000 + line number. --jobs N: make N
-                                  prompts at once (same table; faster on a small model)
-              conformance DIR     run every conformance case file under DIR (sampler cases through
-                                  EDiff.generate with the Java and the ONNX analytic experts,
-                                  schedule lists, tokenizer cases); one line per case, then
-                                  'N passed, M failed'
-              help                show this text
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "print the stack trace of a failure")
+    boolean verbose;
 
-            options:
-              --verbose           print stack traces of failures
+    @Mixin
+    HelpOption help;
 
-            exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled
-            """;
+    @Spec
+    CommandSpec spec;
 
-    private Main() {
+    final InputStream in;
+    final PrintStream out;
+    final PrintStream err;
+    final boolean errIsTerminal;
+
+    private Main(InputStream in, PrintStream out, PrintStream err, boolean errIsTerminal) {
+        this.in = in;
+        this.out = out;
+        this.err = err;
+        this.errIsTerminal = errIsTerminal;
     }
 
+    /**
+     * Runs the command line and exits with its code.
+     *
+     * @param args the command and its options
+     */
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, System.in, System.out, System.err, stderrIsTerminal()));
     }
 
-    /** Runs a command; returns the exit code. */
+    /** Runs a command with no standard input; returns the exit code. */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        List<String> a = Arrays.asList(args);
-        boolean verbose = a.contains("--verbose");
-        List<String> rest = a.stream().filter(s -> !s.equals("--verbose")).toList();
-        try {
-            if (rest.isEmpty() || rest.get(0).equals("help") || rest.contains("--help") || rest.contains("-h")) {
-                out.print(USAGE);
-                return rest.isEmpty() ? CliException.USAGE : 0;
+        return run(args, new ByteArrayInputStream(new byte[0]), out, err, false);
+    }
+
+    /** Runs a command; returns the exit code. {@code errIsTerminal} lets progress redraw a bar in place. */
+    static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean errIsTerminal) {
+        CommandLine cl = new CommandLine(new Main(in, out, err, errIsTerminal));
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setParameterExceptionHandler((ex, argv) -> {
+            CommandLine where = ex.getCommandLine();
+            String message = oneLine(ex.getMessage());
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && where == cl && !u.getUnmatched().isEmpty()
+                    && !u.getUnmatched().get(0).startsWith("-")) {
+                message = "unknown command '" + u.getUnmatched().get(0) + "'";
             }
-            switch (rest.get(0)) {
-                case "conformance" -> {
-                    if (rest.size() != 2) {
-                        throw new CliException(CliException.USAGE, "usage: ediff conformance DIR");
-                    }
-                    boolean ok = new ConformanceCommand(Backends.all(), out).run(Path.of(rest.get(1)));
-                    return ok ? 0 : CliException.FAILED;
-                }
-                case "bench" -> {
-                    return BenchCommand.run(rest.subList(1, rest.size()), out);
-                }
-                case "eval" -> {
-                    try {
-                        return dev.ediff.eval.EvalCommand.run(rest.subList(1, rest.size()), out, err);
-                    } catch (dev.ediff.eval.EvalException e) {
-                        throw new CliException(e.exitCode(), e.getMessage());
-                    }
-                }
-                case "info" -> {
-                    return InfoCommand.run(rest.subList(1, rest.size()), out);
-                }
-                case "generate" -> {
-                    return GenerateCommand.run(rest.subList(1, rest.size()), out, err);
-                }
-                default -> throw new CliException(CliException.USAGE, "unknown command '" + rest.get(0)
-                        + "'; run 'ediff help'");
+            String helpCommand = where == cl ? "ediff help" : "ediff help " + where.getCommandName();
+            err.println("ediff: " + message + "; run '" + helpCommand + "'");
+            if (Arrays.asList(argv).contains("--verbose")) {
+                ex.printStackTrace(err);
             }
-        } catch (dev.ediff.api.CancelledException e) {
-            err.println();
-            err.println("ediff: cancelled");
-            return 130;
-        } catch (CliException e) {
-            err.println("ediff: " + e.getMessage());
-            if (verbose) {
-                e.printStackTrace(err);
+            return CliException.USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, where, parsed) -> report(ex, verbose(parsed), err));
+        return cl.execute(args);
+    }
+
+    /** {@code ediff} alone: the usage, and the bad-usage exit code. */
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(err);
+        return CliException.USAGE;
+    }
+
+    private static boolean verbose(ParseResult parsed) {
+        for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) {
+                return true;
             }
-            return e.exitCode();
-        } catch (Exception e) {
-            err.println("ediff: " + e.getMessage());
-            if (verbose) {
-                e.printStackTrace(err);
-            } else {
-                err.println("(run with --verbose for details)");
-            }
-            return CliException.FAILED;
         }
+        return false;
+    }
+
+    /** One line for a failure (and its stack trace with --verbose); returns the exit code. */
+    static int report(Exception e, boolean verbose, PrintStream err) {
+        int code;
+        String message = oneLine(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        if (e instanceof CancelledException) {
+            code = CANCELLED;
+            message = "cancelled";
+        } else if (e instanceof CliException c) {
+            code = c.exitCode();
+        } else if (e instanceof EvalException x) {
+            code = x.exitCode();
+        } else {
+            code = CliException.FAILED;
+            if (!(e instanceof EDiffException) && !verbose) {
+                // not a failure the SDK explains: the stack trace is where the explanation is
+                message += " (" + e.getClass().getSimpleName() + "; run with --verbose for the stack trace)";
+            }
+        }
+        err.println("ediff: " + message);
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        return code;
+    }
+
+    /** Messages of parsers (JSON, picocli) may span lines; the command line prints one. */
+    static String oneLine(String message) {
+        return message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /**
+     * Whether standard error is a terminal. Java cannot ask for one stream, so on Linux this reads
+     * where file descriptor 2 points; elsewhere it falls back to {@link System#console()}, which
+     * needs standard input and output to be a terminal too.
+     */
+    static boolean stderrIsTerminal() {
+        if ("dumb".equals(System.getenv("TERM"))) {
+            return false;
+        }
+        try {
+            Path fd2 = Path.of("/proc/self/fd/2");
+            if (Files.exists(fd2)) {
+                String target = Files.readSymbolicLink(fd2).toString();
+                return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
+            }
+        } catch (Exception ignored) {
+            // no /proc: decide below
+        }
+        return System.console() != null;
     }
 }

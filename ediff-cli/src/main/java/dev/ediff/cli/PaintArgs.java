@@ -1,5 +1,7 @@
 package dev.ediff.cli;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ediff.api.Mask;
@@ -16,7 +18,7 @@ import java.util.Map;
 /**
  * Paint-with-words on the command line.
  * <ul>
- *   <li>{@code --paint "PHRASE=MASK:WEIGHT"}, where MASK is an image file (white = paint),
+ *   <li>{@code --paint "PHRASE=MASK:WEIGHT"} (weight in [0, {@link Limits#MAX_PAINT_WEIGHT}]), where MASK is an image file (white = paint),
  *       {@code rect(x0,y0,x1,y1)} or {@code ellipse(x0,y0,x1,y1)} in relative coordinates; repeatable.</li>
  *   <li>{@code --paint-map MAP.png --legend LEGEND.json}: one colour per phrase, the legend mapping
  *       {@code "#rrggbb"} to {@code {"phrase": ..., "weight": ...}}.</li>
@@ -27,7 +29,7 @@ final class PaintArgs {
     private PaintArgs() {
     }
 
-    static void apply(List<String> paints, String map, String legend, Request.Builder r) {
+    static void apply(List<String> paints, Path map, Path legend, Request.Builder r) {
         for (String p : paints) {
             int eq = p.indexOf('=');
             int colon = p.lastIndexOf(':');
@@ -44,17 +46,23 @@ final class PaintArgs {
             if (map == null || legend == null) {
                 throw new CliException(CliException.USAGE, "--paint-map and --legend go together");
             }
-            BufferedImage image = Images.read(Path.of(map), 1);
             JsonNode root;
             try {
-                root = new ObjectMapper().readTree(Path.of(legend).toFile());
+                root = new ObjectMapper().readTree(legend.toFile());
+            } catch (JsonProcessingException e) {
+                JsonLocation at = e.getLocation();
+                throw new CliException(CliException.USAGE, "--legend " + legend + ": not valid JSON"
+                        + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()) + ": "
+                        + Main.oneLine(e.getOriginalMessage()));
             } catch (IOException e) {
-                throw new CliException(CliException.USAGE, "--legend " + legend + ": cannot read JSON: " + e.getMessage());
+                throw new CliException(CliException.USAGE, "--legend " + legend + ": cannot read: " + e.getMessage());
             }
             if (root == null || !root.isObject() || root.isEmpty()) {
                 throw new CliException(CliException.USAGE, "--legend " + legend
                         + ": expected {\"#rrggbb\": {\"phrase\": \"...\", \"weight\": 0.4}, ...}");
             }
+            // every entry is checked before the map image is read
+            Map<Integer, JsonNode> entries = new java.util.LinkedHashMap<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String colour = e.getKey();
@@ -67,22 +75,22 @@ final class PaintArgs {
                     throw new CliException(CliException.USAGE, "--legend " + legend + ": entry '" + colour
                             + "' needs {\"phrase\": text, \"weight\": number}");
                 }
-                r.paint(v.get("phrase").asText(), Mask.colorKey(image, Integer.parseInt(colour.substring(1), 16)),
-                        v.get("weight").asDouble());
+                Limits.check("--legend " + legend + ": entry '" + colour + "' weight", v.get("weight").asDouble(), 0,
+                        Limits.MAX_PAINT_WEIGHT);
+                entries.put(Integer.parseInt(colour.substring(1), 16), v);
             }
+            BufferedImage image = Images.read(map, 1);
+            entries.forEach((rgb, v) -> r.paint(v.get("phrase").asText(), Mask.colorKey(image, rgb),
+                    v.get("weight").asDouble()));
         }
     }
 
     private static double weight(String arg, String text) {
         try {
-            double w = Double.parseDouble(text);
-            if (!Double.isFinite(w) || w < 0) {
-                throw new NumberFormatException();
-            }
-            return w;
+            return Limits.check("--paint \"" + arg + "\": weight", Double.parseDouble(text), 0, Limits.MAX_PAINT_WEIGHT);
         } catch (NumberFormatException e) {
             throw new CliException(CliException.USAGE, "--paint \"" + arg + "\": weight '" + text
-                    + "' must be a finite number >= 0");
+                    + "' must be a number in [0, " + (int) Limits.MAX_PAINT_WEIGHT + "]");
         }
     }
 

@@ -87,14 +87,14 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                     }
                     sampler = v;
                 }
-                case "steps" -> steps = (int) number(text, "steps", v, 1, 10_000, true);
-                case "guidance" -> guidance = number(text, "guidance", v, 0, 1e6, false);
+                case "steps" -> steps = (int) number(text, "steps", v, 1, 1000, true);
+                case "guidance" -> guidance = number(text, "guidance", v, 0, 100, false);
                 case "t5" -> t5 = bool(text, "t5", v);
                 case "clip" -> clip = bool(text, "clip", v);
                 case "until" -> until = nonEmpty(text, "until", v);
                 case "paint" -> paint = bool(text, "paint", v);
                 case "style" -> style = bool(text, "style", v);
-                case "style_strength" -> strength = number(text, "style_strength", v, 0, 1e6, false);
+                case "style_strength" -> strength = number(text, "style_strength", v, 0, 10, false);
                 case "upsample" -> {
                     if (!v.equals("bicubic") && !v.equals("none")) {
                         throw usage(text, "upsample is 'bicubic' or 'none', got '" + v + "'");
@@ -135,12 +135,15 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
         try {
             double d = integer ? Integer.parseInt(v) : Double.parseDouble(v);
             if (!(d >= min && d <= max)) {
-                throw usage(text, key + " must be in [" + (integer ? (long) min : min) + ", " + (integer ? (long) max : max)
-                        + "], got " + v);
+                throw usage(text, key + " must be in [" + bound(min, integer) + ", " + bound(max, integer) + "], got " + v);
             }
             return d;
         } catch (NumberFormatException e) {
             throw usage(text, key + " must be " + (integer ? "an integer" : "a number") + ", got '" + v + "'");
         }
+    }
+
+    private static String bound(double b, boolean integer) {
+        return integer ? Long.toString((long) b) : Double.toString(b);
     }
 }

@@ -37,31 +37,30 @@ class EvalConfigTest {
     @Test
     void refusesBadValues() {
         for (String bad : List.of("=steps=3", "a=steps=0", "a=steps=x", "a=sampler=nope", "a=t5=yes", "a=colour=red",
-                "a=steps=3,steps=4", "a=upsample=lanczos", "a=upsample=bicubic,until=base", "a=guidance=-1", "a=steps")) {
+                "a=steps=3,steps=4", "a=upsample=lanczos", "a=upsample=bicubic,until=base", "a=guidance=-1", "a=steps",
+                "a=steps=1001", "a=steps=2147483647", "a=guidance=1e308", "a=guidance=NaN", "a=style_strength=11")) {
             EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);
             assertTrue(e.getMessage().startsWith("--config '" + bad + "'"), e.getMessage());
         }
     }
 
     @Test
-    void commandOptions() {
-        EvalCommand.Options o = EvalCommand.parse(List.of("prompts.jsonl", "--limit", "5", "--count-per-prompt=2",
-                "--config", "a=steps=10", "--config", "b=steps=20", "--judge", "j.onnx", "--real", "real"));
-        assertEquals(Path.of("prompts.jsonl"), o.prompts());
-        assertEquals(5, o.limit());
-        assertEquals(2, o.perPrompt());
-        assertEquals(List.of("a", "b"), o.configs().stream().map(EvalConfig::label).toList());
-        assertEquals(Path.of("j.onnx"), o.judge());
-        assertEquals(Path.of("real"), o.real());
+    void optionsCheckTheirRanges() {
+        Evaluation.Options o = Evaluation.Options.builder(Path.of("p.txt")).build();
+        assertEquals(List.of(EvalConfig.defaults()), o.configs());
         assertEquals(1, o.jobs());
-        assertEquals(4, EvalCommand.parse(List.of("p.txt", "--jobs", "4")).jobs());
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--jobs", "0")));
-        assertEquals(List.of(EvalConfig.defaults()), EvalCommand.parse(List.of("p.txt")).configs());
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of()));
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--limit", "0")));
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--bogus", "1")));
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "q.txt")));
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--config", "a", "--config", "a=steps=3")));
-        assertThrows(EvalException.class, () -> EvalCommand.parse(List.of("p.txt", "--limit")));
+        assertEquals(0, o.sessionConfig().intraOpThreads(), "one job: ONNX Runtime's default threads");
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertEquals(Math.max(1, cores / 4), Evaluation.Options.builder(Path.of("p.txt")).jobs(4).build()
+                .sessionConfig().intraOpThreads());
+        for (Evaluation.Builder bad : List.of(Evaluation.Options.builder(Path.of("p.txt")).jobs(0),
+                Evaluation.Options.builder(Path.of("p.txt")).limit(0),
+                Evaluation.Options.builder(Path.of("p.txt")).perPrompt(0),
+                Evaluation.Options.builder(null),
+                Evaluation.Options.builder(Path.of("p.txt")).config(EvalConfig.parse("a"))
+                        .config(EvalConfig.parse("a=steps=3")))) {
+            EvalException e = assertThrows(EvalException.class, bad::build);
+            assertEquals(EvalException.USAGE, e.exitCode());
+        }
     }
 }

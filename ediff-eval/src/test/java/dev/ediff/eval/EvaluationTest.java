@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * table's numbers are known in advance. The fixture's base stage has no attention-bias input, so
  * the rows do not apply paint (paint inside is still scored, as for a paint=false baseline row).
  */
-class EvalCommandTest {
+class EvaluationTest {
 
     /** A judge graph: logits = mean colour x small weights + a bias that decides the answer. */
     static byte[] fixtureJudge() {
@@ -78,10 +78,10 @@ class EvalCommandTest {
         ImageIO.write(img, "png", file.toFile());
     }
 
-    static String[] run(String... args) {
+    static String[] run(Evaluation.Builder options) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = EvalCommand.run(List.of(args), new PrintStream(out, true, StandardCharsets.UTF_8),
+        int rc = Evaluation.run(options.build(), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new String[] {Integer.toString(rc), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
     }
@@ -109,8 +109,9 @@ class EvalCommandTest {
         }
         Files.writeString(real.resolve("labels.jsonl"), "{\"file\": \"r0.png\", \"prompt\": \"a big red circle in the center\"}\n"
                 + "{\"file\": \"r1.png\", \"prompt\": \"a big blue circle in the center\"}\n");
-        String[] r = run(prompts.toString(), "--model", bundle.toString(), "--real", real.toString(),
-                "--count-per-prompt", "2", "--config", "a=steps=2,paint=false", "--config", "b=steps=1,upsample=bicubic,paint=false");
+        Evaluation.Builder twoRows = Evaluation.Options.builder(prompts).model(bundle).real(real).perPrompt(2)
+                .config(EvalConfig.parse("a=steps=2,paint=false")).config(EvalConfig.parse("b=steps=1,upsample=bicubic,paint=false"));
+        String[] r = run(twoRows);
         assertEquals("0", r[0], r[2]);
         List<String> lines = r[1].lines().toList();
         assertTrue(lines.get(0).startsWith("ediff eval " + prompts + ": 5 prompt(s) x 2 image(s)"), r[1]);
@@ -128,8 +129,7 @@ class EvalCommandTest {
         assertTrue(Double.parseDouble(fd) >= 0, a);
 
         // prompts made 3 at a time: the same table (every prompt has its own seed), but for s/image
-        String[] p = run(prompts.toString(), "--model", bundle.toString(), "--real", real.toString(), "--jobs", "3",
-                "--count-per-prompt", "2", "--config", "a=steps=2,paint=false", "--config", "b=steps=1,upsample=bicubic,paint=false");
+        String[] p = run(twoRows.jobs(3));
         assertEquals("0", p[0], p[2]);
         assertEquals(withoutTime(r[1]), withoutTime(p[1]));
     }
@@ -145,12 +145,12 @@ class EvalCommandTest {
         FixtureBundle.create(bundle);
         Path prompts = tmp.resolve("p.txt");
         Files.writeString(prompts, "a big red circle\n");
-        EvalException e = assertThrows(EvalException.class, () -> run(prompts.toString(), "--model", bundle.toString()));
+        EvalException e = assertThrows(EvalException.class, () -> run(Evaluation.Options.builder(prompts).model(bundle)));
         assertTrue(e.getMessage().contains("no judge/judge.onnx"), e.getMessage());
         Files.createDirectories(bundle.resolve("judge"));
         Files.write(bundle.resolve("judge/judge.onnx"), fixtureJudge());
-        e = assertThrows(EvalException.class, () -> run(prompts.toString(), "--model", bundle.toString(), "--config",
-                "x=until=nosuch"));
+        e = assertThrows(EvalException.class, () -> run(Evaluation.Options.builder(prompts).model(bundle)
+                .config(EvalConfig.parse("x=until=nosuch"))));
         assertTrue(e.getMessage().contains("nosuch"), e.getMessage());
         assertEquals(EvalException.USAGE, e.exitCode());
 
@@ -159,8 +159,8 @@ class EvalCommandTest {
         Files.write(tmp.resolve("bad.png"), new byte[] {1, 2, 3});
         Files.writeString(prompts, "a big red circle\n{\"prompt\": \"a small blue star\", \"style\": \"bad.png\"}\n"
                 + "a big blue square\na big green square\n");
-        e = assertThrows(EvalException.class, () -> run(prompts.toString(), "--model", bundle.toString(), "--jobs", "2",
-                "--config", "x=steps=2"));
+        e = assertThrows(EvalException.class, () -> run(Evaluation.Options.builder(prompts).model(bundle).jobs(2)
+                .config(EvalConfig.parse("x=steps=2"))));
         assertTrue(e.getMessage().startsWith(prompts + ":2: ") && e.getMessage().contains("bad.png"), e.getMessage());
         assertEquals(EvalException.FAILED, e.exitCode());
     }

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * {@code ediff eval PROMPTS [options]}: generates every prompt of a prompt file ({@link PromptFile})
+ * The evaluation behind {@code ediff eval PROMPTS [options]}: generates every prompt of a prompt file ({@link PromptFile})
  * under one or more configurations ({@link EvalConfig}), reads the images with the judge
  * ({@link Judge}) and prints the quality table as Markdown, one row per configuration:
  * <ul>
@@ -69,100 +69,144 @@ import java.util.stream.Stream;
  * threads, because on a small model N single-threaded generations beat one N-threaded one).
  * The table does not depend on {@code --jobs}: every prompt has its own seed.
  */
-public final class EvalCommand {
+public final class Evaluation {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private EvalCommand() {
+    private Evaluation() {
     }
 
-    /** Options of one run, parsed. */
-    record Options(Path prompts, Path model, Path judge, int limit, int perPrompt, List<EvalConfig> configs, Path real,
-                   int jobs) {
-    }
+    /**
+     * What one evaluation run does. Immutable; build with {@link #builder(Path)}.
+     *
+     * @param prompts   the prompt file ({@link PromptFile})
+     * @param model     the bundle folder, or null for the default bundle on the classpath
+     * @param judge     the judge model, or null for {@code judge/judge.onnx} in the bundle
+     * @param limit     evaluate the first {@code limit} prompts only
+     * @param perPrompt images per prompt (seeds seed .. seed + perPrompt - 1)
+     * @param configs   the table's rows, labels distinct
+     * @param real      a folder of real images for the Frechet distance (and the ceiling row), or null
+     * @param jobs      prompts generated at once
+     * @param sessions  how the bundles' ONNX sessions are opened, or null for the CPU with
+     *                  {@code max(1, cores / jobs)} intra-op threads when {@code jobs > 1}
+     */
+    public record Options(Path prompts, Path model, Path judge, int limit, int perPrompt, List<EvalConfig> configs,
+                          Path real, int jobs, SessionConfig sessions) {
 
-    /** Parses the command's arguments (after {@code eval}). */
-    static Options parse(List<String> argv) {
-        Path prompts = null;
-        Path model = null;
-        Path judge = null;
-        int limit = Integer.MAX_VALUE;
-        int perPrompt = 1;
-        List<EvalConfig> configs = new ArrayList<>();
-        Path real = null;
-        int jobs = 1;
-        for (int i = 0; i < argv.size(); i++) {
-            String a = argv.get(i);
-            String value = null;
-            String name = a;
-            if (a.startsWith("--")) {
-                int eq = a.indexOf('=');
-                if (eq > 0) {
-                    name = a.substring(0, eq);
-                    value = a.substring(eq + 1);
-                } else {
-                    if (i + 1 >= argv.size()) {
-                        throw new EvalException(EvalException.USAGE, a + " needs a value");
-                    }
-                    value = argv.get(++i);
-                }
+        /** Checks every field; a bad one is an {@link EvalException} with the usage exit code. */
+        public Options {
+            if (prompts == null) {
+                throw new EvalException(EvalException.USAGE, "eval needs a prompt file");
             }
-            switch (name) {
-                case "--model" -> model = Path.of(value);
-                case "--judge" -> judge = Path.of(value);
-                case "--limit" -> limit = positive("--limit", value);
-                case "--count-per-prompt" -> perPrompt = positive("--count-per-prompt", value);
-                case "--config" -> configs.add(EvalConfig.parse(value));
-                case "--real" -> real = Path.of(value);
-                case "--jobs" -> jobs = positive("--jobs", value);
-                default -> {
-                    if (a.startsWith("--")) {
-                        throw new EvalException(EvalException.USAGE, "unknown option " + name + " for eval; run 'ediff help'");
-                    }
-                    if (prompts != null) {
-                        throw new EvalException(EvalException.USAGE, "eval takes one prompt file, got '" + prompts + "' and '"
-                                + a + "'");
-                    }
-                    prompts = Path.of(a);
-                }
+            positive("limit", limit);
+            positive("count per prompt", perPrompt);
+            positive("jobs", jobs);
+            configs = configs == null || configs.isEmpty() ? List.of(EvalConfig.defaults()) : List.copyOf(configs);
+            List<String> labels = configs.stream().map(EvalConfig::label).toList();
+            if (labels.stream().distinct().count() != labels.size()) {
+                throw new EvalException(EvalException.USAGE, "--config labels must differ, got " + labels);
             }
         }
-        if (prompts == null) {
-            throw new EvalException(EvalException.USAGE, "usage: ediff eval PROMPTS [--model DIR] [--judge FILE] [--limit N]"
-                    + " [--count-per-prompt K] [--config LABEL=key=value,...]... [--real DIR] [--jobs N]");
-        }
-        if (configs.isEmpty()) {
-            configs.add(EvalConfig.defaults());
-        }
-        List<String> labels = configs.stream().map(EvalConfig::label).toList();
-        if (labels.stream().distinct().count() != labels.size()) {
-            throw new EvalException(EvalException.USAGE, "--config labels must differ, got " + labels);
-        }
-        return new Options(prompts, model, judge, limit, perPrompt, List.copyOf(configs), real, jobs);
-    }
 
-    private static int positive(String option, String v) {
-        try {
-            int n = Integer.parseInt(v);
+        /** A builder for a run over {@code prompts} with the defaults: every prompt, one image each, one job. */
+        public static Builder builder(Path prompts) {
+            return new Builder(prompts);
+        }
+
+        /** The session configuration in use: {@link #sessions()} or the default for {@link #jobs()}. */
+        public SessionConfig sessionConfig() {
+            if (sessions != null) {
+                return sessions;
+            }
+            return jobs == 1 ? SessionConfig.DEFAULT : SessionConfig.builder()
+                    .intraOpThreads(Math.max(1, Runtime.getRuntime().availableProcessors() / jobs)).build();
+        }
+
+        private static void positive(String what, int n) {
             if (n < 1) {
-                throw new NumberFormatException();
+                throw new EvalException(EvalException.USAGE, what + " must be >= 1, got " + n);
             }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new EvalException(EvalException.USAGE, option + " must be an integer >= 1, got '" + v + "'");
         }
     }
 
-    /** Runs the command; progress goes to {@code err}, the table to {@code out}. Returns the exit code. */
-    public static int run(List<String> argv, PrintStream out, PrintStream err) {
-        Options o = parse(argv);
+    /** Builds {@link Options}. */
+    public static final class Builder {
+        private final Path prompts;
+        private Path model;
+        private Path judge;
+        private int limit = Integer.MAX_VALUE;
+        private int perPrompt = 1;
+        private final List<EvalConfig> configs = new ArrayList<>();
+        private Path real;
+        private int jobs = 1;
+        private SessionConfig sessions;
+
+        private Builder(Path prompts) {
+            this.prompts = prompts;
+        }
+
+        /** The bundle folder (default: the classpath bundle). */
+        public Builder model(Path dir) {
+            this.model = dir;
+            return this;
+        }
+
+        /** The judge model (default: {@code judge/judge.onnx} in the bundle). */
+        public Builder judge(Path file) {
+            this.judge = file;
+            return this;
+        }
+
+        /** Evaluate the first {@code n} prompts only. */
+        public Builder limit(int n) {
+            this.limit = n;
+            return this;
+        }
+
+        /** Images per prompt (default 1). */
+        public Builder perPrompt(int k) {
+            this.perPrompt = k;
+            return this;
+        }
+
+        /** Adds a row (default: one row with the bundle's defaults). */
+        public Builder config(EvalConfig config) {
+            this.configs.add(config);
+            return this;
+        }
+
+        /** Real images for the Frechet distance and, with labels, the ceiling row. */
+        public Builder real(Path dir) {
+            this.real = dir;
+            return this;
+        }
+
+        /** Prompts generated at once (default 1). */
+        public Builder jobs(int n) {
+            this.jobs = n;
+            return this;
+        }
+
+        /** How sessions are opened (device, threads); default: see {@link Options#sessionConfig()}. */
+        public Builder sessions(SessionConfig config) {
+            this.sessions = config;
+            return this;
+        }
+
+        /** The options; throws {@link EvalException} when one is out of range. */
+        public Options build() {
+            return new Options(prompts, model, judge, limit, perPrompt, configs, real, jobs, sessions);
+        }
+    }
+
+    /** Runs an evaluation; progress goes to {@code err}, the table to {@code out}. Returns the exit code (0). */
+    public static int run(Options o, PrintStream out, PrintStream err) {
         List<PromptFile.Entry> entries = PromptFile.read(o.prompts());
         if (entries.size() > o.limit()) {
             entries = entries.subList(0, o.limit());
         }
         Map<String, EDiff> pipelines = new LinkedHashMap<>();
-        SessionConfig sessions = o.jobs() == 1 ? SessionConfig.DEFAULT : SessionConfig.builder()
-                .intraOpThreads(Math.max(1, Runtime.getRuntime().availableProcessors() / o.jobs())).build();
+        SessionConfig sessions = o.sessionConfig();
         ExecutorService pool = Executors.newFixedThreadPool(o.jobs(), r -> {
             Thread t = new Thread(r, "ediff-eval");
             t.setDaemon(true);
@@ -353,7 +397,7 @@ public final class EvalCommand {
 
     private static Optional<byte[]> classpathBytes(String resource) {
         ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
-                ? Thread.currentThread().getContextClassLoader() : EvalCommand.class.getClassLoader();
+                ? Thread.currentThread().getContextClassLoader() : Evaluation.class.getClassLoader();
         try (InputStream in = cl.getResourceAsStream(resource)) {
             return in == null ? Optional.empty() : Optional.of(in.readAllBytes());
         } catch (IOException e) {
