@@ -2,9 +2,9 @@ package dev.ediff.cli;
 
 import dev.ediff.api.Generation;
 import dev.ediff.api.Request;
+import dev.ediff.api.Sampler;
 import dev.ediff.api.StageResult;
 import dev.ediff.core.EDiff;
-import dev.ediff.api.Sampler;
 import dev.ediff.core.sampling.Samplers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -136,7 +136,7 @@ final class GenerateCommand implements Callable<Integer> {
             bar.finish();
             for (Truncation t : g.truncations()) {
                 main.err.println("note: the " + t.encoder() + " encoder dropped the end of the " + t.prompt() + ": \""
-                        + t.droppedText() + "\"");
+                        + abbreviate(t.droppedText()) + "\"");
             }
             List<Path> written = new ArrayList<>();
             for (var stage : g.stages()) {
@@ -204,6 +204,11 @@ final class GenerateCommand implements Callable<Integer> {
             r.untilStage(until);
         }
         return r;
+    }
+
+    /** At most 80 characters of a dropped text: a long prompt's note stays one readable line. */
+    static String abbreviate(String text) {
+        return text.length() <= 80 ? text : text.substring(0, 60) + "... (" + (text.length() - 60) + " more characters)";
     }
 
     /** A file name prefix, never a path: {@code --name ../../x} must not write outside {@code --out}. */

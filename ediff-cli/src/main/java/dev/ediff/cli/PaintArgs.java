@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * Paint-with-words on the command line.
  * <ul>
- *   <li>{@code --paint "PHRASE=MASK:WEIGHT"} (weight in [0, {@link Limits#MAX_PAINT_WEIGHT}]), where MASK is an image file (white = paint),
+ *   <li>{@code --paint "PHRASE=MASK:WEIGHT"} (weight in [0, {@link Limits#MAX_PAINT_WEIGHT}]), where MASK is an
+ *       image file (white = paint),
  *       {@code rect(x0,y0,x1,y1)} or {@code ellipse(x0,y0,x1,y1)} in relative coordinates; repeatable.</li>
  *   <li>{@code --paint-map MAP.png --legend LEGEND.json}: one colour per phrase, the legend mapping
  *       {@code "#rrggbb"} to {@code {"phrase": ..., "weight": ...}}.</li>

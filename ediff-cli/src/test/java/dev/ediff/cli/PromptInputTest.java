@@ -29,6 +29,7 @@ class PromptInputTest {
         assertEquals(0, stdin.code(), stdin.toString());
         assertEquals(LONG, PngFiles.readText(tmp.resolve("a/ediff-1.png")).get("prompt"), "the whole prompt, stripped");
         assertTrue(stdin.err().contains("encoder dropped the end of the prompt"), "the truncation is reported: " + stdin);
+        assertTrue(stdin.errLines().stream().allMatch(l -> l.length() < 200), "each note is short: " + stdin);
 
         Path file = tmp.resolve("prompt.txt");
         Files.writeString(file, "\uFEFF" + LONG + "\r\n");
@@ -62,6 +63,14 @@ class PromptInputTest {
         byte[] huge = new byte[Limits.MAX_PROMPT_BYTES + 1];
         java.util.Arrays.fill(huge, (byte) 'a');
         CommandLineErrorsTest.assertUsage(Cli.withInput(huge, "generate", "--model", nope, "-"), "longer than");
+    }
+
+    @Test
+    void aDroppedTextIsAbbreviated() {
+        assertEquals("short", GenerateCommand.abbreviate("short"));
+        String cut = GenerateCommand.abbreviate(LONG);
+        assertTrue(cut.startsWith(LONG.substring(0, 60)) && cut.endsWith("... (" + (LONG.length() - 60)
+                + " more characters)"), cut);
     }
 
     @Test
