@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +65,11 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        return Evaluation.run(options(main.err), main.out, main.err);
+    }
+
+    /** The evaluation the options describe, checked against their ranges. */
+    Evaluation.Options options(PrintStream err) {
         Limits.check("--count-per-prompt", perPrompt, 1, Limits.MAX_COUNT);
         Limits.check("--jobs", jobs, 1, Limits.MAX_JOBS);
         Evaluation.Builder b = Evaluation.Options.builder(prompts).model(model.dir).judge(judge).real(real)
@@ -74,6 +80,6 @@ final class EvalCommand implements Callable<Integer> {
         configs.forEach(c -> b.config(EvalConfig.parse(c)));
         // N prompts at once: N single-threaded generations beat one N-threaded one on a small model.
         int threads = jobs == 1 ? 0 : Math.max(1, Runtime.getRuntime().availableProcessors() / jobs);
-        return Evaluation.run(b.sessions(model.sessions(main.err, threads)).build(), main.out, main.err);
+        return b.sessions(model.sessions(err, threads)).build();
     }
 }

@@ -79,6 +79,7 @@ public final class Main implements Callable<Integer> {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setExpandAtFiles(false); // a prompt word like "@home" is a word, not a file of arguments
         cl.setParameterExceptionHandler((ex, argv) -> {
             CommandLine where = ex.getCommandLine();
             String message = oneLine(ex.getMessage());
