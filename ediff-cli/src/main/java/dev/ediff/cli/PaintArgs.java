@@ -11,7 +11,6 @@ import dev.ediff.core.image.Images;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -64,8 +63,7 @@ final class PaintArgs {
             }
             // every entry is checked before the map image is read
             Map<Integer, JsonNode> entries = new java.util.LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : root.properties()) {
                 String colour = e.getKey();
                 if (!colour.matches("#[0-9a-fA-F]{6}")) {
                     throw new CliException(CliException.USAGE, "--legend " + legend + ": key '" + colour

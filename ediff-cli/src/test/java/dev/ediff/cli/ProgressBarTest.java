@@ -1,11 +1,14 @@
 package dev.ediff.cli;
 
 import dev.ediff.api.Progress;
+import dev.ediff.onnx.bundle.FixtureBundle;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -58,6 +61,25 @@ class ProgressBarTest {
                 "sr step 2/4 sigma 0.5000 expert sr ETA 6s",
                 "sr step 3/4 sigma 0.3333 expert sr ETA 3s",
                 "sr step 4/4 sigma 0.2500 expert sr ETA 0s"), lines);
+    }
+
+    @Test
+    void generateShowsABarWhenAskedAndNothingWithNone(@TempDir Path tmp) {
+        Path bundle = tmp.resolve("bundle");
+        FixtureBundle.create(bundle);
+        Cli bar = Cli.run("generate", "--model", bundle.toString(), "--steps", "3", "--out", tmp.resolve("a").toString(),
+                "--progress", "bar", "x");
+        assertEquals(0, bar.code(), bar.toString());
+        assertTrue(bar.err().contains("\r\033[Kbase [########################] 3/3 sigma "), bar.err());
+        assertTrue(bar.err().contains("\r\033[Ksr ["), "every stage: " + bar.err());
+        Cli none = Cli.run("generate", "--model", bundle.toString(), "--steps", "3", "--out", tmp.resolve("b").toString(),
+                "--progress", "none", "x");
+        assertEquals(0, none.code(), none.toString());
+        assertFalse(none.err().contains("step") || none.err().contains("ETA"), none.err());
+        Cli lines = Cli.run("generate", "--model", bundle.toString(), "--steps", "3", "--out", tmp.resolve("c").toString(),
+                "x");
+        assertFalse(lines.err().contains("\r"), "not a terminal: plain lines: " + lines.err());
+        assertTrue(lines.err().contains("base step 3/3 sigma "), lines.err());
     }
 
     @Test
