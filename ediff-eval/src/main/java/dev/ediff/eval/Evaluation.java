@@ -38,8 +38,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The evaluation behind {@code ediff eval PROMPTS [options]}: generates every prompt of a prompt file ({@link PromptFile})
- * under one or more configurations ({@link EvalConfig}), reads the images with the judge
+ * The evaluation behind {@code ediff eval}: generates every prompt of a prompt file
+ * ({@link PromptFile}) under one or more configurations ({@link EvalConfig}), reads the images with the judge
  * ({@link Judge}) and prints the quality table as Markdown, one row per configuration:
  * <ul>
  *   <li>prompt: images whose every stated attribute is right ({@link Scoring#matches});</li>
@@ -61,13 +61,11 @@ import java.util.stream.Stream;
  * "real (ceiling)" scores the real images themselves: the judge's accuracy, the ceiling of every
  * other row.
  *
- * <p>Options: {@code --model DIR} (default: the classpath bundle), {@code --judge FILE} (default:
- * {@code judge/judge.onnx} in the bundle), {@code --limit N} (first N prompts),
- * {@code --count-per-prompt K} (images per prompt, seeds seed..seed+K-1, default 1),
- * {@code --config LABEL=key=value,...} (repeatable), {@code --real DIR}, {@code --jobs N} (prompts
- * generated at once, default 1; each ONNX session then gets {@code max(1, cores / N)} intra-op
- * threads, because on a small model N single-threaded generations beat one N-threaded one).
- * The table does not depend on {@code --jobs}: every prompt has its own seed.
+ * <p>What a run does is an {@link Options} (the {@code eval} command's options map onto it one to
+ * one). With {@code jobs > 1} the prompts are generated that many at a time, each ONNX session with
+ * {@code max(1, cores / jobs)} intra-op threads unless the options say otherwise, because on a
+ * small model N single-threaded generations beat one N-threaded one. The table does not depend on
+ * the jobs: every prompt has its own seed.
  */
 public final class Evaluation {
 
