@@ -7,7 +7,7 @@
 # LIMIT prompts per row (default 60; SR_LIMIT for the slower SR rows). Output: tools/mini/work/eval/table-*.md
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-JAR=ediff-examples/target/ediff.jar
+JAR=ediff-cli/target/ediff.jar
 EVAL=tools/mini/work/eval
 LIMIT="${LIMIT:-60}"
 BASELINE="${BASELINE:-tools/mini/work/bundles/baseline}"

@@ -1,0 +1,65 @@
+package dev.ediff.cli;
+
+import dev.ediff.core.EDiff;
+import dev.ediff.onnx.bundle.Manifest;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+import java.io.PrintStream;
+import java.util.concurrent.Callable;
+
+/** {@code info}: what a bundle holds (encoders, stages, experts and their intervals, tensor names). */
+@Command(name = "info", sortOptions = false, abbreviateSynopsis = true, header = "Show what a model bundle holds.",
+        description = "Encoders, stages, experts and their sigma intervals, tensor names; --check also opens the models.")
+final class InfoCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Mixin
+    HelpOption help;
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--check", description = "also open every model (on --device) and check it against the manifest")
+    boolean check;
+
+    @Override
+    public Integer call() {
+        PrintStream out = main.out;
+        Manifest m = model.manifest();
+        String where = model.where();
+        out.println("model " + m.name() + "  (" + where + ")");
+        if (!m.description().isEmpty()) {
+            out.println("  " + m.description());
+        }
+        for (Manifest.TextEncoderSpec t : m.textEncoders()) {
+            out.printf("text encoder %-5s %s  tokenizer %s  max_tokens %d  dim %d  off=%s%n", t.role(), t.model(),
+                    t.tokenizer(), t.maxTokens(), t.dim(), t.off().name().toLowerCase(java.util.Locale.ROOT));
+            out.printf("    in: %s%s  out: %s%s%n", t.inputIds(), t.attentionMaskInput().map(x -> ", " + x).orElse(""),
+                    t.tokensOutput(), t.pooledOutput().map(x -> ", pooled " + x).orElse(""));
+        }
+        m.imageEncoder().ifPresent(i -> out.printf("image encoder %s  %s[1,3,%d,%d] -> %s[1,%d]%n", i.model(), i.input(),
+                i.size(), i.size(), i.output(), i.dim()));
+        for (Manifest.StageSpec s : m.stages()) {
+            out.printf("stage %s  %dx%dx%d  %s  sigma [%s, %s]  defaults: %s %d steps, guidance %s%s%n", s.name(),
+                    s.channels(), s.height(), s.width(), s.parameterization(), s.sigmaMin(), s.sigmaMax(), s.sampler(),
+                    s.steps(), s.guidance(), s.augmentationSigma().map(x -> ", augmentation sigma " + x).orElse(""));
+            out.printf("    inputs: x=%s sigma=%s(%s) %s  output: %s%n", s.xInput(), s.noiseInput(), s.noiseShape(),
+                    s.conditioningInputs(), s.output());
+            for (Manifest.ExpertSpec e : s.experts()) {
+                out.printf("    expert %-8s [%s, %s)  %s%n", e.name(), e.sigmaLo(),
+                        Double.isInfinite(e.sigmaHi()) ? "inf" : Double.toString(e.sigmaHi()), e.model());
+            }
+        }
+        if (check) {
+            try (EDiff e = model.open(main.err)) {
+                out.println("check: every model opened and matches the manifest (" + e.stages().size() + " stage(s))");
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.ediff.cli;
+
+import java.util.Locale;
+
+/**
+ * The documented range of every numeric option. Out of range is bad usage (exit 2) with one line
+ * naming the option, the range and the value: an unbounded count runs out of memory, an unbounded
+ * step count runs for ever, and a huge guidance or paint weight only produces noise or NaN.
+ */
+final class Limits {
+
+    /** Images per generation ({@code --count}, {@code --count-per-prompt}). */
+    static final int MAX_COUNT = 64;
+    /** Sampler steps of a stage. */
+    static final int MAX_STEPS = 1000;
+    /** Text guidance scale, from 0 (off). */
+    static final double MAX_GUIDANCE = 100;
+    /** Paint-with-words weight, from 0. */
+    static final double MAX_PAINT_WEIGHT = 10;
+    /** Style guidance strength, from 0. */
+    static final double MAX_STYLE_STRENGTH = 10;
+    /** ONNX Runtime threads per operator. */
+    static final int MAX_THREADS = 256;
+    /** Prompts generated at once by eval. */
+    static final int MAX_JOBS = 64;
+    /** Timed runs of bench. */
+    static final int MAX_RUNS = 1000;
+    /** Bytes of a prompt read from a file or standard input. */
+    static final int MAX_PROMPT_BYTES = 1 << 20;
+
+    private Limits() {
+    }
+
+    /** {@code value} when it lies in [min, max], else a usage error naming {@code option}. */
+    static int check(String option, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new CliException(CliException.USAGE, option + " must be in " + min + ".." + max + ", got " + value);
+        }
+        return value;
+    }
+
+    /** {@code value} when it is finite and lies in [min, max], else a usage error naming {@code option}. */
+    static double check(String option, double value, double min, double max) {
+        if (!(value >= min && value <= max)) {
+            throw new CliException(CliException.USAGE, option + " must be a number in [" + format(min) + ", "
+                    + format(max) + "], got " + format(value));
+        }
+        return value;
+    }
+
+    private static String format(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : String.format(Locale.ROOT, "%s", v);
+    }
+}

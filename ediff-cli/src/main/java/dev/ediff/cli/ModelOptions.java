@@ -1,0 +1,131 @@
+package dev.ediff.cli;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
+import dev.ediff.api.EDiffException;
+import dev.ediff.core.EDiff;
+import dev.ediff.onnx.ExecutionProvider;
+import dev.ediff.onnx.SessionConfig;
+import dev.ediff.onnx.bundle.Manifest;
+import dev.ediff.onnx.bundle.ModelBundle;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The options of every command that opens a model: which bundle, on which device, with how many
+ * threads. They map onto the ONNX backend's {@link SessionConfig}.
+ */
+final class ModelOptions {
+
+    @Option(names = "--model", paramLabel = "DIR", description = "a model bundle folder (default: the bundled model)")
+    Path dir;
+
+    @Option(names = "--device", paramLabel = "cpu|cuda[:N]", converter = DeviceConverter.class,
+            description = "where ONNX Runtime runs the models (default cpu; cuda = cuda:0; needs a CUDA build)")
+    ExecutionProvider device = ExecutionProvider.cpu();
+
+    @Option(names = "--threads", paramLabel = "N",
+            description = "ONNX Runtime threads per operator, 1.." + Limits.MAX_THREADS + " (default: its own choice)")
+    Integer threads;
+
+    @Option(names = "--allow-cpu-fallback", description = "if CUDA cannot be used, warn and run on the CPU instead of failing")
+    boolean allowCpuFallback;
+
+    /**
+     * The session configuration these options ask for. A CUDA device that this build's ONNX Runtime
+     * does not offer is a one-line failure, or a one-line warning and the CPU with
+     * {@code --allow-cpu-fallback}.
+     *
+     * @param defaultThreads intra-op threads when {@code --threads} is not given (0 = ONNX Runtime's default)
+     */
+    SessionConfig sessions(PrintStream err, int defaultThreads) {
+        int intra = threads == null ? defaultThreads : Limits.check("--threads", threads, 1, Limits.MAX_THREADS);
+        ExecutionProvider provider = device;
+        if (provider instanceof ExecutionProvider.Cuda && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+            String why = "--device " + provider.describe().toLowerCase(Locale.ROOT) + ": this build's ONNX Runtime has no"
+                    + " CUDA provider (it offers " + OrtEnvironment.getAvailableProviders() + "); build with"
+                    + " 'mvn -Pcuda package' (onnxruntime_gpu, with CUDA 12 and cuDNN 9 installed)";
+            if (!allowCpuFallback) {
+                throw new CliException(CliException.FAILED, why + ", or pass --allow-cpu-fallback to run on the CPU");
+            }
+            err.println("ediff: warning: " + why + "; running on the CPU (--allow-cpu-fallback)");
+            provider = ExecutionProvider.cpu();
+        }
+        // With the fallback allowed, a CUDA session that fails to open falls back by itself (eval opens this way).
+        return SessionConfig.builder().provider(provider).allowCpuFallback(allowCpuFallback).intraOpThreads(intra).build();
+    }
+
+    /**
+     * Opens the bundle on the asked device. When CUDA is offered but fails to open (no driver, no
+     * cuDNN), {@code --allow-cpu-fallback} reopens on the CPU after one warning line.
+     */
+    EDiff open(PrintStream err) {
+        SessionConfig asked = sessions(err, 0);
+        // CUDA first without the backend's own fallback, so that one warning line says what happened.
+        SessionConfig config = new SessionConfig(asked.provider(), false, asked.intraOpThreads(), asked.interOpThreads());
+        try {
+            return open(config);
+        } catch (EDiffException e) {
+            if (!(config.provider() instanceof ExecutionProvider.Cuda)) {
+                throw e;
+            }
+            if (!allowCpuFallback) {
+                throw new CliException(CliException.FAILED, Main.oneLine(e.getMessage())
+                        + " (on the command line: --allow-cpu-fallback)");
+            }
+            // Reopening on the CPU tells a CUDA failure from a broken bundle: a broken bundle fails again.
+            EDiff cpu = open(SessionConfig.builder().intraOpThreads(config.intraOpThreads()).build());
+            err.println("ediff: warning: " + config.provider().describe() + " could not be used ("
+                    + Main.oneLine(e.getMessage()) + "); running on the CPU (--allow-cpu-fallback)");
+            return cpu;
+        }
+    }
+
+    private EDiff open(SessionConfig config) {
+        if (dir != null) {
+            return ModelBundle.open(dir, config);
+        }
+        if (ModelBundle.defaultManifest().isEmpty()) {
+            throw new CliException(CliException.FAILED, "no default model on the classpath; give --model DIR");
+        }
+        return ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
+    }
+
+    /** The bundle's manifest, read without opening a model. */
+    Manifest manifest() {
+        if (dir != null) {
+            return ModelBundle.manifest(dir);
+        }
+        return ModelBundle.defaultManifest().orElseThrow(() -> new CliException(CliException.FAILED,
+                "no default model on the classpath; give --model DIR"));
+    }
+
+    /** Where the bundle is, for messages. */
+    String where() {
+        return dir != null ? dir.toString() : "classpath:/" + ModelBundle.DEFAULT_CLASSPATH_ROOT;
+    }
+
+    /** {@code cpu}, {@code cuda} (device 0) or {@code cuda:N}. */
+    static final class DeviceConverter implements ITypeConverter<ExecutionProvider> {
+        @Override
+        public ExecutionProvider convert(String value) {
+            String v = value.strip().toLowerCase(Locale.ROOT);
+            if (v.equals("cpu")) {
+                return ExecutionProvider.cpu();
+            }
+            if (v.equals("cuda")) {
+                return ExecutionProvider.cuda(0);
+            }
+            if (v.matches("cuda:\\d{1,4}")) {
+                return ExecutionProvider.cuda(Integer.parseInt(v.substring(5)));
+            }
+            throw new TypeConversionException("expected cpu, cuda or cuda:N (N = the CUDA device number), got '"
+                    + value + "'");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+package dev.ediff.eval;
+
+import dev.ediff.core.sampling.Samplers;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One row of the quality table: a label and the generation settings, from
+ * {@code --config LABEL=key=value,key=value}. Keys: {@code sampler}, {@code steps}, {@code guidance}
+ * (of the base stage), {@code t5}, {@code clip} (true/false), {@code until} (last stage to run),
+ * {@code paint} (true/false: apply the prompt file's paint entries, default true), {@code style}
+ * (true/false: apply its style references, default true), {@code style_strength} (default 1),
+ * {@code upsample} ({@code bicubic}: run the first stage only and judge its output upsampled to the
+ * last stage's resolution, instead of the super-resolution output; {@code none} default),
+ * {@code model} (a bundle folder for this row instead of {@code --model}). Unset keys keep the
+ * bundle's defaults.
+ *
+ * @param label         the row label
+ * @param sampler       sampler name or null
+ * @param steps         steps or null
+ * @param guidance      text guidance or null
+ * @param t5            use the T5 encoder
+ * @param clip          use the CLIP text encoder
+ * @param until         last stage or null
+ * @param paint         apply paint entries
+ * @param style         apply style references
+ * @param styleStrength style guidance strength
+ * @param bicubic       judge the first stage upsampled (bicubic) instead of the later stages
+ * @param model         bundle folder of this row, or null for the command's model
+ */
+public record EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
+                         String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model) {
+
+    /** The row of a run without {@code --config}: the bundle's defaults. */
+    public static EvalConfig defaults() {
+        return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null);
+    }
+
+    /** This configuration under another label. */
+    public EvalConfig withLabel(String newLabel) {
+        return new EvalConfig(newLabel, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic,
+                model);
+    }
+
+    /** Parses {@code LABEL} or {@code LABEL=key=value,key=value}. */
+    public static EvalConfig parse(String text) {
+        int eq = text.indexOf('=');
+        String label = (eq < 0 ? text : text.substring(0, eq)).strip();
+        if (label.isEmpty() || label.contains("|")) {
+            throw usage(text, "the label (before the first '=') must be non-empty and without '|'");
+        }
+        Map<String, String> kv = new LinkedHashMap<>();
+        if (eq >= 0 && !text.substring(eq + 1).isBlank()) {
+            for (String part : text.substring(eq + 1).split(",")) {
+                int e = part.indexOf('=');
+                if (e <= 0) {
+                    throw usage(text, "expected key=value, got '" + part + "'");
+                }
+                String key = part.substring(0, e).strip();
+                if (kv.put(key, part.substring(e + 1).strip()) != null) {
+                    throw usage(text, "key '" + key + "' given twice");
+                }
+            }
+        }
+        EvalConfig d = defaults();
+        String sampler = null;
+        Integer steps = null;
+        Double guidance = null;
+        boolean t5 = d.t5;
+        boolean clip = d.clip;
+        String until = null;
+        boolean paint = d.paint;
+        boolean style = d.style;
+        double strength = d.styleStrength;
+        boolean bicubic = false;
+        Path model = null;
+        for (Map.Entry<String, String> e : kv.entrySet()) {
+            String v = e.getValue();
+            switch (e.getKey()) {
+                case "sampler" -> {
+                    try {
+                        Samplers.byName(v);
+                    } catch (IllegalArgumentException ex) {
+                        throw usage(text, ex.getMessage());
+                    }
+                    sampler = v;
+                }
+                case "steps" -> steps = (int) number(text, "steps", v, 1, 1000, true);
+                case "guidance" -> guidance = number(text, "guidance", v, 0, 100, false);
+                case "t5" -> t5 = bool(text, "t5", v);
+                case "clip" -> clip = bool(text, "clip", v);
+                case "until" -> until = nonEmpty(text, "until", v);
+                case "paint" -> paint = bool(text, "paint", v);
+                case "style" -> style = bool(text, "style", v);
+                case "style_strength" -> strength = number(text, "style_strength", v, 0, 10, false);
+                case "upsample" -> {
+                    if (!v.equals("bicubic") && !v.equals("none")) {
+                        throw usage(text, "upsample is 'bicubic' or 'none', got '" + v + "'");
+                    }
+                    bicubic = v.equals("bicubic");
+                }
+                case "model" -> model = Path.of(nonEmpty(text, "model", v));
+                default -> throw usage(text, "unknown key '" + e.getKey() + "'; keys: sampler, steps, guidance, t5, clip,"
+                        + " until, paint, style, style_strength, upsample, model");
+            }
+        }
+        if (bicubic && until != null) {
+            throw usage(text, "upsample=bicubic runs the first stage only; do not combine it with until");
+        }
+        return new EvalConfig(label, sampler, steps, guidance, t5, clip, until, paint, style, strength, bicubic, model);
+    }
+
+    private static EvalException usage(String text, String why) {
+        return new EvalException(EvalException.USAGE, "--config '" + text + "': " + why);
+    }
+
+    private static String nonEmpty(String text, String key, String v) {
+        if (v.isEmpty()) {
+            throw usage(text, key + " needs a value");
+        }
+        return v;
+    }
+
+    private static boolean bool(String text, String key, String v) {
+        return switch (v) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw usage(text, key + " is true or false, got '" + v + "'");
+        };
+    }
+
+    private static double number(String text, String key, String v, double min, double max, boolean integer) {
+        try {
+            double d = integer ? Integer.parseInt(v) : Double.parseDouble(v);
+            if (!(d >= min && d <= max)) {
+                throw usage(text, key + " must be in [" + bound(min, integer) + ", " + bound(max, integer) + "], got " + v);
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw usage(text, key + " must be " + (integer ? "an integer" : "a number") + ", got '" + v + "'");
+        }
+    }
+
+    private static String bound(double b, boolean integer) {
+        return integer ? Long.toString((long) b) : Double.toString(b);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.ediff.eval;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class EvalConfigTest {
+
+    @Test
+    void parsesEveryKey() {
+        EvalConfig c = EvalConfig.parse("heun10=sampler=heun,steps=10,guidance=3.5,t5=false,clip=true,until=base,"
+                + "paint=false,style=false,style_strength=2,model=/tmp/b");
+        assertEquals("heun10", c.label());
+        assertEquals("heun", c.sampler());
+        assertEquals(10, c.steps());
+        assertEquals(3.5, c.guidance());
+        assertFalse(c.t5());
+        assertTrue(c.clip());
+        assertEquals("base", c.until());
+        assertFalse(c.paint());
+        assertFalse(c.style());
+        assertEquals(2, c.styleStrength());
+        assertEquals(Path.of("/tmp/b"), c.model());
+        EvalConfig plain = EvalConfig.parse("just-a-label");
+        assertEquals(EvalConfig.defaults().withLabel("just-a-label"), plain);
+        assertTrue(EvalConfig.parse("up=upsample=bicubic").bicubic());
+        assertNull(EvalConfig.parse("x=").sampler());
+    }
+
+    @Test
+    void refusesBadValues() {
+        for (String bad : List.of("=steps=3", "a=steps=0", "a=steps=x", "a=sampler=nope", "a=t5=yes", "a=colour=red",
+                "a=steps=3,steps=4", "a=upsample=lanczos", "a=upsample=bicubic,until=base", "a=guidance=-1", "a=steps",
+                "a=steps=1001", "a=steps=2147483647", "a=guidance=1e308", "a=guidance=NaN", "a=style_strength=11")) {
+            EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);
+            assertTrue(e.getMessage().startsWith("--config '" + bad + "'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void optionsCheckTheirRanges() {
+        Evaluation.Options o = Evaluation.Options.builder(Path.of("p.txt")).build();
+        assertEquals(List.of(EvalConfig.defaults()), o.configs());
+        assertEquals(1, o.jobs());
+        assertEquals(0, o.sessionConfig().intraOpThreads(), "one job: ONNX Runtime's default threads");
+        int cores = Runtime.getRuntime().availableProcessors();
+        assertEquals(Math.max(1, cores / 4), Evaluation.Options.builder(Path.of("p.txt")).jobs(4).build()
+                .sessionConfig().intraOpThreads());
+        for (Evaluation.Builder bad : List.of(Evaluation.Options.builder(Path.of("p.txt")).jobs(0),
+                Evaluation.Options.builder(Path.of("p.txt")).limit(0),
+                Evaluation.Options.builder(Path.of("p.txt")).perPrompt(0),
+                Evaluation.Options.builder(null),
+                Evaluation.Options.builder(Path.of("p.txt")).config(EvalConfig.parse("a"))
+                        .config(EvalConfig.parse("a=steps=3")))) {
+            EvalException e = assertThrows(EvalException.class, bad::build);
+            assertEquals(EvalException.USAGE, e.exitCode());
+        }
+    }
+}
