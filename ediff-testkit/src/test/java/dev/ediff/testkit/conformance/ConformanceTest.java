@@ -6,7 +6,6 @@ import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,12 +16,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Every sampler case of the shared conformance vectors, through EDiff.generate with the Java GMM expert. */
 class ConformanceTest {
 
+    /**
+     * The vectors are ediff-core's test resources. Read from the source folder, not the classpath:
+     * in a reactor {@code verify} the core test-jar is a jar, and its entries are not files.
+     */
     static Path conformanceDir() {
-        try {
-            return Path.of(ConformanceTest.class.getResource("/conformance/manifest.json").toURI()).getParent();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
+        Path dir = Path.of("..", "ediff-core", "src", "test", "resources", "conformance");
+        if (!java.nio.file.Files.isRegularFile(dir.resolve("manifest.json"))) {
+            throw new IllegalStateException("conformance vectors not found at " + dir.toAbsolutePath()
+                    + " (the test runs from the ediff-testkit folder)");
         }
+        return dir;
     }
 
     @TestFactory
