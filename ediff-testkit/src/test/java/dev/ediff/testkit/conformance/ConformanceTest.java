@@ -6,7 +6,7 @@ import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import java.net.URISyntaxException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,12 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Every sampler case of the shared conformance vectors, through EDiff.generate with the Java GMM expert. */
 class ConformanceTest {
 
+    /** The vectors live in ediff-core's test resources; {@code -Dediff.conformance.dir=DIR} points elsewhere. */
     static Path conformanceDir() {
-        try {
-            return Path.of(ConformanceTest.class.getResource("/conformance/manifest.json").toURI()).getParent();
-        } catch (URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
+        String property = System.getProperty("ediff.conformance.dir");
+        Path dir = property != null ? Path.of(property) : Path.of("../ediff-core/src/test/resources/conformance");
+        assertTrue(Files.isRegularFile(dir.resolve("manifest.json")), "no conformance manifest in " + dir.toAbsolutePath());
+        return dir;
     }
 
     @TestFactory
