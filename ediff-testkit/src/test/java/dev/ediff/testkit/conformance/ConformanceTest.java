@@ -6,6 +6,7 @@ import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,16 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Every sampler case of the shared conformance vectors, through EDiff.generate with the Java GMM expert. */
 class ConformanceTest {
 
-    /**
-     * The vectors are ediff-core's test resources. Read from the source folder, not the classpath:
-     * in a reactor {@code verify} the core test-jar is a jar, and its entries are not files.
-     */
+    /** The vectors live in ediff-core's test resources; {@code -Dediff.conformance.dir=DIR} points elsewhere. */
     static Path conformanceDir() {
-        Path dir = Path.of("..", "ediff-core", "src", "test", "resources", "conformance");
-        if (!java.nio.file.Files.isRegularFile(dir.resolve("manifest.json"))) {
-            throw new IllegalStateException("conformance vectors not found at " + dir.toAbsolutePath()
-                    + " (the test runs from the ediff-testkit folder)");
-        }
+        String property = System.getProperty("ediff.conformance.dir");
+        Path dir = property != null ? Path.of(property) : Path.of("../ediff-core/src/test/resources/conformance");
+        assertTrue(Files.isRegularFile(dir.resolve("manifest.json")), "no conformance manifest in " + dir.toAbsolutePath());
         return dir;
     }
 

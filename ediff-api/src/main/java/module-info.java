@@ -1,0 +1,9 @@
+/**
+ * The ediff value types and SPI: requests, generations, experts, samplers, schedules, encoders.
+ * No backend types.
+ */
+module dev.ediff.api {
+    requires transitive java.desktop;
+
+    exports dev.ediff.api;
+}

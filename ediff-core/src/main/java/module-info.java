@@ -1,0 +1,22 @@
+/**
+ * The ediff pipeline: {@link dev.ediff.core.EDiff}, the routing tree, samplers, schedules,
+ * parameterizations, tokenizers and image helpers. Backends plug in as
+ * {@link dev.ediff.core.ModelLoader} services.
+ */
+module dev.ediff.core {
+    requires transitive dev.ediff.api;
+    // TokenizerConformance takes the parsed case files (JsonNode)
+    requires transitive com.fasterxml.jackson.databind;
+    requires com.google.common;
+    requires org.slf4j;
+
+    exports dev.ediff.core;
+    exports dev.ediff.core.image;
+    exports dev.ediff.core.model;
+    exports dev.ediff.core.sampling;
+    exports dev.ediff.core.schedule;
+    exports dev.ediff.core.text;
+    // dev.ediff.core.random (per-image noise streams) stays internal
+
+    uses dev.ediff.core.ModelLoader;
+}
