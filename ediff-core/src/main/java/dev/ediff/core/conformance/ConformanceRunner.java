@@ -10,6 +10,7 @@ import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
+import dev.ediff.core.EDiffBuilder;
 import dev.ediff.core.RoutingTree;
 import dev.ediff.core.analytic.GaussianMixture;
 import dev.ediff.core.analytic.GaussianMixtureExpert;
@@ -88,7 +89,7 @@ public final class ConformanceRunner {
     /** Runs one case. Never throws for a failing case: the failure is in the result. */
     public Result run(SamplerCase c) {
         RoutingTree tree;
-        EDiff.Builder pipeline;
+        EDiffBuilder pipeline;
         TensorShape sampleShape = c.shape().withBatch(1);
         Request.Builder request = Request.builder()
                 .count(c.shape().batch())

@@ -5,6 +5,7 @@ import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseInterval;
 import dev.ediff.core.EDiff;
+import dev.ediff.core.EDiffBuilder;
 import dev.ediff.core.RoutingTree;
 import dev.ediff.core.Stage;
 import dev.ediff.core.model.Parameterization;
@@ -86,7 +87,7 @@ public final class ModelBundle {
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            EDiff.Builder b = EDiff.builder().name(m.name());
+            EDiffBuilder b = EDiff.builder().name(m.name());
             Map<String, OnnxTextEncoder> encoders = new LinkedHashMap<>();
             for (int i = 0; i < m.textEncoders().size(); i++) {
                 Manifest.TextEncoderSpec s = m.textEncoders().get(i);
@@ -153,7 +154,7 @@ public final class ModelBundle {
     }
 
     private static Stage stage(BundleSource src, String where, Manifest m, int k, Map<String, OnnxTextEncoder> encoders,
-                               List<AutoCloseable> opened, EDiff.Builder b, SessionConfig config) {
+                               List<AutoCloseable> opened, EDiffBuilder b, SessionConfig config) {
         Manifest.StageSpec s = m.stages().get(k);
         String field = "stages[" + k + "]";
         ExpertContract.Builder cb = ExpertContract.builder().xInput(s.xInput())
