@@ -44,8 +44,10 @@ final class Conditioner {
     private final ImageEncoder imageEncoder;
     private final Cache<String, TextEncoding> textCache;
     private final Cache<String, Tensor> styleCache;
+    private final int cacheSize;
 
     Conditioner(Map<String, TextEncoder> textEncoders, ImageEncoder imageEncoder, int cacheSize) {
+        this.cacheSize = cacheSize;
         this.textEncoders = Map.copyOf(textEncoders);
         this.imageEncoder = imageEncoder;
         this.textCache = CacheBuilder.newBuilder().maximumSize(cacheSize).recordStats().build();
@@ -58,6 +60,10 @@ final class Conditioner {
 
     ImageEncoder imageEncoder() {
         return imageEncoder;
+    }
+
+    int cacheSize() {
+        return cacheSize;
     }
 
     long textCacheHits() {

@@ -3,6 +3,7 @@ package dev.ediff.core;
 import dev.ediff.api.CancelledException;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Generation;
+import dev.ediff.api.ImageEncoder;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sample;
 import dev.ediff.api.StageResult;
@@ -44,11 +45,12 @@ public final class EDiff implements AutoCloseable {
     private final String name;
     private final List<Stage> stages;
     private final Conditioner conditioner;
-    private final List<AutoCloseable> owned;
+    private final List<SharedResources> owned;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
-    EDiff(String name, List<Stage> stages, Conditioner conditioner, List<AutoCloseable> owned) {
+    /** Takes one use of each of {@code owned}, already acquired by the builder. */
+    EDiff(String name, List<Stage> stages, Conditioner conditioner, List<SharedResources> owned) {
         this.name = name;
         this.stages = List.copyOf(stages);
         this.conditioner = conditioner;
@@ -133,6 +135,33 @@ public final class EDiff implements AutoCloseable {
         return stages.get(0).sampleShape();
     }
 
+    /**
+     * A builder holding this pipeline's parts (stages, encoders, name, cache size) to derive another
+     * pipeline from the models loaded here, e.g. with one expert replaced. The two pipelines share
+     * what is loaded: the models close when the last pipeline using them is closed.
+     *
+     * <pre>{@code
+     * try (EDiff bundled = EDiff.openDefault();
+     *      EDiff mine = bundled.toBuilder().replaceExpert("base", NoiseInterval.below(0.5), myExpert).build()) {
+     *     mine.generate(request);
+     * }
+     * }</pre>
+     *
+     * @return a builder; its {@code build()} may be called while this pipeline is open
+     * @throws IllegalStateException when this pipeline is closed
+     */
+    public EDiffBuilder toBuilder() {
+        if (closed) {
+            throw new IllegalStateException("this EDiff pipeline is closed");
+        }
+        return new EDiffBuilder(name, stages, conditioner, owned);
+    }
+
+    /** The image (style) encoder, if the model has one. */
+    public Optional<ImageEncoder> imageEncoder() {
+        return Optional.ofNullable(conditioner.imageEncoder());
+    }
+
     /** The text encoders by role. */
     public Map<String, TextEncoder> textEncoders() {
         return conditioner.textEncoders();
@@ -210,7 +239,10 @@ public final class EDiff implements AutoCloseable {
                 + stages.stream().map(Stage::name).toList());
     }
 
-    /** Refuses new generations, waits for running ones, then closes what the pipeline owns. Idempotent. */
+    /**
+     * Refuses new generations, waits for running ones, then releases what the pipeline owns: its
+     * models close unless a pipeline derived with {@link #toBuilder()} still uses them. Idempotent.
+     */
     @Override
     public void close() {
         ReentrantReadWriteLock.WriteLock lock = lifecycle.writeLock();
@@ -220,21 +252,7 @@ public final class EDiff implements AutoCloseable {
                 return;
             }
             closed = true;
-            RuntimeException failure = null;
-            for (int i = owned.size() - 1; i >= 0; i--) {
-                try {
-                    owned.get(i).close();
-                } catch (Exception e) {
-                    if (failure == null) {
-                        failure = new IllegalStateException("closing " + owned.get(i) + " failed", e);
-                    } else {
-                        failure.addSuppressed(e);
-                    }
-                }
-            }
-            if (failure != null) {
-                throw failure;
-            }
+            SharedResources.releaseAll(owned);
         } finally {
             lock.unlock();
         }

@@ -1,7 +1,9 @@
 package dev.ediff.core;
 
+import dev.ediff.api.Expert;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.ImageEncoder;
+import dev.ediff.api.NoiseInterval;
 import dev.ediff.api.NoiseSchedule;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TextEncoder;
@@ -16,8 +18,10 @@ import java.util.Set;
 
 /**
  * Builds an {@link EDiff}: its stages, encoders, and the resources it closes. Made by
- * {@link EDiff#builder()} (any cascade) or {@link EDiff#builder(RoutingTree, dev.ediff.api.TensorShape)}
- * (one stage, whose defaults the {@code default*} methods set).
+ * {@link EDiff#builder()} (any cascade), {@link EDiff#builder(RoutingTree, dev.ediff.api.TensorShape)}
+ * (one stage, whose defaults the {@code default*} methods set), or {@link EDiff#toBuilder()} (the
+ * parts of a loaded pipeline, shared with it). A builder may build several pipelines; each one
+ * closes the resources given to {@link #owning} when the last of them is closed.
  */
 public final class EDiffBuilder {
     private String name = "custom";
@@ -25,6 +29,7 @@ public final class EDiffBuilder {
     private final Map<String, TextEncoder> textEncoders = new LinkedHashMap<>();
     private ImageEncoder imageEncoder;
     private final List<AutoCloseable> owned = new ArrayList<>();
+    private final List<SharedResources> shared = new ArrayList<>();
     private final Stage.Builder single;
     private int cacheSize = 256;
 
@@ -34,6 +39,17 @@ public final class EDiffBuilder {
 
     EDiffBuilder(Stage.Builder single) {
         this.single = single;
+    }
+
+    /** A builder holding a pipeline's parts, sharing its resources ({@link EDiff#toBuilder()}). */
+    EDiffBuilder(String name, List<Stage> stages, Conditioner conditioner, List<SharedResources> shared) {
+        this.single = null;
+        this.name = name;
+        this.stages.addAll(stages);
+        this.textEncoders.putAll(conditioner.textEncoders());
+        this.imageEncoder = conditioner.imageEncoder();
+        this.cacheSize = conditioner.cacheSize();
+        this.shared.addAll(shared);
     }
 
     private Stage.Builder single() {
@@ -98,6 +114,42 @@ public final class EDiffBuilder {
     public EDiffBuilder stage(Stage stage) {
         stages.add(Objects.requireNonNull(stage, "stage"));
         return this;
+    }
+
+    /**
+     * Puts {@code expert} on {@code interval} of the stage called {@code stage}: its routing tree
+     * keeps the other experts on what remains of their intervals (see
+     * {@link RoutingTree#withExpert}). The stage keeps its shape, defaults and conditioning roles.
+     *
+     * <pre>{@code
+     * EDiff mine = bundled.toBuilder().replaceExpert("base", NoiseInterval.below(0.5), myExpert).build();
+     * }</pre>
+     *
+     * <p>To forward the calls of a wrapped expert (its sessions, cancellation and batch limit),
+     * extend {@link dev.ediff.api.ForwardingExpert}. A new expert holding resources is closed with
+     * the pipeline when it is also given to {@link #owning}.
+     *
+     * @param stage    the stage name, e.g. {@code "base"}
+     * @param interval the noise levels {@code expert} takes over
+     * @param expert   the expert
+     * @return this builder
+     * @throws IllegalArgumentException when there is no such stage (the message lists the stages)
+     */
+    public EDiffBuilder replaceExpert(String stage, NoiseInterval interval, Expert expert) {
+        Objects.requireNonNull(stage, "stage");
+        if (single != null && stage.equals("base")) {
+            throw new IllegalStateException("EDiff.builder(tree, shape) takes its tree as given; build the tree with"
+                    + " RoutingTree.withExpert instead");
+        }
+        for (int i = 0; i < stages.size(); i++) {
+            Stage s = stages.get(i);
+            if (s.name().equals(stage)) {
+                stages.set(i, s.withRoutingTree(s.routingTree().withExpert(interval, expert)));
+                return this;
+            }
+        }
+        throw new IllegalArgumentException("no stage '" + stage + "' to put an expert in; the stages are "
+                + stages.stream().map(Stage::name).toList());
     }
 
     /**
@@ -180,6 +232,11 @@ public final class EDiffBuilder {
                         + " super-resolution stage (Stage.Builder.superResolution)");
             }
         }
-        return new EDiff(name, all, new Conditioner(textEncoders, imageEncoder, cacheSize), owned);
+        if (!owned.isEmpty()) {
+            shared.add(new SharedResources(owned)); // later builds from this builder share them too
+            owned.clear();
+        }
+        SharedResources.acquireAll(shared);
+        return new EDiff(name, all, new Conditioner(textEncoders, imageEncoder, cacheSize), shared);
     }
 }

@@ -117,6 +117,12 @@ final class StageRunner {
             Conditioning full = stage.roles().isPresent() ? c.retain(stage.roles().get()) : c;
             conds.add(fitBatch(full, count).merge(lowRes));
         }
+        if (stage.roles().isPresent() && stage.accepts(Conditioning.IMAGE_EMBEDDING)
+                && !conds.get(0).roles().contains(Conditioning.IMAGE_EMBEDDING)) {
+            throw new IllegalArgumentException("stage '" + stage.name() + "' has experts that take '"
+                    + Conditioning.IMAGE_EMBEDDING + "', but this pipeline has no image encoder to provide it;"
+                    + " derive pipelines from a loaded model with EDiff.toBuilder(), which keeps its encoders");
+        }
         double[] scales;
         if (styled) {
             scales = branches.textGuided() ? new double[] {guidance.scale(), request.styleStrength()}
