@@ -4,6 +4,7 @@ import dev.ediff.api.CancelledException;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Generation;
 import dev.ediff.api.ImageEncoder;
+import dev.ediff.api.LoadOptions;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sample;
 import dev.ediff.api.StageResult;
@@ -18,7 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.ServiceLoader;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -49,7 +50,6 @@ public final class EDiff implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
-    /** Takes one use of each of {@code owned}, already acquired by the builder. */
     EDiff(String name, List<Stage> stages, Conditioner conditioner, List<SharedResources> owned) {
         this.name = name;
         this.stages = List.copyOf(stages);
@@ -58,44 +58,60 @@ public final class EDiff implements AutoCloseable {
     }
 
     /**
+     * Opens the model bundle in {@code dir} on the CPU; see {@link #open(Path, LoadOptions)}.
+     *
+     * @param dir the bundle folder
+     * @return the pipeline
+     */
+    public static EDiff open(Path dir) {
+        return open(dir, LoadOptions.DEFAULT);
+    }
+
+    /**
      * Opens the model bundle in {@code dir} with the first {@link ModelLoader} that accepts it
      * (ediff-onnx provides one for ONNX bundles).
      *
-     * @throws EDiffException when no loader is on the classpath or none accepts the folder
+     * @param dir     the bundle folder
+     * @param options device (CPU or CUDA), threads, and whether a GPU that cannot be used falls back to the CPU
+     * @return the pipeline
+     * @throws EDiffException when no loader is on the classpath or none accepts the folder, or the
+     *                        device cannot be used
      */
-    public static EDiff open(Path dir) {
-        List<ModelLoader> loaders = loaders();
-        for (ModelLoader l : loaders) {
-            if (l.accepts(dir)) {
-                return l.open(dir);
-            }
-        }
-        throw new EDiffException(loaders.isEmpty()
-                ? "no model loader on the classpath: add the ediff-onnx dependency to open " + dir
-                : dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json)");
+    public static EDiff open(Path dir, LoadOptions options) {
+        Objects.requireNonNull(options, "options");
+        return load(l -> l.accepts(dir) ? Optional.of(l.open(dir, options)) : Optional.empty(), loaders -> loaders
+                ? dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json)"
+                : "no model loader on the classpath: add the ediff-onnx dependency to open " + dir);
+    }
+
+    /**
+     * Opens the default model on the CPU; see {@link #openDefault(LoadOptions)}.
+     *
+     * @return the pipeline
+     */
+    public static EDiff openDefault() {
+        return openDefault(LoadOptions.DEFAULT);
     }
 
     /**
      * Opens the default model: the bundle a loader finds on the classpath (ediff-examples ships the
      * miniature eDiff-I).
      *
-     * @throws EDiffException when there is none
+     * @param options device (CPU or CUDA), threads, and whether a GPU that cannot be used falls back to the CPU
+     * @return the pipeline
+     * @throws EDiffException when there is none, or the device cannot be used
      */
-    public static EDiff openDefault() {
-        for (ModelLoader l : loaders()) {
-            Optional<EDiff> e = l.openDefault();
-            if (e.isPresent()) {
-                return e.get();
-            }
-        }
-        throw new EDiffException("no default model on the classpath: add ediff-onnx and a bundle (ediff-examples"
-                + " ships one under /dev/ediff/models/default/), or open a bundle folder with EDiff.open(path)");
+    public static EDiff openDefault(LoadOptions options) {
+        Objects.requireNonNull(options, "options");
+        return load(l -> l.openDefault(options), loaders -> "no default model on the classpath: add ediff-onnx and a"
+                + " bundle (ediff-examples ships one under /dev/ediff/models/default/), or open a bundle folder with"
+                + " EDiff.open(path)");
     }
 
-    private static List<ModelLoader> loaders() {
-        List<ModelLoader> list = new ArrayList<>();
-        ServiceLoader.load(ModelLoader.class).forEach(list::add);
-        return list;
+    private static EDiff load(Function<ModelLoader, Optional<EDiff>> attempt, Function<Boolean, String> failure) {
+        List<ModelLoader> loaders = ServiceLoader.load(ModelLoader.class).stream().map(ServiceLoader.Provider::get).toList();
+        return loaders.stream().map(attempt).flatMap(Optional::stream).findFirst()
+                .orElseThrow(() -> new EDiffException(failure.apply(!loaders.isEmpty())));
     }
 
     /** A builder for a pipeline of {@link Stage}s with encoders. */
@@ -137,15 +153,9 @@ public final class EDiff implements AutoCloseable {
 
     /**
      * A builder holding this pipeline's parts (stages, encoders, name, cache size) to derive another
-     * pipeline from the models loaded here, e.g. with one expert replaced. The two pipelines share
-     * what is loaded: the models close when the last pipeline using them is closed.
-     *
-     * <pre>{@code
-     * try (EDiff bundled = EDiff.openDefault();
-     *      EDiff mine = bundled.toBuilder().replaceExpert("base", NoiseInterval.below(0.5), myExpert).build()) {
-     *     mine.generate(request);
-     * }
-     * }</pre>
+     * pipeline from the models loaded here, e.g. with one expert replaced
+     * ({@link EDiffBuilder#replaceExpert}). The pipelines share what is loaded: the models close
+     * when the last pipeline using them is closed.
      *
      * @return a builder; its {@code build()} may be called while this pipeline is open
      * @throws IllegalStateException when this pipeline is closed
@@ -198,45 +208,22 @@ public final class EDiff implements AutoCloseable {
 
     private Generation run(Request request) {
         long start = System.nanoTime();
-        int last = request.untilStage().map(this::stageIndex).orElse(stages.size() - 1);
-        for (String s : request.stagesWithOptions()) {
-            stageIndex(s);
-        }
-        long first = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
-        long[] seeds = new long[request.count()];
-        for (int i = 0; i < seeds.length; i++) {
-            seeds[i] = first + i;
-        }
-        List<StageRunner> runners = new ArrayList<>();
-        List<GenerationRecord.StageRecord> settings = new ArrayList<>();
-        for (int k = 0; k <= last; k++) {
-            runners.add(new StageRunner(stages, k));
-            settings.add(runners.get(k).settings(request));
-        }
+        GenerationRecord plan = GenerationRecord.plan(stages, request);
         Conditioner.Branches branches = conditioner.branches(request);
         PaintWithWords paint = PaintWithWords.locate(request, conditioner);
-        Map<String, String> params = GenerationRecord.parameters(name, request, first,
-                !conditioner.textEncoders().isEmpty(), settings);
         List<StageResult> results = new ArrayList<>();
         List<Sample> previous = List.of();
+        int last = plan.stages().size() - 1;
         for (int k = 0; k <= last; k++) {
-            StageResult r = runners.get(k).run(settings.get(k), request, seeds, branches, paint, previous, start);
+            StageResult r = new StageRunner(stages, k).run(plan.stages().get(k), request, plan.seeds(), branches, paint,
+                    previous, start);
             previous = r.samples();
             boolean keep = k == last || request.keepAllStages();
             results.add(keep ? r : new StageResult(r.stage(), List.of(), r.sampler(), r.steps(), r.guidance(),
                     r.sigmas(), r.evaluations(), r.total(), r.modelTime()));
         }
+        Map<String, String> params = GenerationParameters.write(name, plan, !conditioner.textEncoders().isEmpty());
         return new Generation(results, branches.truncations(), params, Duration.ofNanos(System.nanoTime() - start));
-    }
-
-    private int stageIndex(String stageName) {
-        for (int i = 0; i < stages.size(); i++) {
-            if (stages.get(i).name().equals(stageName)) {
-                return i;
-            }
-        }
-        throw new IllegalArgumentException("unknown stage '" + stageName + "'; this model's stages are "
-                + stages.stream().map(Stage::name).toList());
     }
 
     /**

@@ -3,19 +3,27 @@ package dev.ediff.core;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
+import dev.ediff.api.StageOptions;
+import dev.ediff.core.schedule.Schedules;
 
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * What a generation actually ran, per stage, written as the text parameters that go into PNGs.
+ * What a generation runs, per stage, resolved before the first stage starts: the stages up to
+ * the request's last one, the seeds, and each stage's sampler, steps, guidance, sigmas and
+ * augmentation. The same record becomes the generation's parameters, so they say what ran.
+ *
+ * @param request   the request
+ * @param firstSeed the seed of image 0 (drawn at random when the request has none)
+ * @param stages    what each stage runs, in order
  */
-final class GenerationRecord {
+record GenerationRecord(Request request, long firstSeed, List<StageRecord> stages) {
 
     /**
-     * The settings one stage ran with.
+     * The settings one stage runs with.
      *
      * @param stage             the stage name
      * @param sampler           the sampler
@@ -32,34 +40,60 @@ final class GenerationRecord {
         }
     }
 
-    private GenerationRecord() {
+    /**
+     * Resolves what {@code request} runs on {@code all}: the request's settings for the first stage
+     * (or its per-stage options), the per-stage options or the stage's defaults for the others.
+     *
+     * @throws IllegalArgumentException for an unknown stage name, or a schedule that returns the
+     *                                  wrong number of sigmas
+     */
+    static GenerationRecord plan(List<Stage> all, Request request) {
+        int last = request.untilStage().map(s -> index(all, s)).orElse(all.size() - 1);
+        for (String s : request.stagesWithOptions()) {
+            index(all, s);
+        }
+        long first = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
+        List<StageRecord> stages = new ArrayList<>();
+        for (int k = 0; k <= last; k++) {
+            stages.add(resolve(all.get(k), k == 0, request));
+        }
+        return new GenerationRecord(request, first, List.copyOf(stages));
     }
 
-    /** The parameters of a generation of {@code request} with the first seed {@code firstSeed}. */
-    static Map<String, String> parameters(String model, Request r, long firstSeed, boolean hasTextEncoders,
-                                          List<StageRecord> ran) {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("prompt", r.prompt());
-        if (!r.negativePrompt().isEmpty()) {
-            p.put("negative_prompt", r.negativePrompt());
+    private static StageRecord resolve(Stage stage, boolean first, Request request) {
+        StageOptions opts = request.stageOptions(stage.name()).orElse(StageOptions.defaults());
+        Sampler sampler = opts.sampler().orElse(first ? request.sampler().orElse(stage.defaultSampler())
+                : stage.defaultSampler());
+        int steps = opts.steps().orElse(first ? request.steps().orElse(stage.defaultSteps()) : stage.defaultSteps());
+        Guidance guidance = opts.guidance().orElse(first ? request.guidance().orElse(stage.defaultGuidance())
+                : stage.defaultGuidance());
+        double[] sigmas = Schedules.validate((first ? request.schedule().orElse(stage.schedule()) : stage.schedule())
+                .sigmas(steps).clone());
+        if (sigmas.length != steps + 1) {
+            throw new IllegalArgumentException("schedule returned " + sigmas.length + " sigmas for " + steps
+                    + " steps; expected " + (steps + 1));
         }
-        p.put("seed", Long.toString(firstSeed));
-        p.put("count", Integer.toString(r.count()));
-        StageRecord base = ran.get(0);
-        p.put("sampler", base.sampler().name());
-        p.put("steps", Integer.toString(base.steps()));
-        p.put("guidance", Double.toString(base.guidance().scale()));
-        if (hasTextEncoders) {
-            p.put("t5", Boolean.toString(r.t5()));
-            p.put("clip", Boolean.toString(r.clip()));
+        Double augmentation = !first && stage.isSuperResolution()
+                ? opts.augmentationSigma().orElse(stage.augmentationSigma().orElseThrow()) : null;
+        return new StageRecord(stage.name(), sampler, steps, guidance, sigmas, augmentation);
+    }
+
+    private static int index(List<Stage> all, String name) {
+        for (int i = 0; i < all.size(); i++) {
+            if (all.get(i).name().equals(name)) {
+                return i;
+            }
         }
-        if (r.hasStyle()) {
-            p.put("style_strength", Double.toString(r.styleStrength()));
-            r.styleFile().ifPresent(f -> p.put("style_image", f.getFileName().toString()));
+        throw new IllegalArgumentException("unknown stage '" + name + "'; this model's stages are "
+                + all.stream().map(Stage::name).toList());
+    }
+
+    /** The seed of every image: {@code firstSeed + i}. */
+    long[] seeds() {
+        long[] seeds = new long[request.count()];
+        for (int i = 0; i < seeds.length; i++) {
+            seeds[i] = firstSeed + i;
         }
-        p.put("stages", String.join(",", ran.stream().map(StageRecord::stage).toList()));
-        p.put("model", model);
-        p.put("software", "ediff-java");
-        return p;
+        return seeds;
     }
 }

@@ -10,14 +10,12 @@ import dev.ediff.api.Progress;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sample;
 import dev.ediff.api.Sampler;
-import dev.ediff.api.StageOptions;
 import dev.ediff.api.StageResult;
 import dev.ediff.api.Tensor;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.image.Resampler;
 import dev.ediff.core.random.GaussianStream;
 import dev.ediff.core.random.SeededNoise;
-import dev.ediff.core.schedule.Schedules;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,35 +44,9 @@ final class StageRunner {
     }
 
     /**
-     * What the stage runs with: the request's settings for the first stage (or its per-stage
-     * options, never both), the per-stage options or the stage's defaults for the others.
-     *
-     * @throws IllegalArgumentException when the request sets the same setting of the first stage
-     *                                  twice, or the schedule returns the wrong number of sigmas
-     */
-    GenerationRecord.StageRecord settings(Request request) {
-        StageOptions opts = request.stageOptions(stage.name()).orElse(StageOptions.defaults());
-        boolean first = index == 0;
-        Sampler sampler = opts.sampler().orElse(first ? request.sampler().orElse(stage.defaultSampler())
-                : stage.defaultSampler());
-        int steps = opts.steps().orElse(first ? request.steps().orElse(stage.defaultSteps()) : stage.defaultSteps());
-        Guidance guidance = opts.guidance().orElse(first ? request.guidance().orElse(stage.defaultGuidance())
-                : stage.defaultGuidance());
-        double[] sigmas = Schedules.validate((first ? request.schedule().orElse(stage.schedule()) : stage.schedule())
-                .sigmas(steps).clone());
-        if (sigmas.length != steps + 1) {
-            throw new IllegalArgumentException("schedule returned " + sigmas.length + " sigmas for " + steps
-                    + " steps; expected " + (steps + 1));
-        }
-        Double augmentation = !first && stage.isSuperResolution()
-                ? opts.augmentationSigma().orElse(stage.augmentationSigma().orElseThrow()) : null;
-        return new GenerationRecord.StageRecord(stage.name(), sampler, steps, guidance, sigmas, augmentation);
-    }
-
-    /**
      * Runs the stage.
      *
-     * @param settings what to run, from {@link #settings}
+     * @param settings what to run
      * @param seeds    the seed of every image of the batch
      * @param previous the previous stage's samples (ignored by the first stage)
      * @param start    when the generation started ({@link System#nanoTime}), for progress
