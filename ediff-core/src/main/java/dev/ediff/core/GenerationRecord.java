@@ -1,6 +1,7 @@
 package dev.ediff.core;
 
 import dev.ediff.api.Guidance;
+import dev.ediff.api.NoiseSchedule;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StageOptions;
@@ -8,6 +9,7 @@ import dev.ediff.core.schedule.Schedules;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -62,13 +64,20 @@ record GenerationRecord(Request request, long firstSeed, List<StageRecord> stage
 
     private static StageRecord resolve(Stage stage, boolean first, Request request) {
         StageOptions opts = request.stageOptions(stage.name()).orElse(StageOptions.defaults());
-        Sampler sampler = opts.sampler().orElse(first ? request.sampler().orElse(stage.defaultSampler())
-                : stage.defaultSampler());
-        int steps = opts.steps().orElse(first ? request.steps().orElse(stage.defaultSteps()) : stage.defaultSteps());
-        Guidance guidance = opts.guidance().orElse(first ? request.guidance().orElse(stage.defaultGuidance())
-                : stage.defaultGuidance());
-        double[] sigmas = Schedules.validate((first ? request.schedule().orElse(stage.schedule()) : stage.schedule())
-                .sigmas(steps).clone());
+        if (first) {
+            checkNotTwice(stage, "sampler", opts.sampler(), request.sampler());
+            checkNotTwice(stage, "steps", opts.steps(), request.steps());
+            checkNotTwice(stage, "guidance", opts.guidance(), request.guidance());
+            checkNotTwice(stage, "schedule", opts.schedule(), request.schedule());
+        }
+        Sampler sampler = opts.sampler().or(() -> first ? request.sampler() : Optional.empty())
+                .orElse(stage.defaultSampler());
+        int steps = opts.steps().or(() -> first ? request.steps() : Optional.empty()).orElse(stage.defaultSteps());
+        Guidance guidance = opts.guidance().or(() -> first ? request.guidance() : Optional.empty())
+                .orElse(stage.defaultGuidance());
+        NoiseSchedule schedule = opts.schedule().or(() -> first ? request.schedule() : Optional.empty())
+                .orElse(stage.schedule());
+        double[] sigmas = Schedules.validate(schedule.sigmas(steps).clone());
         if (sigmas.length != steps + 1) {
             throw new IllegalArgumentException("schedule returned " + sigmas.length + " sigmas for " + steps
                     + " steps; expected " + (steps + 1));
@@ -76,6 +85,14 @@ record GenerationRecord(Request request, long firstSeed, List<StageRecord> stage
         Double augmentation = !first && stage.isSuperResolution()
                 ? opts.augmentationSigma().orElse(stage.augmentationSigma().orElseThrow()) : null;
         return new StageRecord(stage.name(), sampler, steps, guidance, sigmas, augmentation);
+    }
+
+    /** The request's own settings are the first stage's: giving one in both places is ambiguous. */
+    private static void checkNotTwice(Stage stage, String setting, Optional<?> inOptions, Optional<?> inRequest) {
+        if (inOptions.isPresent() && inRequest.isPresent()) {
+            throw new IllegalArgumentException("the " + setting + " of the first stage '" + stage.name() + "' is set twice:"
+                    + " on the request and in its stage options; set it in one place");
+        }
     }
 
     private static int index(List<Stage> all, String name) {
