@@ -108,7 +108,10 @@ final class StageRunner {
         NoiseSource noise = index == 0 && request.noiseSource().isPresent()
                 ? request.noiseSource().get() : SeededNoise.sampler(seeds, d, index);
         CancellationToken token = request.cancellation();
-        try (GuidedDenoiser model = new GuidedDenoiser(stage.routingTree(), shape, conds, scales, guidance, token);
+        // The guidance interval limits text guidance only; style guidance applies at every sigma.
+        int intervalScales = styled && !branches.textGuided() ? 0 : Math.min(1, scales.length);
+        try (GuidedDenoiser model = new GuidedDenoiser(stage.routingTree(), shape, conds, scales, intervalScales,
+                guidance, token);
              AutoCloseable ignored = token.onCancel(model::abortRunning)) {
             sampler.sample(model, x, sigmas, noise, (i, sigma, xi, denoised) -> {
                 request.stepObserver().onStep(i, sigma, xi, denoised);

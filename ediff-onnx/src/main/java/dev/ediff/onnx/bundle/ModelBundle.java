@@ -204,7 +204,7 @@ public final class ModelBundle {
                     + ". Make the sigma_lo/sigma_hi intervals contiguous; the top one may omit sigma_hi (unbounded)");
         }
         Stage.Builder sb = Stage.builder(s.name(), routing, dev.ediff.api.TensorShape.of(s.channels(), s.height(), s.width()))
-                .defaultSampler(Samplers.byName(s.sampler()), s.steps())
+                .defaultSampler(Samplers.parse(s.sampler()), s.steps())
                 .schedule(Schedules.karras(s.sigmaMin(), s.sigmaMax(), s.rho()))
                 .defaultGuidance(Guidance.of(s.guidance()))
                 .roles(s.conditioningInputs().keySet());
