@@ -22,6 +22,8 @@ public record Device(Kind kind, int index) {
     /**
      * Checks the values.
      *
+     * @param kind  CPU or CUDA
+     * @param index the CUDA ordinal, or 0 for the CPU
      * @throws IllegalArgumentException for a negative CUDA ordinal or a CPU with an index
      */
     public Device {

@@ -24,6 +24,9 @@ public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFal
     /**
      * Checks the values.
      *
+     * @param device           where the models run
+     * @param intraOpThreads   threads inside one operator, {@code >= 0}; 0 = the backend's default
+     * @param allowCpuFallback when the device is a GPU that cannot be used, run on the CPU with a warning
      * @throws IllegalArgumentException for a negative thread count
      */
     public LoadOptions {

@@ -25,7 +25,7 @@ public final class StageOptions {
         this.schedule = schedule;
     }
 
-    /** No overrides. */
+    /** {@return options overriding nothing} */
     public static StageOptions defaults() {
         return new StageOptions(null, null, null, null, null);
     }

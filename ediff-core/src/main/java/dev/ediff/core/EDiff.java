@@ -114,7 +114,7 @@ public final class EDiff implements AutoCloseable {
                 .orElseThrow(() -> new EDiffException(failure.apply(!loaders.isEmpty())));
     }
 
-    /** A builder for a pipeline of {@link Stage}s with encoders. */
+    /** {@return a builder for a pipeline of {@link Stage}s with encoders} */
     public static EDiffBuilder builder() {
         return new EDiffBuilder();
     }
@@ -131,22 +131,22 @@ public final class EDiff implements AutoCloseable {
         return new EDiffBuilder(Stage.builder("base", tree, sampleShape));
     }
 
-    /** The model's name (for metadata). */
+    /** {@return the model's name (for metadata)} */
     public String name() {
         return name;
     }
 
-    /** The stages, in order. */
+    /** {@return the stages, in order} */
     public List<Stage> stages() {
         return stages;
     }
 
-    /** The first stage's routing tree. */
+    /** {@return the first stage's routing tree} */
     public RoutingTree routingTree() {
         return stages.get(0).routingTree();
     }
 
-    /** The first stage's sample shape. */
+    /** {@return the first stage's sample shape} */
     public TensorShape sampleShape() {
         return stages.get(0).sampleShape();
     }
@@ -167,17 +167,17 @@ public final class EDiff implements AutoCloseable {
         return new EDiffBuilder(name, stages, conditioner, owned);
     }
 
-    /** The image (style) encoder, if the model has one. */
+    /** {@return the image (style) encoder, if the model has one} */
     public Optional<ImageEncoder> imageEncoder() {
         return Optional.ofNullable(conditioner.imageEncoder());
     }
 
-    /** The text encoders by role. */
+    /** {@return the text encoders by role} */
     public Map<String, TextEncoder> textEncoders() {
         return conditioner.textEncoders();
     }
 
-    /** Number of prompt encodings served from the cache so far. */
+    /** {@return the number of prompt encodings served from the cache so far} */
     public long textCacheHits() {
         return conditioner.textCacheHits();
     }

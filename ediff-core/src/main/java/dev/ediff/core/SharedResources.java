@@ -42,21 +42,13 @@ final class SharedResources {
             }
             closed = true;
         }
-        RuntimeException failure = null;
-        for (int i = resources.size() - 1; i >= 0; i--) {
+        inReverse(resources, r -> {
             try {
-                resources.get(i).close();
+                r.close();
             } catch (Exception e) {
-                if (failure == null) {
-                    failure = new IllegalStateException("closing " + resources.get(i) + " failed", e);
-                } else {
-                    failure.addSuppressed(e);
-                }
+                throw new IllegalStateException("closing " + r + " failed", e);
             }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        });
     }
 
     /**
@@ -81,10 +73,15 @@ final class SharedResources {
      * @throws IllegalStateException the first failure, with the others suppressed
      */
     static void releaseAll(List<SharedResources> all) {
+        inReverse(all, SharedResources::release);
+    }
+
+    /** Applies {@code action} to each of {@code items}, last first, every one even when some fail. */
+    private static <T> void inReverse(List<T> items, java.util.function.Consumer<T> action) {
         RuntimeException failure = null;
-        for (int i = all.size() - 1; i >= 0; i--) {
+        for (int i = items.size() - 1; i >= 0; i--) {
             try {
-                all.get(i).release();
+                action.accept(items.get(i));
             } catch (RuntimeException e) {
                 if (failure == null) {
                     failure = e;
