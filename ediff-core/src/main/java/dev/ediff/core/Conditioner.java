@@ -17,7 +17,6 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -77,20 +76,6 @@ final class Conditioner {
             case TextEncoder.CLIP -> request.clip();
             default -> true;
         };
-    }
-
-    /**
-     * The text encoders in the order their tokens are concatenated for the attention bias: T5, then
-     * CLIP, then any other role by name.
-     */
-    List<TextEncoder> tokenOrder() {
-        List<TextEncoder> order = new ArrayList<>(textEncoders.values());
-        order.sort(Comparator.comparing((TextEncoder e) -> switch (e.role()) {
-            case TextEncoder.T5 -> "0";
-            case TextEncoder.CLIP -> "1";
-            default -> "2" + e.role();
-        }));
-        return order;
     }
 
     Branches branches(Request request) {

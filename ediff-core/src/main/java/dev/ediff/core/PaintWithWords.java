@@ -8,6 +8,8 @@ import dev.ediff.api.Tensor;
 import dev.ediff.api.TextEncoder;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -49,7 +51,7 @@ final class PaintWithWords {
                     + (conditioner.textEncoders().isEmpty() ? "goes to a model without text encoders"
                     : "gives explicit conditioning"));
         }
-        List<TextEncoder> order = conditioner.tokenOrder();
+        List<TextEncoder> order = tokenOrder(conditioner.textEncoders().values());
         int total = 0;
         for (TextEncoder e : order) {
             total += e.tokenLength();
@@ -71,6 +73,20 @@ final class PaintWithWords {
             out.add(new PaintedTokens(p, columns));
         }
         return new PaintWithWords(List.copyOf(out), total);
+    }
+
+    /**
+     * The text encoders in the order their tokens are concatenated for the attention bias (the
+     * order the experts concatenate them in): T5, then CLIP, then any other role by name.
+     */
+    private static List<TextEncoder> tokenOrder(Collection<TextEncoder> encoders) {
+        List<TextEncoder> order = new ArrayList<>(encoders);
+        order.sort(Comparator.comparing((TextEncoder e) -> switch (e.role()) {
+            case TextEncoder.T5 -> "0";
+            case TextEncoder.CLIP -> "1";
+            default -> "2" + e.role();
+        }));
+        return order;
     }
 
     /**
