@@ -6,4 +6,7 @@ module dev.ediff.api {
     requires transitive java.desktop;
 
     exports dev.ediff.api;
+
+    // Generation.writePngs finds the PNG writer that ediff-core provides
+    uses dev.ediff.api.PngWriter;
 }

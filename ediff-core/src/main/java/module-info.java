@@ -19,4 +19,8 @@ module dev.ediff.core {
     // dev.ediff.core.random (per-image noise streams) stays internal
 
     uses dev.ediff.core.ModelLoader;
+    uses dev.ediff.api.SamplerProvider;
+
+    provides dev.ediff.api.SamplerProvider with dev.ediff.core.sampling.StandardSamplers;
+    provides dev.ediff.api.PngWriter with dev.ediff.core.image.PngFilesWriter;
 }

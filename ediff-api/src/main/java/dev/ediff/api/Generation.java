@@ -34,6 +34,47 @@ public record Generation(List<StageResult> stages, List<Truncation> truncations,
         parameters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(parameters));
     }
 
+    /**
+     * Writes the final samples as PNG files {@code ediff-SEED.png} into {@code dir} (created if
+     * needed), each with its own parameters in text chunks: those of this generation with the
+     * image's {@code seed} and {@code count = 1}, so each file regenerates its image alone
+     * (parse them with {@code GenerationParameters.parse}). Never overwrites a file.
+     *
+     * @param dir the folder
+     * @return the files written, in batch order
+     * @throws EDiffException when a file exists or cannot be written (files written before stay)
+     */
+    public List<java.nio.file.Path> writePngs(java.nio.file.Path dir) {
+        return writePngs(dir, "ediff");
+    }
+
+    /**
+     * Like {@link #writePngs(java.nio.file.Path)}, naming the files {@code PREFIX-SEED.png}.
+     *
+     * @param dir    the folder
+     * @param prefix the file name prefix
+     * @return the files written, in batch order
+     * @throws EDiffException when a file exists or cannot be written (files written before stay)
+     */
+    public List<java.nio.file.Path> writePngs(java.nio.file.Path dir, String prefix) {
+        java.util.Objects.requireNonNull(dir, "dir");
+        java.util.Objects.requireNonNull(prefix, "prefix");
+        PngWriter writer = java.util.ServiceLoader.load(PngWriter.class, Generation.class.getClassLoader()).findFirst()
+                .orElseThrow(() -> new EDiffException("no PNG writer on the classpath: add ediff-core"));
+        List<java.nio.file.Path> written = new java.util.ArrayList<>();
+        for (Sample s : samples()) {
+            Map<String, String> text = new java.util.LinkedHashMap<>(parameters);
+            if (text.containsKey("seed")) {
+                text.put("seed", Long.toString(s.seed()));
+                text.put("count", "1");
+            }
+            java.nio.file.Path file = dir.resolve(prefix + "-" + s.seed() + ".png");
+            writer.write(file, s.toImage(), text, false);
+            written.add(file);
+        }
+        return List.copyOf(written);
+    }
+
     /** {@return the final stage} */
     public StageResult finalStage() {
         return stages.get(stages.size() - 1);

@@ -5,7 +5,9 @@ package dev.ediff.api;
  * 2023: the guided estimate's per-sample standard deviation is pulled towards the conditional one's
  * by {@code rescale} in [0, 1]) and applied only while sigma is inside {@code interval}
  * (Kynkaanniemi et al. 2024; outside it the conditional estimate alone is used, one branch, no
- * extra cost). Immutable.
+ * extra cost). The interval limits this text guidance only: style guidance
+ * ({@link Request.Builder#style(java.awt.image.BufferedImage, double)}) applies at every noise level.
+ * Immutable.
  *
  * @param scale    the guidance scale, finite and {@code >= 0}; 1 means no guidance (one branch)
  * @param rescale  guidance rescale factor in [0, 1]; 0 disables it

@@ -111,6 +111,61 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
      */
     public abstract float[] rasterize(int width, int height);
 
+    /**
+     * The mask as text that {@link #parse} reads back into an equal mask (same coverage everywhere,
+     * bit for bit): {@code rect(x0,y0,x1,y1)}, {@code ellipse(x0,y0,x1,y1)}, or for image masks
+     * {@code raster(w,h,DATA)} with the values deflated and Base64-encoded.
+     *
+     * @return the text form
+     */
+    public abstract String spec();
+
+    /**
+     * Reads a mask written by {@link #spec()}.
+     *
+     * @param spec the text form
+     * @return the mask
+     * @throws IllegalArgumentException naming the accepted forms when the text is not one of them
+     */
+    public static Mask parse(String spec) {
+        String t = spec.trim();
+        int open = t.indexOf('(');
+        if (open < 0 || !t.endsWith(")")) {
+            throw badSpec(spec, null);
+        }
+        String kind = t.substring(0, open).trim();
+        String[] a = t.substring(open + 1, t.length() - 1).split(",");
+        try {
+            switch (kind) {
+                case "rect", "ellipse" -> {
+                    if (a.length != 4) {
+                        throw badSpec(spec, null);
+                    }
+                    double[] v = new double[4];
+                    for (int i = 0; i < 4; i++) {
+                        v[i] = Double.parseDouble(a[i].trim());
+                    }
+                    return kind.equals("rect") ? rectangle(v[0], v[1], v[2], v[3]) : ellipse(v[0], v[1], v[2], v[3]);
+                }
+                case "raster" -> {
+                    if (a.length != 3) {
+                        throw badSpec(spec, null);
+                    }
+                    return Raster.decode(Integer.parseInt(a[0].trim()), Integer.parseInt(a[1].trim()), a[2].trim());
+                }
+                default -> throw badSpec(spec, null);
+            }
+        } catch (NumberFormatException e) {
+            throw badSpec(spec, e);
+        }
+    }
+
+    private static IllegalArgumentException badSpec(String spec, Exception cause) {
+        String shown = spec.length() > 60 ? spec.substring(0, 60) + "..." : spec;
+        return new IllegalArgumentException("mask '" + shown + "' is not rect(x0,y0,x1,y1), ellipse(x0,y0,x1,y1)"
+                + " or raster(w,h,DATA)", cause);
+    }
+
     /** Rectangle mask. */
     static final class Rectangle extends Mask {
         final double x0;
@@ -129,16 +184,23 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
         public float[] rasterize(int width, int height) {
             return supersample(width, height, (x, y) -> x >= x0 && x <= x1 && y >= y0 && y <= y1);
         }
+
+        @Override
+        public String spec() {
+            return "rect(" + x0 + "," + y0 + "," + x1 + "," + y1 + ")";
+        }
     }
 
     /** Ellipse mask. */
     static final class Ellipse extends Mask {
+        final double[] box;
         final double cx;
         final double cy;
         final double rx;
         final double ry;
 
         Ellipse(double x0, double y0, double x1, double y1) {
+            box = new double[] {x0, y0, x1, y1};
             cx = (x0 + x1) / 2;
             cy = (y0 + y1) / 2;
             rx = (x1 - x0) / 2;
@@ -153,6 +215,11 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
                 return dx * dx + dy * dy <= 1;
             });
         }
+
+        @Override
+        public String spec() {
+            return "ellipse(" + box[0] + "," + box[1] + "," + box[2] + "," + box[3] + ")";
+        }
     }
 
     /** Image mask (a copy of its values). */
@@ -165,6 +232,57 @@ public abstract sealed class Mask permits Mask.Rectangle, Mask.Ellipse, Mask.Ras
             this.values = values;
             this.w = w;
             this.h = h;
+        }
+
+        @Override
+        public String spec() {
+            java.nio.ByteBuffer raw = java.nio.ByteBuffer.allocate(8 * values.length);
+            raw.asDoubleBuffer().put(values);
+            java.util.zip.Deflater deflater = new java.util.zip.Deflater(java.util.zip.Deflater.BEST_COMPRESSION);
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            try {
+                deflater.setInput(raw.array());
+                deflater.finish();
+                byte[] buf = new byte[8192];
+                while (!deflater.finished()) {
+                    out.write(buf, 0, deflater.deflate(buf));
+                }
+            } finally {
+                deflater.end();
+            }
+            return "raster(" + w + "," + h + "," + java.util.Base64.getEncoder().encodeToString(out.toByteArray()) + ")";
+        }
+
+        static Raster decode(int w, int h, String data) {
+            checkGrid(w, h);
+            byte[] raw = new byte[8 * w * h];
+            java.util.zip.Inflater inflater = new java.util.zip.Inflater();
+            try {
+                inflater.setInput(java.util.Base64.getDecoder().decode(data));
+                int n = 0;
+                while (n < raw.length && !inflater.finished()) {
+                    int got = inflater.inflate(raw, n, raw.length - n);
+                    if (got == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                        break;
+                    }
+                    n += got;
+                }
+                if (n != raw.length || !inflater.finished()) {
+                    throw new IllegalArgumentException("raster mask data does not hold " + w + "x" + h + " values");
+                }
+            } catch (java.util.zip.DataFormatException e) {
+                throw new IllegalArgumentException("raster mask data is not deflated values: " + e.getMessage(), e);
+            } finally {
+                inflater.end();
+            }
+            double[] v = new double[w * h];
+            java.nio.ByteBuffer.wrap(raw).asDoubleBuffer().get(v);
+            for (double x : v) {
+                if (!(x >= 0 && x <= 1)) {
+                    throw new IllegalArgumentException("raster mask values must be in [0, 1], found " + x);
+                }
+            }
+            return new Raster(v, w, h);
         }
 
         @Override

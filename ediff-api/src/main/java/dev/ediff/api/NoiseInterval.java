@@ -62,6 +62,28 @@ public record NoiseInterval(double lo, double hi) {
     }
 
     /**
+     * Parses the form {@link #toString()} writes: {@code [lo, hi)}, {@code hi} may be {@code inf}.
+     *
+     * @param text the interval
+     * @return the interval
+     * @throws IllegalArgumentException when the text is not of that form or the bounds are invalid
+     */
+    public static NoiseInterval parse(String text) {
+        String t = text.trim();
+        int comma = t.indexOf(',');
+        if (!t.startsWith("[") || !t.endsWith(")") || comma < 0) {
+            throw new IllegalArgumentException("noise interval '" + text + "' must look like [lo, hi) or [lo, inf)");
+        }
+        try {
+            double lo = Double.parseDouble(t.substring(1, comma).trim());
+            String h = t.substring(comma + 1, t.length() - 1).trim();
+            return new NoiseInterval(lo, h.equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(h));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("noise interval '" + text + "' must look like [lo, hi) or [lo, inf)", e);
+        }
+    }
+
+    /**
      * Whether {@code lo <= sigma < hi}.
      *
      * @param sigma the noise level

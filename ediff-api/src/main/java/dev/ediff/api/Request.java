@@ -314,7 +314,9 @@ public final class Request {
 
         /**
          * Transfers the style of {@code reference} (its image embedding is a condition) with guidance
-         * {@code strength}: {@code D = D_u + g_text (D_c - D_u) + strength (D_cs - D_c)}.
+         * {@code strength}: {@code D = D_u + g_text (D_c - D_u) + strength (D_cs - D_c)}. Style
+         * guidance applies at every noise level: a {@link Guidance#interval()} limits text guidance
+         * only (outside it, {@code D = D_c + strength (D_cs - D_c)}).
          *
          * @param reference the style image
          * @param strength  the style guidance scale, finite and {@code >= 0}

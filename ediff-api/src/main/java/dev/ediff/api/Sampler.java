@@ -9,6 +9,17 @@ public interface Sampler {
     /** {@return a short identifier, e.g. {@code "heun"}} */
     String name();
 
+    /**
+     * The options that, with {@link #name()}, recreate this sampler through its
+     * {@link SamplerProvider} (written into the generation parameters, e.g. {@code s_churn=0.5}).
+     * Values are text; numbers as {@link Double#toString(double)} writes them, so they read back exactly.
+     *
+     * @return the options by name (empty for a sampler without options)
+     */
+    default java.util.Map<String, String> options() {
+        return java.util.Map.of();
+    }
+
     /** {@return true when the sampler consumes noise from its {@link NoiseSource}} */
     default boolean isStochastic() {
         return false;

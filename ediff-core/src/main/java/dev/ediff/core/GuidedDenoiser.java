@@ -23,8 +23,9 @@ import java.util.List;
  * {@code D_u + g (D_c - D_u)}; three give separate text and style scales
  * {@code D_u + g_text (D_c - D_u) + g_style (D_cs - D_c)}. All branches go to the expert in one
  * batched call when it accepts {@code K * B} samples and the branches carry the same conditioning
- * roles; otherwise one call per branch. Where guidance is inactive (scale 1, or sigma outside
- * the guidance interval) only {@code c_{K-1}} is evaluated.
+ * roles; otherwise one call per branch. The guidance interval limits the first
+ * {@code intervalScales} scales (text guidance); the others (style guidance) apply at every sigma.
+ * A scale outside its interval counts as 1; where every scale is 1 only {@code c_{K-1}} is evaluated.
  *
  * <p>Owns the expert sessions it opens; {@link #close} releases them.
  */
@@ -34,6 +35,8 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
     private final TensorShape shape;
     private final List<Conditioning> branches;
     private final double[] scales;
+    private final int intervalScales;
+    private final double[] active; // the scales in effect at the current sigma
     private final Guidance guidance;
     private final CancellationToken cancellation;
     private final boolean batched;
@@ -57,6 +60,25 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
      */
     public GuidedDenoiser(RoutingTree tree, TensorShape shape, List<Conditioning> branches, double[] scales,
                           Guidance guidance, CancellationToken cancellation) {
+        this(tree, shape, branches, scales, scales.length, guidance, cancellation);
+    }
+
+    /**
+     * @param tree           the experts
+     * @param shape          shape of the batch the sampler walks
+     * @param branches       conditionings from least to most conditioned, each of batch {@code shape.batch()}
+     *                       (or {@link Conditioning#NONE})
+     * @param scales         {@code branches.size() - 1} guidance scales
+     * @param intervalScales how many of the first scales the guidance interval limits (text guidance);
+     *                       the rest (style guidance) apply at every sigma
+     * @param guidance       rescale and interval (its scale is not used here: {@code scales} are)
+     * @param cancellation   checked before every evaluation
+     */
+    public GuidedDenoiser(RoutingTree tree, TensorShape shape, List<Conditioning> branches, double[] scales,
+                          int intervalScales, Guidance guidance, CancellationToken cancellation) {
+        if (intervalScales < 0 || intervalScales > scales.length) {
+            throw new IllegalArgumentException("intervalScales must be in [0, " + scales.length + "], got " + intervalScales);
+        }
         if (branches.isEmpty() || scales.length != branches.size() - 1) {
             throw new IllegalArgumentException("need K >= 1 branches and K - 1 scales, got " + branches.size()
                     + " branches and " + scales.length + " scales");
@@ -77,6 +99,8 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         this.shape = shape;
         this.branches = List.copyOf(branches);
         this.scales = scales.clone();
+        this.intervalScales = intervalScales;
+        this.active = new double[scales.length];
         this.guidance = guidance;
         this.cancellation = cancellation;
         int k = branches.size();
@@ -132,7 +156,7 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         lastExpert = expert.name();
         int k = branches.size();
         int n = shape.size();
-        if (k == 1 || allScalesOne() || !guidance.interval().contains(sigma)) {
+        if (!activeScales(sigma)) {
             call(leaf, k - 1, x, sigma, out);
             return;
         }
@@ -147,29 +171,31 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
                 System.arraycopy(out, 0, outs, b * n, n);
             }
         }
-        combine(out);
+        combine(out, guidance.interval().contains(sigma));
     }
 
-    private boolean allScalesOne() {
-        for (double g : scales) {
-            if (g != 1.0) {
-                return false;
-            }
+    /** Fills {@link #active} for {@code sigma}; false when every scale in effect is 1 (one branch suffices). */
+    private boolean activeScales(double sigma) {
+        boolean inside = guidance.interval().contains(sigma);
+        boolean any = false;
+        for (int i = 0; i < scales.length; i++) {
+            active[i] = i < intervalScales && !inside ? 1.0 : scales[i];
+            any |= active[i] != 1.0;
         }
-        return true;
+        return any;
     }
 
-    private void combine(double[] out) {
+    private void combine(double[] out, boolean rescaleHere) {
         int k = branches.size();
         int n = shape.size();
         for (int j = 0; j < n; j++) {
             double d = outs[j];
             for (int b = 1; b < k; b++) {
-                d += scales[b - 1] * (outs[b * n + j] - outs[(b - 1) * n + j]);
+                d += active[b - 1] * (outs[b * n + j] - outs[(b - 1) * n + j]);
             }
             out[j] = d;
         }
-        if (guidance.rescale() > 0) {
+        if (guidance.rescale() > 0 && rescaleHere) {
             rescale(out, (k - 1) * n);
         }
     }

@@ -1,11 +1,14 @@
 package dev.ediff.core;
 
+import dev.ediff.api.LoadOptions;
+
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * Opens model bundles for {@link EDiff#open(Path)} and {@link EDiff#openDefault()}; backends
- * (ediff-onnx) provide one through {@link java.util.ServiceLoader}, so the core needs no backend.
+ * Opens model bundles for {@link EDiff#open(Path, LoadOptions)} and
+ * {@link EDiff#openDefault(LoadOptions)}; backends (ediff-onnx) provide one through
+ * {@link java.util.ServiceLoader}, so the core needs no backend.
  */
 public interface ModelLoader {
 
@@ -20,11 +23,17 @@ public interface ModelLoader {
     /**
      * Opens the bundle in {@code dir}.
      *
-     * @param dir the bundle folder
-     * @return the pipeline; the caller closes it
+     * @param dir     the bundle folder
+     * @param options device, threads, CPU fallback
+     * @return the pipeline
      */
-    EDiff open(Path dir);
+    EDiff open(Path dir, LoadOptions options);
 
-    /** {@return the default bundle found on the classpath, opened, if this loader finds one} */
-    Optional<EDiff> openDefault();
+    /**
+     * Opens the default bundle found on the classpath, if this loader finds one.
+     *
+     * @param options device, threads, CPU fallback
+     * @return the pipeline, or empty when there is no default bundle
+     */
+    Optional<EDiff> openDefault(LoadOptions options);
 }

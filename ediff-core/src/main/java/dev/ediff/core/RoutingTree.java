@@ -132,6 +132,39 @@ public final class RoutingTree {
         return m;
     }
 
+    /**
+     * A tree where {@code expert} owns {@code interval} and the other leaves keep the rest of their
+     * intervals: a neighbour overlapping it is clipped, a leaf inside it is dropped, and a leaf
+     * holding it in its middle keeps the parts below and above. The covered range stays the same
+     * (or grows, when {@code interval} reaches past it).
+     *
+     * <pre>{@code
+     * // [0, 0.5) -> low, [0.5, 5) -> mid, [5, inf) -> high
+     * tree.withExpert(NoiseInterval.below(1.0), mine); // [0, 1) -> mine, [1, 5) -> mid, [5, inf) -> high
+     * }</pre>
+     *
+     * @param interval the noise levels {@code expert} takes over
+     * @param expert   the new expert
+     * @return a new tree; this one is unchanged
+     * @throws IllegalArgumentException when {@code interval} would leave a gap beside the covered range
+     */
+    public RoutingTree withExpert(NoiseInterval interval, Expert expert) {
+        Objects.requireNonNull(interval, "interval");
+        Objects.requireNonNull(expert, "expert");
+        NoiseInterval covered = range();
+        Builder b = builder().covering(covered).expert(interval, expert);
+        for (Leaf leaf : leaves) {
+            NoiseInterval iv = leaf.interval();
+            if (iv.lo() < interval.lo()) {
+                b.expert(new NoiseInterval(iv.lo(), Math.min(iv.hi(), interval.lo())), leaf.expert());
+            }
+            if (iv.hi() > interval.hi()) {
+                b.expert(new NoiseInterval(Math.max(iv.lo(), interval.hi()), iv.hi()), leaf.expert());
+            }
+        }
+        return b.build();
+    }
+
     private List<NoiseInterval> intervals() {
         return leaves.stream().map(Leaf::interval).toList();
     }

@@ -111,6 +111,20 @@ public final class Stage {
         return roles == null || roles.contains(role);
     }
 
+    /**
+     * This stage with other experts and everything else the same (shape, defaults, roles).
+     *
+     * @param experts the new routing tree
+     * @return a new stage
+     */
+    public Stage withRoutingTree(RoutingTree experts) {
+        Builder b = new Builder(name, experts, sampleShape).defaultSampler(sampler, steps).schedule(schedule)
+                .defaultGuidance(guidance);
+        b.augmentationSigma = augmentationSigma;
+        b.roles = roles;
+        return b.build();
+    }
+
     @Override
     public String toString() {
         return "Stage[" + name + " " + sampleShape + " " + tree + "]";

@@ -1,5 +1,8 @@
 package dev.ediff.onnx;
 
+import dev.ediff.api.Device;
+import dev.ediff.api.LoadOptions;
+
 import java.util.Objects;
 
 /**
@@ -34,6 +37,20 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
             throw new IllegalArgumentException("thread counts must be >= 0 (0 = default), got intra "
                     + intraOpThreads + ", inter " + interOpThreads);
         }
+    }
+
+    /**
+     * The session configuration for the backend-neutral {@link LoadOptions} of
+     * {@code EDiff.open(dir, options)}: CPU or CUDA with the device's ordinal, the CPU fallback,
+     * intra-op threads (inter-op threads stay at ONNX Runtime's default).
+     *
+     * @param options the load options
+     * @return the matching configuration
+     */
+    public static SessionConfig of(LoadOptions options) {
+        Device d = options.device();
+        return builder().provider(d.kind() == Device.Kind.CUDA ? ExecutionProvider.cuda(d.index()) : ExecutionProvider.cpu())
+                .allowCpuFallback(options.allowCpuFallback()).intraOpThreads(options.intraOpThreads()).build();
     }
 
     /** {@return a builder starting from CPU, no fallback needed, default thread counts} */

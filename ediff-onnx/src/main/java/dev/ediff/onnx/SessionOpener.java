@@ -42,8 +42,9 @@ final class SessionOpener {
                         + " the library path (providers this ONNX Runtime build lists: "
                         + OrtEnvironment.getAvailableProviders() + ")";
                 if (!config.allowCpuFallback()) {
-                    throw new EDiffException(why + ". To run on the CPU instead, use"
-                            + " SessionConfig.builder().allowCpuFallback(true)", e);
+                    throw new EDiffException(why + ". To run on the CPU when CUDA is missing, allow the fallback:"
+                            + " LoadOptions.builder().allowCpuFallback(true) (or SessionConfig.builder()"
+                            + ".allowCpuFallback(true))", e);
                 }
                 LOG.warn("{}; falling back to the CPU as the session config allows", why);
             }

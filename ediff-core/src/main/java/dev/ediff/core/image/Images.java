@@ -25,50 +25,26 @@ public final class Images {
     }
 
     /**
-     * The sample as an 8-bit image: 3 channels give RGB, 1 gives grey; [-1, 1] maps to [0, 255].
+     * The sample as an 8-bit image: {@link Sample#toImage()}.
      *
-     * @param sample the sample
+     * @param sample a 1- or 3-channel sample
      * @return the image
      */
     public static BufferedImage toImage(Sample sample) {
-        int c = sample.shape().channels();
-        int h = sample.shape().height();
-        int w = sample.shape().width();
-        double[] d = sample.data();
-        return toImage(d, c, h, w);
+        return sample.toImage();
     }
 
     /**
-     * A {@code [C, H, W]} tensor in [-1, 1] as an 8-bit image.
+     * A {@code [C, H, W]} tensor in [-1, 1] as an 8-bit image (C = 1 or 3), as {@link Sample#toImage()}.
      *
      * @param d the values, row major
-     * @param c channels, 1 or 3
-     * @param h rows
-     * @param w columns
+     * @param c channels
+     * @param h height
+     * @param w width
      * @return the image
      */
     public static BufferedImage toImage(double[] d, int c, int h, int w) {
-        if (c != 1 && c != 3) {
-            throw new IllegalArgumentException("only 1- or 3-channel samples convert to images, got " + c + " channels");
-        }
-        BufferedImage img = new BufferedImage(w, h, c == 3 ? BufferedImage.TYPE_INT_RGB : BufferedImage.TYPE_BYTE_GRAY);
-        int plane = h * w;
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int i = y * w + x;
-                if (c == 3) {
-                    img.setRGB(x, y, (toByte(d[i]) << 16) | (toByte(d[plane + i]) << 8) | toByte(d[2 * plane + i]));
-                } else {
-                    img.getRaster().setSample(x, y, 0, toByte(d[i]));
-                }
-            }
-        }
-        return img;
-    }
-
-    private static int toByte(double v) {
-        long r = Math.round((v + 1) * 127.5);
-        return (int) Math.max(0, Math.min(255, r));
+        return new Sample(0, new dev.ediff.api.TensorShape(1, c, h, w), d).toImage();
     }
 
     /**

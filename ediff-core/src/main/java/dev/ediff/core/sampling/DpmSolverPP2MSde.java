@@ -28,6 +28,12 @@ public final class DpmSolverPP2MSde implements Sampler {
         this.sNoise = SamplerChecks.nonNegative("s_noise", sNoise);
     }
 
+    /** The options {@link StandardSamplers} reads back, e.g. {@code s_churn}. */
+    @Override
+    public java.util.Map<String, String> options() {
+        return java.util.Map.of("eta", Double.toString(eta), "s_noise", Double.toString(sNoise));
+    }
+
     @Override
     public String name() {
         return "dpmpp_2m_sde";

@@ -25,6 +25,12 @@ public final class EulerAncestral implements Sampler {
         this.sNoise = SamplerChecks.nonNegative("s_noise", sNoise);
     }
 
+    /** The options {@link StandardSamplers} reads back, e.g. {@code s_churn}. */
+    @Override
+    public java.util.Map<String, String> options() {
+        return java.util.Map.of("eta", Double.toString(eta), "s_noise", Double.toString(sNoise));
+    }
+
     @Override
     public String name() {
         return "euler_ancestral";

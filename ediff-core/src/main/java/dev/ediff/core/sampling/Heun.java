@@ -37,6 +37,13 @@ public final class Heun implements Sampler {
         this.sNoise = SamplerChecks.nonNegative("S_noise", sNoise);
     }
 
+    /** The options {@link StandardSamplers} reads back, e.g. {@code s_churn}. */
+    @Override
+    public java.util.Map<String, String> options() {
+        return java.util.Map.of("s_churn", Double.toString(sChurn), "s_tmin", Double.toString(sTmin),
+                "s_tmax", Double.toString(sTmax), "s_noise", Double.toString(sNoise));
+    }
+
     @Override
     public String name() {
         return "heun";

@@ -28,6 +28,12 @@ public final class LinearMultistep implements Sampler {
         this.order = order;
     }
 
+    /** The options {@link StandardSamplers} reads back, e.g. {@code s_churn}. */
+    @Override
+    public java.util.Map<String, String> options() {
+        return java.util.Map.of("order", Integer.toString(order));
+    }
+
     @Override
     public String name() {
         return "lms";

@@ -1,14 +1,26 @@
 package dev.ediff.core.sampling;
 
 import dev.ediff.api.Sampler;
+import dev.ediff.api.SamplerProvider;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.StringJoiner;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
-/** The standard samplers, by factory method or by name. */
+/**
+ * The standard samplers by factory method, and every sampler on the classpath by name: the built-in
+ * ones ({@link StandardSamplers}) and those of any other {@link SamplerProvider}.
+ */
 public final class Samplers {
 
-    /** The names {@link #byName} accepts. */
+    /** The names of the built-in samplers (every name {@link #byName} accepts: {@link #names()}). */
     public static final List<String> NAMES = List.of(
             "euler", "euler_ancestral", "heun", "dpm_2", "lms", "dpmpp_2m", "dpmpp_2m_sde");
 
@@ -96,22 +108,104 @@ public final class Samplers {
     }
 
     /**
-     * The sampler called {@code name} with default options.
+     * The sampler called {@code name} with default options: a built-in (one of {@link #NAMES},
+     * case-insensitive) or one made by a {@link SamplerProvider} on the classpath.
      *
-     * @param name one of {@link #NAMES}, case-insensitive
+     * @param name the sampler name
      * @return the sampler
      * @throws IllegalArgumentException listing the known names
      */
     public static Sampler byName(String name) {
-        return switch (name.toLowerCase(Locale.ROOT)) {
-            case "euler" -> euler();
-            case "euler_ancestral", "euler_a" -> eulerAncestral();
-            case "heun" -> heun();
-            case "dpm_2", "dpm2" -> dpm2();
-            case "lms" -> lms();
-            case "dpmpp_2m", "dpm++2m" -> dpmSolverPP2M();
-            case "dpmpp_2m_sde", "dpm++2m_sde" -> dpmSolverPP2MSde();
-            default -> throw new IllegalArgumentException("unknown sampler '" + name + "'; known: " + NAMES);
-        };
+        return create(name, Map.of());
+    }
+
+    /**
+     * The sampler called {@code name} with {@code options}, from the first {@link SamplerProvider}
+     * (found by {@link ServiceLoader}) that names it; the built-ins are {@link StandardSamplers}.
+     *
+     * @param name    the sampler name, case-insensitive
+     * @param options option values as text (see {@link Sampler#options()})
+     * @return the sampler
+     * @throws IllegalArgumentException for an unknown name (listing the known ones) or option
+     */
+    public static Sampler create(String name, Map<String, String> options) {
+        String key = name.trim().toLowerCase(Locale.ROOT);
+        for (SamplerProvider p : providers()) {
+            if (p.names().contains(key)) {
+                return p.create(key, options);
+            }
+        }
+        throw new IllegalArgumentException("unknown sampler '" + name + "'; known: " + names()
+                + " (add others with a dev.ediff.api.SamplerProvider)");
+    }
+
+    /**
+     * Every sampler name the providers on the classpath know, sorted.
+     *
+     * @return the names
+     */
+    public static List<String> names() {
+        Set<String> all = new TreeSet<>();
+        providers().forEach(p -> all.addAll(p.names()));
+        return List.copyOf(all);
+    }
+
+    /**
+     * The text form of a sampler with its options, e.g. {@code heun(s_churn=0.5,s_noise=1.0)};
+     * {@link #parse} reads it back into an equal sampler.
+     *
+     * @param sampler the sampler
+     * @return its name, with its options (sorted by name) in parentheses when it has any
+     */
+    public static String spec(Sampler sampler) {
+        Map<String, String> o = new TreeMap<>(sampler.options());
+        if (o.isEmpty()) {
+            return sampler.name();
+        }
+        StringJoiner j = new StringJoiner(",", sampler.name() + "(", ")");
+        o.forEach((k, v) -> j.add(k + "=" + v));
+        return j.toString();
+    }
+
+    /**
+     * Reads {@code name} or {@code name(key=value,...)}, as {@link #spec} writes it.
+     *
+     * @param spec the text form
+     * @return the sampler
+     * @throws IllegalArgumentException for a malformed text, an unknown sampler or option
+     */
+    public static Sampler parse(String spec) {
+        String t = spec.trim();
+        int open = t.indexOf('(');
+        if (open < 0) {
+            return byName(t);
+        }
+        if (!t.endsWith(")")) {
+            throw new IllegalArgumentException("sampler '" + spec + "' must be NAME or NAME(key=value,...)");
+        }
+        Map<String, String> options = new LinkedHashMap<>();
+        String body = t.substring(open + 1, t.length() - 1).trim();
+        for (String kv : body.isEmpty() ? new String[0] : body.split(",")) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("sampler '" + spec + "': option '" + kv.trim() + "' must be key=value");
+            }
+            options.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+        }
+        return create(t.substring(0, open), options);
+    }
+
+    private static List<SamplerProvider> providers() {
+        List<SamplerProvider> list = new ArrayList<>();
+        ServiceLoader.load(SamplerProvider.class, Samplers.class.getClassLoader()).forEach(list::add);
+        ClassLoader context = Thread.currentThread().getContextClassLoader();
+        if (context != null && context != Samplers.class.getClassLoader()) {
+            ServiceLoader.load(SamplerProvider.class, context).forEach(p -> {
+                if (list.stream().noneMatch(q -> q.getClass() == p.getClass())) {
+                    list.add(p);
+                }
+            });
+        }
+        return list;
     }
 }

@@ -231,9 +231,11 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
         r.object(defaults, path + ".defaults");
         r.onlyFields(defaults, path + ".defaults", Set.of("sampler", "steps", "guidance", "augmentation_sigma"));
         String sampler = defaults.has("sampler") ? r.text(defaults, path + ".defaults.sampler") : "heun";
-        if (!dev.ediff.core.sampling.Samplers.NAMES.contains(sampler)) {
-            throw new BundleException(r.where + ": " + path + ".defaults.sampler '" + sampler + "' is unknown; expected one of "
-                    + dev.ediff.core.sampling.Samplers.NAMES);
+        try {
+            dev.ediff.core.sampling.Samplers.parse(sampler);
+        } catch (IllegalArgumentException e) {
+            throw new BundleException(r.where + ": " + path + ".defaults.sampler '" + sampler + "' is unknown or has a bad"
+                    + " option: " + e.getMessage() + "; a sampler is NAME or NAME(key=value,...)");
         }
         Optional<Double> aug = defaults.has("augmentation_sigma")
                 ? Optional.of(r.number(defaults, path + ".defaults.augmentation_sigma", 0, 1e6, true)) : Optional.empty();

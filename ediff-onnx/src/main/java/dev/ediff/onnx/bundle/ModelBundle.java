@@ -5,6 +5,7 @@ import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseInterval;
 import dev.ediff.core.EDiff;
+import dev.ediff.core.EDiffBuilder;
 import dev.ediff.core.RoutingTree;
 import dev.ediff.core.Stage;
 import dev.ediff.core.model.Parameterization;
@@ -108,7 +109,7 @@ public final class ModelBundle {
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            EDiff.Builder b = EDiff.builder().name(m.name());
+            EDiffBuilder b = EDiff.builder().name(m.name());
             Map<String, OnnxTextEncoder> encoders = new LinkedHashMap<>();
             for (int i = 0; i < m.textEncoders().size(); i++) {
                 Manifest.TextEncoderSpec s = m.textEncoders().get(i);
@@ -175,7 +176,7 @@ public final class ModelBundle {
     }
 
     private static Stage stage(BundleSource src, String where, Manifest m, int k, Map<String, OnnxTextEncoder> encoders,
-                               List<AutoCloseable> opened, EDiff.Builder b, SessionConfig config) {
+                               List<AutoCloseable> opened, EDiffBuilder b, SessionConfig config) {
         Manifest.StageSpec s = m.stages().get(k);
         String field = "stages[" + k + "]";
         ExpertContract.Builder cb = ExpertContract.builder().xInput(s.xInput())
@@ -225,7 +226,7 @@ public final class ModelBundle {
                     + ". Make the sigma_lo/sigma_hi intervals contiguous; the top one may omit sigma_hi (unbounded)");
         }
         Stage.Builder sb = Stage.builder(s.name(), routing, dev.ediff.api.TensorShape.of(s.channels(), s.height(), s.width()))
-                .defaultSampler(Samplers.byName(s.sampler()), s.steps())
+                .defaultSampler(Samplers.parse(s.sampler()), s.steps())
                 .schedule(Schedules.karras(s.sigmaMin(), s.sigmaMax(), s.rho()))
                 .defaultGuidance(Guidance.of(s.guidance()))
                 .roles(s.conditioningInputs().keySet());

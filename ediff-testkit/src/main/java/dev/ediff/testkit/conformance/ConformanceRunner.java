@@ -10,6 +10,7 @@ import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
+import dev.ediff.core.EDiffBuilder;
 import dev.ediff.core.RoutingTree;
 import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.testkit.analytic.GaussianMixtureExpert;
@@ -106,7 +107,7 @@ public final class ConformanceRunner {
      */
     public Result run(SamplerCase c) {
         RoutingTree tree;
-        EDiff.Builder pipeline;
+        EDiffBuilder pipeline;
         TensorShape sampleShape = c.shape().withBatch(1);
         Request.Builder request = Request.builder()
                 .count(c.shape().batch())
