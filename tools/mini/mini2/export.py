@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BUNDLE = os.path.join(REPO, "ediff-model-mini", "src", "main", "resources", "dev", "ediff", "models", "default")
 # The judge ships with the evaluation code, not with the model: same classpath folder, other module.
-JUDGE = os.path.join(REPO, "ediff-examples", "src", "main", "resources", "dev", "ediff", "models", "default", "judge")
+JUDGE = os.path.join(REPO, "ediff-eval", "src", "main", "resources", "dev", "ediff", "models", "default", "judge")
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 

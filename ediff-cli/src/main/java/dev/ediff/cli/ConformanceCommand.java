@@ -3,14 +3,14 @@ package dev.ediff.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ediff.api.NoiseSchedule;
-import dev.ediff.testkit.analytic.GaussianMixtureExpert;
-import dev.ediff.testkit.conformance.ConformanceRunner;
-import dev.ediff.testkit.conformance.SamplerCase;
 import dev.ediff.core.schedule.Schedules;
 import dev.ediff.core.text.ClipTokenizer;
 import dev.ediff.core.text.Tokenizer;
 import dev.ediff.core.text.TokenizerConformance;
 import dev.ediff.core.text.Tokenizers;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
+import dev.ediff.testkit.conformance.ConformanceRunner;
+import dev.ediff.testkit.conformance.SamplerCase;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,12 +1,11 @@
 package dev.ediff.eval;
 
 import ai.onnx.proto.OnnxMl;
-import dev.ediff.testkit.analytic.OnnxGraphBuilder;
 import dev.ediff.onnx.bundle.FixtureBundle;
+import dev.ediff.testkit.analytic.OnnxGraphBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -14,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -5,11 +5,11 @@ import dev.ediff.api.Request;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.RoutingTree;
-import dev.ediff.testkit.analytic.GaussianMixture;
-import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 
 import java.util.List;

@@ -4,10 +4,10 @@ import dev.ediff.api.Generation;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TensorShape;
-import dev.ediff.testkit.analytic.GaussianMixture;
-import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.Schedules;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 

@@ -11,10 +11,10 @@ import dev.ediff.api.Progress;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TensorShape;
-import dev.ediff.testkit.analytic.GaussianMixture;
-import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.Schedules;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -5,8 +5,8 @@ import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Tensor;
 import dev.ediff.api.TensorShape;
-import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.core.model.Parameterization;
+import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 import org.junit.jupiter.api.Test;
 

@@ -2,9 +2,9 @@ package dev.ediff.onnx;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 import dev.ediff.testkit.conformance.ConformanceRunner;
 import dev.ediff.testkit.conformance.SamplerCase;
-import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 

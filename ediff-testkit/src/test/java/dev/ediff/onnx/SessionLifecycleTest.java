@@ -8,9 +8,9 @@ import dev.ediff.api.Request;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.RoutingTree;
+import dev.ediff.core.sampling.Samplers;
 import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.testkit.analytic.GaussianMixtureExpert;
-import dev.ediff.core.sampling.Samplers;
 import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 import org.junit.jupiter.api.Test;
 

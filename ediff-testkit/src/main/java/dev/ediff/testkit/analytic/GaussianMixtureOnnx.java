@@ -2,10 +2,10 @@ package dev.ediff.testkit.analytic;
 
 import ai.onnx.proto.OnnxMl;
 import dev.ediff.api.TensorShape;
-import dev.ediff.testkit.conformance.ConformanceRunner;
 import dev.ediff.onnx.ExpertContract;
 import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.testkit.conformance.ConformanceRunner;
 
 import java.util.List;
 

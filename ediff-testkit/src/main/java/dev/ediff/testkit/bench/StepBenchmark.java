@@ -3,11 +3,11 @@ package dev.ediff.testkit.bench;
 import com.sun.management.ThreadMXBean;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.TensorShape;
-import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.core.schedule.Schedules;
 import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.OnnxSession;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.testkit.analytic.GaussianMixtureOnnx;
 
 import java.lang.management.ManagementFactory;

@@ -12,10 +12,10 @@ import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.EDiffBuilder;
 import dev.ediff.core.RoutingTree;
-import dev.ediff.testkit.analytic.GaussianMixture;
-import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.Schedules;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 
 import java.util.HashMap;
 import java.util.List;

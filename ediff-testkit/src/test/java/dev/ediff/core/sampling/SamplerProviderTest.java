@@ -5,10 +5,10 @@ import dev.ediff.api.Request;
 import dev.ediff.api.Sampler;
 import dev.ediff.core.EDiff;
 import dev.ediff.api.TensorShape;
-import dev.ediff.core.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixture;
 import dev.ediff.core.GenerationParameters;
 import dev.ediff.core.RoutingTree;
-import dev.ediff.core.analytic.GaussianMixtureExpert;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;

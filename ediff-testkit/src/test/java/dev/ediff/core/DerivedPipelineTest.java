@@ -10,7 +10,7 @@ import dev.ediff.api.NoiseInterval;
 import dev.ediff.api.Request;
 import dev.ediff.api.RoutedEvaluation;
 import dev.ediff.api.TensorShape;
-import dev.ediff.core.analytic.GaussianMixtureExpert;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import dev.ediff.core.sampling.Samplers;
 import org.junit.jupiter.api.Test;
 

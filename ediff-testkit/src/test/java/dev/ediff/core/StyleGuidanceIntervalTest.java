@@ -7,8 +7,8 @@ import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseInterval;
 import dev.ediff.api.Request;
 import dev.ediff.api.TensorShape;
-import dev.ediff.core.analytic.GaussianMixture;
-import dev.ediff.core.analytic.GaussianMixtureExpert;
+import dev.ediff.testkit.analytic.GaussianMixture;
+import dev.ediff.testkit.analytic.GaussianMixtureExpert;
 import org.junit.jupiter.api.Test;
 
 import java.awt.image.BufferedImage;
