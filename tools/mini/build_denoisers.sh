@@ -2,7 +2,7 @@
 # One command for [mini-2]: caches the frozen encoder outputs, trains the base denoiser, branches
 # it into three noise-interval experts, trains the 32->64 super-resolution stage and the
 # single-model baseline, exports everything to ONNX (checked against PyTorch) and assembles the
-# SDK's default bundle (ediff-model-mini/src/main/resources/dev/ediff/models/default/; the judge goes to ediff-examples).
+# SDK's default bundle (ediff-model-mini/src/main/resources/dev/ediff/models/default/; the judge goes to ediff-eval).
 # Needs [mini-1] (tools/mini/build.sh) to have finished. Resumes after an interruption (every
 # phase checkpoints under work/mini2/). Extra args go to mini2.build, e.g.
 #   --plan full            the 3-hour budget (extends the phases of the quick plan)
