@@ -12,6 +12,7 @@ const state = {
   phrases: [],      // {phrase, colour, weight, layer: canvas, spans, error}
   active: -1,
   selection: null,  // {a, b} word indices
+  wordsOf: null,    // the prompt the words were made of
   job: null,
   events: null,
   style: null,      // data URL
@@ -75,14 +76,17 @@ async function refreshTokens() {
   const {status, json} = await api('/api/tokens', {prompt, phrases: state.phrases.map((p) => p.phrase)});
   if (status !== 200) { message(json.error, true); return; }
   if (prompt !== $('prompt').value) return; // a newer request is on its way
+  // the same words again (e.g. an edit undone): keep the chips, so a click in between is not lost
+  const same = prompt === state.wordsOf;
+  state.wordsOf = prompt;
   state.words = json.words;
   state.encoders = json.encoders;
   json.phrases.forEach((p, i) => {
     const ph = state.phrases[i];
     if (ph && ph.phrase === p.phrase) { ph.spans = p.spans; ph.error = p.error || null; }
   });
-  if (state.selection && state.selection.b >= state.words.length) state.selection = null;
-  renderWords();
+  if (state.selection && Math.max(state.selection.a, state.selection.b) >= state.words.length) state.selection = null;
+  if (!same) renderWords();
   renderPhrases();
 }
 
@@ -156,6 +160,8 @@ function addPhrase() {
   }
   state.active = i;
   state.selection = null;
+  renderWords();
+  renderPhrases();
   refreshTokens();
   render();
 }
