@@ -94,6 +94,7 @@ public final class EDiffServer implements AutoCloseable {
             "/app.js", "app.js",
             "/app.css", "app.css");
     private static final Pattern JOB = Pattern.compile("/api/jobs/([0-9a-f]{16})(/events|/cancel|/images/(\\d{1,3})\\.png)?");
+    private static final Pattern LOOPBACK_V4 = Pattern.compile("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}");
     private static final long KEEPALIVE_MILLIS = 15_000;
 
     private final EDiff ediff;
@@ -351,7 +352,7 @@ public final class EDiffServer implements AutoCloseable {
         }
         String name = host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.replaceFirst(":\\d+$", "");
         name = name.toLowerCase(Locale.ROOT);
-        if (!(name.equals("localhost") || name.equals("[::1]") || name.startsWith("127."))) {
+        if (!(name.equals("localhost") || name.equals("[::1]") || LOOPBACK_V4.matcher(name).matches())) {
             throw new HttpError(403, "this server listens on a loopback address and answers only to localhost, "
                     + "127.0.0.1 or [::1], not to Host '" + host + "'");
         }

@@ -294,15 +294,22 @@ class EDiffServerTest {
         assertEquals(404, http.get("/web/app.js").status());
         assertEquals(405, http.get("/api/generate").status());
         // a page elsewhere that rebinds its name to 127.0.0.1 (DNS rebinding) is refused
+        for (String host : List.of("evil.example", "127.evil.example")) {
+            String answer = rawGet("/api/model", host + ":" + server.port());
+            assertTrue(answer.startsWith("HTTP/1.1 403"), host + ": " + answer);
+            assertTrue(answer.contains("loopback"), answer);
+        }
+        assertTrue(rawGet("/api/model", "localhost:" + server.port()).startsWith("HTTP/1.1 200"));
+    }
+
+    static String rawGet(String path, String host) throws Exception {
         try (Socket socket = new Socket("127.0.0.1", server.port())) {
             OutputStream out = socket.getOutputStream();
-            out.write(("GET /api/model HTTP/1.1\r\nHost: evil.example:" + server.port() + "\r\nConnection: close\r\n\r\n")
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
-            String answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(answer.startsWith("HTTP/1.1 403"), answer);
-            assertTrue(answer.contains("loopback"), answer);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 
