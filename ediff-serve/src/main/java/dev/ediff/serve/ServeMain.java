@@ -72,15 +72,35 @@ public final class ServeMain {
             err.println("--port must be in 0..65535, got " + port);
             return 2;
         }
-        try (EDiff ediff = model == null ? EDiff.openDefault() : EDiff.open(Path.of(model));
-             EDiffServer server = EDiffServer.start(ediff, host, port, Limits.defaults())) {
+        return serve(model == null ? null : Path.of(model), host, port, Limits.defaults(), out, err);
+    }
+
+    /**
+     * Opens the model ({@code model}, or the default one when null), serves it on {@code host:port}
+     * until the JVM is asked to stop (Ctrl-C) or the calling thread is interrupted, then closes the server
+     * and the model. For a command line
+     * that parses its own options ({@code ediff serve} in the picocli CLI calls this).
+     *
+     * @return the exit code: 0 after a clean stop, 1 when the model or the address could not be opened
+     */
+    public static int serve(Path model, String host, int port, Limits limits, PrintStream out, PrintStream err) {
+        try (EDiff ediff = model == null ? EDiff.openDefault() : EDiff.open(model);
+             EDiffServer server = EDiffServer.start(ediff, host, port, limits)) {
             Thread hook = new Thread(server::close, "ediff-serve-stop");
             Runtime.getRuntime().addShutdownHook(hook);
-            if (!java.net.InetAddress.getByName(host).isLoopbackAddress()) {
-                err.println("warning: listening on " + host + ": anyone who can reach this machine can use the model");
+            try {
+                if (!java.net.InetAddress.getByName(host).isLoopbackAddress()) {
+                    err.println("warning: listening on " + host + ": anyone who can reach this machine can use the model");
+                }
+                out.println("ediff serve: model " + ediff.name() + " at " + server.uri() + " (Ctrl-C stops)");
+                server.awaitClose();
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // Ctrl-C: the hook is closing the server
+                }
             }
-            out.println("ediff serve: model " + ediff.name() + " at " + server.uri() + " (Ctrl-C stops)");
-            server.awaitClose();
             return 0;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -50,4 +50,27 @@ class ServeMainTest {
         assertTrue(r.err().startsWith("ediff serve: ") && r.err().contains("/nonexistent/ediff-model"), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
     }
+
+    @Test
+    void servesTheDefaultModelUntilInterruptedThenStopsListening() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int[] code = {-1};
+        Thread t = new Thread(() -> code[0] = ServeMain.serve(null, "127.0.0.1", 0, Limits.defaults(),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
+        t.start();
+        long end = System.nanoTime() + 60_000_000_000L;
+        java.util.regex.Matcher m;
+        do {
+            Thread.sleep(50);
+            m = java.util.regex.Pattern.compile("at (http://127\\.0\\.0\\.1:\\d+/)").matcher(out.toString(StandardCharsets.UTF_8));
+        } while (!m.find() && System.nanoTime() < end && t.isAlive());
+        String url = m.group(1);
+        ServerFixture http = new ServerFixture(java.net.URI.create(url));
+        assertEquals(200, http.get("/api/model").status());
+        t.interrupt();
+        t.join(30_000);
+        assertEquals(0, code[0], err.toString(StandardCharsets.UTF_8));
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> http.get("/api/model"));
+    }
 }
