@@ -41,9 +41,11 @@ final class PromptTokens {
                 i += Character.charCount(cp);
             }
         }
+        // by role, so the page lists them in the same order every time
+        List<TextEncoder> byRole = ediff.textEncoders().values().stream()
+                .sorted(java.util.Comparator.comparing(TextEncoder::role)).toList();
         ArrayNode encoders = out.putArray("encoders");
-        for (TextEncoder e : ediff.textEncoders().values().stream()
-                .sorted(java.util.Comparator.comparing(TextEncoder::role)).toList()) {
+        for (TextEncoder e : byRole) {
             ObjectNode en = encoders.addObject().put("role", e.role());
             if (e instanceof OnnxTextEncoder onnx) {
                 Encoding enc = onnx.tokenizer().encode(prompt, onnx.tokenLength());
@@ -61,7 +63,7 @@ final class PromptTokens {
         for (String phrase : phrases) {
             ObjectNode p = spans.addObject().put("phrase", phrase);
             ObjectNode per = p.putObject("spans");
-            for (TextEncoder e : ediff.textEncoders().values()) {
+            for (TextEncoder e : byRole) {
                 try {
                     PhraseSpan s = e.locate(prompt, phrase);
                     per.putArray(e.role()).add(s.start()).add(s.end());

@@ -169,6 +169,9 @@ class BrowserTest {
         stroke(0.25, 0.75, 0.3);
         pick(7, 8, "blue square");
         stroke(0.3, 0.7, 0.75);
+        WebElement weight = driver.findElement(By.cssSelector("#phrases li.active input[type=number]"));
+        weight.clear();
+        weight.sendKeys("0.6", Keys.TAB);
         screenshot("paint.png");
 
         driver.findElement(By.id("generate")).click();
@@ -188,6 +191,8 @@ class BrowserTest {
         assertEquals(2, job.get("paints").size());
         checkStroke(job.get("paints").get(0), "red circle", 0.25, 0.75, 0.3);
         checkStroke(job.get("paints").get(1), "blue square", 0.3, 0.7, 0.75);
+        assertEquals(0.4, job.get("paints").get(0).get("weight").asDouble());
+        assertEquals(0.6, job.get("paints").get(1).get("weight").asDouble());
 
         WebElement download = driver.findElement(By.cssSelector(".result a.download"));
         assertEquals("ediff-7.png", download.getDomAttribute("download"));
@@ -204,6 +209,10 @@ class BrowserTest {
         settings(3, 50_000);
         pick(2, 3, "red circle");
         stroke(0.2, 0.4, 0.5);
+        stroke(0.7, 0.8, 0.2); // a slip of the brush, erased again:
+        driver.findElement(By.id("eraser")).click();
+        stroke(0.7, 0.8, 0.2);
+        driver.findElement(By.id("eraser")).click();
         driver.findElement(By.id("generate")).click();
         waitUpTo(30).until(d -> d.findElement(By.id("progress")).getText().contains("step"));
         screenshot("progress.png");
@@ -215,6 +224,7 @@ class BrowserTest {
         assertEquals("cancelled", job.get("state").asText());
         assertTrue(job.get("progress").get("step").asInt() < 50_000, job.toString());
         assertEquals(0, job.get("images").size());
+        checkStroke(job.get("paints").get(0), "red circle", 0.2, 0.4, 0.5);
         assertTrue(driver.findElement(By.id("generate")).isEnabled(), "Generate is enabled again after a cancel");
     }
 
