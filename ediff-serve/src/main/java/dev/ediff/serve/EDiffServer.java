@@ -424,7 +424,8 @@ public final class EDiffServer implements AutoCloseable {
         ArrayNode encoders = m.putArray("encoders");
         ediff.textEncoders().keySet().stream().sorted().forEach(encoders::add);
         m.putObject("limits").put("maxBodyBytes", limits.maxBodyBytes()).put("maxImagePixels", limits.maxImagePixels())
-                .put("maxCount", limits.maxCount()).put("maxSteps", limits.maxSteps()).put("queue", limits.queue());
+                .put("maxCount", limits.maxCount()).put("maxSteps", limits.maxSteps()).put("maxPhrases", limits.maxPhrases())
+                .put("queue", limits.queue());
         return m;
     }
 
@@ -438,15 +439,18 @@ public final class EDiffServer implements AutoCloseable {
                 throw new FieldException(f, "unknown field '" + f + "'; known fields: phrases, prompt");
             }
         }
-        JsonNode prompt = body.get("prompt");
-        if (prompt == null || !prompt.isTextual()) {
-            throw new FieldException("prompt", "prompt must be a string, got " + prompt);
+        if (body.get("prompt") == null || !body.get("prompt").isTextual()) {
+            throw new FieldException("prompt", "prompt must be a string, got " + body.get("prompt"));
         }
+        String prompt = GenerateForm.promptText(body, "prompt");
         List<String> phrases = new ArrayList<>();
         JsonNode ps = body.get("phrases");
         if (ps != null && !ps.isNull()) {
             if (!ps.isArray()) {
                 throw new FieldException("phrases", "phrases must be an array of strings");
+            }
+            if (ps.size() > limits.maxPhrases()) {
+                throw new FieldException("phrases", "at most " + limits.maxPhrases() + " phrases on this server, got " + ps.size());
             }
             for (int i = 0; i < ps.size(); i++) {
                 if (!ps.get(i).isTextual()) {
@@ -455,7 +459,7 @@ public final class EDiffServer implements AutoCloseable {
                 phrases.add(ps.get(i).asText());
             }
         }
-        return PromptTokens.of(ediff, prompt.asText(), phrases);
+        return PromptTokens.of(ediff, prompt, phrases);
     }
 
     private void generate(HttpExchange ex, JsonNode body) throws IOException {

@@ -35,6 +35,8 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
 
     private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "seed", "count", "steps", "sampler",
             "guidance", "t5", "clip", "style", "paints");
+    /** The longest prompt or negative prompt accepted, in characters (encoders see a few dozen tokens). */
+    static final int MAX_PROMPT_CHARS = 4000;
     /** The grid on which a mask's box and coverage are measured (relative coordinates come out of it). */
     static final int MEASURE = 64;
 
@@ -56,8 +58,8 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
                         FIELDS.stream().sorted().toList()));
             }
         }
-        String prompt = text(body, "prompt", "");
-        Request.Builder r = Request.prompt(prompt).negativePrompt(text(body, "negativePrompt", ""));
+        String prompt = promptText(body, "prompt");
+        Request.Builder r = Request.prompt(prompt).negativePrompt(promptText(body, "negativePrompt"));
         boolean t5 = bool(body, "t5", true);
         boolean clip = bool(body, "clip", true);
         r.t5(t5).clip(clip);
@@ -102,6 +104,10 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
         if (paints != null && !paints.isNull()) {
             if (!paints.isArray()) {
                 throw new FieldException("paints", "paints must be an array of {\"phrase\", \"weight\", \"mask\"}");
+            }
+            if (paints.size() > limits.maxPhrases()) {
+                throw new FieldException("paints", "at most " + limits.maxPhrases() + " painted phrases on this server, got "
+                        + paints.size());
             }
             for (int i = 0; i < paints.size(); i++) {
                 regions.add(paint(paints.get(i), "paints[" + i + "]", prompt, t5, clip, ediff, limits, r));
@@ -222,6 +228,15 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
         } catch (IllegalArgumentException e) {
             throw new FieldException(field, e.getMessage());
         }
+    }
+
+    static String promptText(JsonNode body, String field) {
+        String t = text(body, field, "");
+        if (t.length() > MAX_PROMPT_CHARS) {
+            throw new FieldException(field, field + " is " + t.length() + " characters; at most " + MAX_PROMPT_CHARS
+                    + " are taken (the text encoders see only its first few dozen tokens)");
+        }
+        return t;
     }
 
     private static String text(JsonNode body, String field, String fallback) {

@@ -15,6 +15,7 @@ public final class Limits {
     private final int queue;
     private final int keepJobs;
     private final int maxStreams;
+    private final int maxPhrases;
 
     private Limits(Builder b) {
         this.maxBodyBytes = b.maxBodyBytes;
@@ -25,9 +26,13 @@ public final class Limits {
         this.queue = b.queue;
         this.keepJobs = Math.max(b.keepJobs, b.workers + b.queue);
         this.maxStreams = b.maxStreams;
+        this.maxPhrases = b.maxPhrases;
     }
 
-    /** 8 MiB requests, 2048x2048 uploads, 4 images and 1000 steps per generation, 1 worker, 4 waiting. */
+    /**
+     * 8 MiB requests, 1024x1024-pixel uploads, 8 painted phrases, 4 images and 1000 steps per generation,
+     * 1 worker, 4 waiting.
+     */
     public static Limits defaults() {
         return builder().build();
     }
@@ -77,24 +82,37 @@ public final class Limits {
         return maxStreams;
     }
 
+    /** The most painted phrases in one generation (each carries a mask image). */
+    public int maxPhrases() {
+        return maxPhrases;
+    }
+
     @Override
     public String toString() {
         return "Limits[body " + maxBodyBytes + " B, images " + maxImagePixels + " px, count " + maxCount + ", steps "
-                + maxSteps + ", workers " + workers + ", queue " + queue + ", kept " + keepJobs + ", streams " + maxStreams + "]";
+                + maxSteps + ", phrases " + maxPhrases + ", workers " + workers + ", queue " + queue + ", kept " + keepJobs
+                + ", streams " + maxStreams + "]";
     }
 
     /** Builds {@link Limits}; each setter checks its value at once. */
     public static final class Builder {
         private int maxBodyBytes = 8 << 20;
-        private int maxImagePixels = 2048 * 2048;
+        private int maxImagePixels = 1024 * 1024;
         private int maxCount = 4;
         private int maxSteps = 1000;
         private int workers = 1;
         private int queue = 4;
         private int keepJobs = 16;
         private int maxStreams = 16;
+        private int maxPhrases = 8;
 
         private Builder() {
+        }
+
+        /** The most painted phrases per generation, at least 1. */
+        public Builder maxPhrases(int phrases) {
+            this.maxPhrases = atLeast("maxPhrases", phrases, 1);
+            return this;
         }
 
         /** The largest request body in bytes, at least 1 KiB. */

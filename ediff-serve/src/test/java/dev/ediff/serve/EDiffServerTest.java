@@ -252,6 +252,12 @@ class EDiffServerTest {
         ObjectNode nothing = shortRequest();
         nothing.putArray("paints").addObject().put("phrase", "red circle").put("mask", ServerFixture.dataUrl(empty));
         cases.put("paints[0].mask", nothing);
+        cases.put("prompt", shortRequest().put("prompt", "a red circle ".repeat(400)));
+        ObjectNode many = shortRequest();
+        for (int i = 0; i < Limits.defaults().maxPhrases() + 1; i++) {
+            many.withArray("paints").addObject().put("phrase", "red circle").put("mask", mask);
+        }
+        cases.put("paints", many);
         for (var c : cases.entrySet()) {
             ServerFixture.Answer a = http.post("/api/generate", c.getValue());
             assertEquals(400, a.status(), c.getKey() + ": " + a.json());
