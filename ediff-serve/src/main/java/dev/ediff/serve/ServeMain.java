@@ -76,16 +76,33 @@ public final class ServeMain {
     }
 
     /**
-     * Opens the model ({@code model}, or the default one when null), serves it on {@code host:port}
-     * until the JVM is asked to stop (Ctrl-C) or the calling thread is interrupted, then closes the server
-     * and the model. For a command line
-     * that parses its own options ({@code ediff serve} in the picocli CLI calls this).
+     * Opens the model ({@code model}, or the default one when null) and {@linkplain #serve(EDiff, String, int,
+     * Limits, PrintStream, PrintStream) serves} it, then closes it.
      *
      * @return the exit code: 0 after a clean stop, 1 when the model or the address could not be opened
      */
     public static int serve(Path model, String host, int port, Limits limits, PrintStream out, PrintStream err) {
-        try (EDiff ediff = model == null ? EDiff.openDefault() : EDiff.open(model);
-             EDiffServer server = EDiffServer.start(ediff, host, port, limits)) {
+        EDiff ediff;
+        try {
+            ediff = model == null ? EDiff.openDefault() : EDiff.open(model);
+        } catch (RuntimeException e) {
+            err.println("ediff serve: " + e.getMessage());
+            return 1;
+        }
+        try (ediff) {
+            return serve(ediff, host, port, limits, out, err);
+        }
+    }
+
+    /**
+     * Serves an open model on {@code host:port} until the JVM is asked to stop (Ctrl-C) or the calling
+     * thread is interrupted, then closes the server (not the model: the caller owns it). For a command
+     * line that parses its own options and opens the model itself ({@code ediff serve} in the picocli CLI).
+     *
+     * @return the exit code: 0 after a clean stop, 1 when the address could not be opened
+     */
+    public static int serve(EDiff ediff, String host, int port, Limits limits, PrintStream out, PrintStream err) {
+        try (EDiffServer server = EDiffServer.start(ediff, host, port, limits)) {
             Thread hook = new Thread(server::close, "ediff-serve-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             try {

@@ -56,7 +56,7 @@ class ServeMainTest {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int[] code = {-1};
-        Thread t = new Thread(() -> code[0] = ServeMain.serve(null, "127.0.0.1", 0, Limits.defaults(),
+        Thread t = new Thread(() -> code[0] = ServeMain.serve((java.nio.file.Path) null, "127.0.0.1", 0, Limits.defaults(),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)));
         t.start();
         long end = System.nanoTime() + 60_000_000_000L;
@@ -72,5 +72,15 @@ class ServeMainTest {
         t.join(30_000);
         assertEquals(0, code[0], err.toString(StandardCharsets.UTF_8));
         org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> http.get("/api/model"));
+    }
+
+    @Test
+    void aPortInUseFailsWithOneLineAndExitCode1() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Run r = run("--port", Integer.toString(taken.getLocalPort()));
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().startsWith("ediff serve: cannot listen on 127.0.0.1:" + taken.getLocalPort()), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
     }
 }
