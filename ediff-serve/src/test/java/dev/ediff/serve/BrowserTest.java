@@ -228,6 +228,21 @@ class BrowserTest {
         assertTrue(driver.findElement(By.id("generate")).isEnabled(), "Generate is enabled again after a cancel");
     }
 
+    @Test
+    void aBadFieldIsShownAndMarkedOnThePage() {
+        open();
+        settings(1, 0);
+        driver.findElement(By.id("generate")).click();
+        waitUpTo(10).until(d -> d.findElement(By.id("message")).getText().startsWith("steps: steps must be >= 1"));
+        assertTrue(driver.findElement(By.id("steps")).getDomAttribute("class").contains("bad"));
+        settings(1, 4);
+        pick(7, 8, "blue square"); // but nothing painted for it
+        driver.findElement(By.id("generate")).click();
+        waitUpTo(10).until(d -> d.findElement(By.id("message")).getText().startsWith("paints[0].mask: nothing is painted"));
+        assertTrue(driver.findElement(By.cssSelector("#phrases li[data-index='0']")).getDomAttribute("class").contains("bad"));
+        assertTrue(driver.findElements(By.cssSelector(".bad")).size() == 1, "only the bad field is marked");
+    }
+
     /** The mask the server received covers the stroke: its box, and its area (a band with round caps). */
     static void checkStroke(JsonNode paint, String phrase, double x0, double x1, double y) {
         assertEquals(phrase, paint.get("phrase").asText());

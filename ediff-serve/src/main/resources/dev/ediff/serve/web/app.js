@@ -30,7 +30,12 @@ async function api(path, body) {
   const init = body === undefined ? {} : {
     method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body),
   };
-  const r = await fetch(path, init);
+  let r;
+  try {
+    r = await fetch(path, init);
+  } catch (e) {
+    return {status: 0, json: {error: 'the server cannot be reached (is ediff serve still running?)'}};
+  }
   let json = null;
   try { json = await r.json(); } catch (e) { json = {error: 'the server answered ' + r.status + ' without JSON'}; }
   return {status: r.status, json};
