@@ -365,7 +365,7 @@ class EDiffServerTest {
     }
 
     @Test
-    void thePageAndItsScriptsAreServedFromTheJar() throws Exception {
+    void thePageAndItsScriptsAreServedAsResourcesWithNothingFromElsewhere() throws Exception {
         HttpResponse<String> page = http.raw(HttpRequest.newBuilder(http.uri("/")));
         assertEquals(200, page.statusCode());
         assertTrue(page.body().contains("<canvas id=\"canvas\""));
