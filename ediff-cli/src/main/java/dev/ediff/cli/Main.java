@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
         description = "eDiff-I style text-to-image diffusion: generate images, inspect and benchmark model bundles,"
                 + " evaluate quality, run the conformance cases.",
         subcommands = {GenerateCommand.class, InfoCommand.class, BenchCommand.class, EvalCommand.class,
-                ConformanceCommand.class, CommandLine.HelpCommand.class},
+                ConformanceCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'ediff help COMMAND' for a command's options.",
                 "Exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled."})
 public final class Main implements Callable<Integer> {
