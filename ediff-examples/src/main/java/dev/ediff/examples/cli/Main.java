@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * The {@code ediff} command line. Exit codes: 0 success, 1 the work failed (a case failed, a
- * model error), 2 bad usage, 130 cancelled.
+ * model error), 2 bad usage, 130 cancelled (SIGINT), 143 terminated (SIGTERM).
  */
 public final class Main {
 
@@ -65,14 +65,14 @@ public final class Main {
             options:
               --verbose           print stack traces of failures
 
-            exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled
+            exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled (Ctrl-C), 143 terminated
             """;
 
     private Main() {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        System.exit(SignalExit.run(err -> run(args, System.out, err), System.err));
     }
 
     /** Runs a command; returns the exit code. */

@@ -1,5 +1,6 @@
 package dev.ediff.onnx.bundle;
 
+import dev.ediff.api.CancelledException;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
@@ -36,6 +37,10 @@ import java.util.Optional;
  * cover the stage's sigma range, and embedding widths agree between encoders and experts. A failure
  * is a {@link BundleException} naming the file, the manifest field and the fix, and every session
  * opened before it is closed again.
+ *
+ * <p>Opening is cancelled by interrupting the opening thread: the model being loaded finishes (ONNX
+ * Runtime cannot stop a session half-built), every session opened so far is closed, and a
+ * {@link CancelledException} is thrown with the thread's interrupt flag kept set.
  */
 public final class ModelBundle {
 
@@ -144,6 +149,12 @@ public final class ModelBundle {
                 } catch (Exception suppressed) {
                     e.addSuppressed(suppressed);
                 }
+            }
+            if (Thread.currentThread().isInterrupted() && !(e instanceof CancelledException)) {
+                // An interrupted file read fails with ClosedByInterruptException: report the cancellation, not the read.
+                CancelledException cancelled = new CancelledException("opening " + src.describe() + " was interrupted");
+                cancelled.initCause(e);
+                throw cancelled;
             }
             if (e instanceof EDiffException) {
                 throw e;
@@ -320,9 +331,13 @@ public final class ModelBundle {
 
     /** Adds the manifest field and file to a model error. */
     private static <T> T withContext(String where, String field, String file, Opener<T> opener) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new CancelledException("opening " + where.substring(0, where.length() - Manifest.FILE.length() - 1)
+                    + " was interrupted before " + field + " (" + file + ")");
+        }
         try {
             return opener.open();
-        } catch (BundleException e) {
+        } catch (BundleException | CancelledException e) {
             throw e;
         } catch (EDiffException e) {
             throw new BundleException(where + ": " + field + " (" + file + "): " + e.getMessage(), e);
