@@ -7,33 +7,40 @@ package dev.ediff.api;
  * (Kynkaanniemi et al. 2024; outside it the conditional estimate alone is used, one branch, no
  * extra cost). Immutable.
  *
- * @param scale    the guidance scale, finite and {@code >= 0}; 1 means no guidance (one branch)
+ * @param scale    the guidance scale, finite and in [0, {@link #MAX_SCALE}]; 1 means no guidance (one branch)
  * @param rescale  guidance rescale factor in [0, 1]; 0 disables it
  * @param interval the noise levels where guidance applies
  */
 public record Guidance(double scale, double rescale, NoiseInterval interval) {
 
+    /**
+     * The largest guidance scale: 100. Useful scales are about 1 to 20; far beyond, the guided
+     * estimate {@code D_u + g (D_c - D_u)} is dominated by the amplified branch difference and the
+     * sample saturates, and at scales like 1e308 it overflows to infinity.
+     */
+    public static final double MAX_SCALE = 100;
+
     /** No guidance: the conditional estimate only. */
     public static final Guidance NONE = new Guidance(1.0, 0.0, NoiseInterval.all());
 
     public Guidance {
-        if (!Double.isFinite(scale) || scale < 0) {
-            throw new IllegalArgumentException("guidance scale must be finite and >= 0, got " + scale);
-        }
-        if (!(rescale >= 0 && rescale <= 1)) {
-            throw new IllegalArgumentException("guidance rescale must be in [0, 1], got " + rescale);
-        }
+        Bounds.finiteIn("guidance scale", scale, 0, MAX_SCALE);
+        Bounds.finiteIn("guidance rescale", rescale, 0, 1);
         if (interval == null) {
             throw new IllegalArgumentException("guidance interval must not be null (use NoiseInterval.all())");
         }
     }
 
-    /** Guidance with {@code scale}, no rescale, at every noise level. */
+    /**
+     * Guidance with {@code scale} (finite, in [0, {@link #MAX_SCALE}]), no rescale, at every noise level.
+     *
+     * @throws IllegalArgumentException naming the value and the range when it is outside
+     */
     public static Guidance of(double scale) {
         return new Guidance(scale, 0.0, NoiseInterval.all());
     }
 
-    /** This guidance with a rescale factor. */
+    /** This guidance with a rescale factor in [0, 1]. */
     public Guidance withRescale(double phi) {
         return new Guidance(scale, phi, interval);
     }

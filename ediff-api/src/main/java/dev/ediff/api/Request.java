@@ -14,6 +14,25 @@ import java.util.Optional;
  */
 public final class Request {
 
+    /**
+     * The most images one request makes: 64. A request is one batch, so every per-step buffer and
+     * every model call grows with it (64 images of 3x1024x1024 already need 1.6 GB per double
+     * buffer); more images are more requests (seeds continue at {@code seed + count}).
+     */
+    public static final int MAX_COUNT = 64;
+
+    /**
+     * The most sampler steps of a stage: 1000, the number of noise levels of DDPM-style training
+     * (discrete-time models have no more to visit; continuous-time samplers converge in far fewer).
+     */
+    public static final int MAX_STEPS = 1000;
+
+    /**
+     * The largest style guidance strength: 100, as for {@link Guidance#MAX_SCALE} (useful values are
+     * about 0.5 to 10; far beyond, the guided estimate only amplifies the difference of two branches).
+     */
+    public static final double MAX_STYLE_STRENGTH = 100;
+
     private final String prompt;
     private final String negativePrompt;
     private final Long seed;
@@ -265,7 +284,10 @@ public final class Request {
 
         /**
          * Paints {@code phrase} (whole words of the prompt) into {@code mask} with weight {@code w'}
-         * (paint-with-words). Checked against the prompt when generating.
+         * (paint-with-words), finite and in [0, {@link Paint#MAX_WEIGHT}]. Checked against the prompt
+         * when generating.
+         *
+         * @throws IllegalArgumentException naming the phrase and the allowed range when the weight is outside it
          */
         public Builder paint(String phrase, Mask mask, double weight) {
             paints.add(new Paint(phrase, mask, weight));
@@ -287,6 +309,9 @@ public final class Request {
         /**
          * Transfers the style of {@code reference} (its image embedding is a condition) with guidance
          * {@code strength}: {@code D = D_u + g_text (D_c - D_u) + strength (D_cs - D_c)}.
+         *
+         * @param strength finite, in [0, {@link #MAX_STYLE_STRENGTH}]
+         * @throws IllegalArgumentException naming the field, the value and the range when it is outside
          */
         public Builder style(java.awt.image.BufferedImage reference, double strength) {
             Objects.requireNonNull(reference, "reference");
@@ -296,7 +321,11 @@ public final class Request {
             return this;
         }
 
-        /** Like {@link #style(java.awt.image.BufferedImage, double)}, reading the image from a file. */
+        /**
+         * Like {@link #style(java.awt.image.BufferedImage, double)}, reading the image from a file.
+         *
+         * @param strength finite, in [0, {@link #MAX_STYLE_STRENGTH}]
+         */
         public Builder style(java.nio.file.Path reference, double strength) {
             this.styleFile = Objects.requireNonNull(reference, "reference");
             this.styleImage = null;
@@ -305,10 +334,7 @@ public final class Request {
         }
 
         private static double checkStrength(double strength) {
-            if (!Double.isFinite(strength) || strength < 0) {
-                throw new IllegalArgumentException("style strength must be finite and >= 0, got " + strength);
-            }
-            return strength;
+            return Bounds.finiteIn("style strength", strength, 0, MAX_STYLE_STRENGTH);
         }
 
         static java.awt.image.BufferedImage copy(java.awt.image.BufferedImage src) {
@@ -357,12 +383,13 @@ public final class Request {
             return this;
         }
 
-        /** The number of images, at least 1. */
+        /**
+         * The number of images, in 1..{@link #MAX_COUNT}.
+         *
+         * @throws IllegalArgumentException naming the value and the range when it is outside
+         */
         public Builder count(int count) {
-            if (count < 1) {
-                throw new IllegalArgumentException("count must be >= 1, got " + count);
-            }
-            this.count = count;
+            this.count = Bounds.intIn("count", count, 1, MAX_COUNT);
             return this;
         }
 
@@ -371,17 +398,18 @@ public final class Request {
             return this;
         }
 
-        /** The sampler and its number of steps. */
+        /** The sampler and its number of steps (1..{@link #MAX_STEPS}). */
         public Builder sampler(Sampler sampler, int steps) {
             return sampler(sampler).steps(steps);
         }
 
-        /** The number of sampler steps, at least 1. */
+        /**
+         * The number of sampler steps of the first stage, in 1..{@link #MAX_STEPS}.
+         *
+         * @throws IllegalArgumentException naming the value and the range when it is outside
+         */
         public Builder steps(int steps) {
-            if (steps < 1) {
-                throw new IllegalArgumentException("steps must be >= 1, got " + steps);
-            }
-            this.steps = steps;
+            this.steps = Bounds.intIn("steps", steps, 1, MAX_STEPS);
             return this;
         }
 
@@ -395,7 +423,7 @@ public final class Request {
             return this;
         }
 
-        /** Classifier-free guidance with {@code scale} (see {@link Guidance#of}). */
+        /** Classifier-free guidance with {@code scale}, finite and in [0, {@link Guidance#MAX_SCALE}] (see {@link Guidance#of}). */
         public Builder guidance(double scale) {
             return guidance(Guidance.of(scale));
         }

@@ -26,29 +26,46 @@ public final class StageOptions {
         return new StageOptions(null, null, null, null);
     }
 
+    /**
+     * The largest augmentation sigma: 100, above the largest noise level diffusion models are trained
+     * at (EDM's sigma_max is 80), where the low-resolution input is pure noise. Useful values are about
+     * 0 to 1.
+     */
+    public static final double MAX_AUGMENTATION_SIGMA = 100;
+
+    /**
+     * This stage's sampler and its steps, in 1..{@link Request#MAX_STEPS}.
+     *
+     * @throws IllegalArgumentException naming the value and the range when the steps are outside it
+     */
     public StageOptions sampler(Sampler s, int n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, got " + n);
-        }
+        Bounds.intIn("steps", n, 1, Request.MAX_STEPS);
         return new StageOptions(java.util.Objects.requireNonNull(s, "sampler"), n, guidance, augmentationSigma);
     }
 
+    /**
+     * This stage's sampler steps, in 1..{@link Request#MAX_STEPS}.
+     *
+     * @throws IllegalArgumentException naming the value and the range when it is outside
+     */
     public StageOptions steps(int n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, got " + n);
-        }
+        Bounds.intIn("steps", n, 1, Request.MAX_STEPS);
         return new StageOptions(sampler, n, guidance, augmentationSigma);
     }
 
+    /** This stage's guidance (its scale is bounded by {@link Guidance}). */
     public StageOptions guidance(Guidance g) {
         return new StageOptions(sampler, steps, java.util.Objects.requireNonNull(g, "guidance"), augmentationSigma);
     }
 
-    /** The noise level the upsampled low-resolution input is noised to, finite and {@code >= 0}. */
+    /**
+     * The noise level the upsampled low-resolution input is noised to, finite and in
+     * [0, {@link #MAX_AUGMENTATION_SIGMA}].
+     *
+     * @throws IllegalArgumentException naming the value and the range when it is outside
+     */
     public StageOptions augmentationSigma(double sigma) {
-        if (!Double.isFinite(sigma) || sigma < 0) {
-            throw new IllegalArgumentException("augmentation sigma must be finite and >= 0, got " + sigma);
-        }
+        Bounds.finiteIn("augmentation sigma", sigma, 0, MAX_AUGMENTATION_SIGMA);
         return new StageOptions(sampler, steps, guidance, sigma);
     }
 

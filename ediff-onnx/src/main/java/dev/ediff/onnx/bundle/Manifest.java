@@ -156,6 +156,16 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                 r.integer(n, path + ".size", 8, 4096), mean, std, r.integer(n, path + ".dim", 1, 1 << 16));
     }
 
+    /**
+     * The largest noise level a manifest may name (sigma_min, sigma_max, sigma_lo, sigma_hi): 1e4.
+     * Trained models stop far below (EDM: 80; Stable Diffusion's VP schedule: about 14.6); a larger
+     * number is a typo, and near Double.MAX_VALUE the schedule's arithmetic overflows.
+     */
+    public static final double MAX_SIGMA = 1e4;
+
+    /** The largest sigma_data (the data's standard deviation; 0.5 for images in [-1, 1]) and rho: 100. */
+    public static final double MAX_SIGMA_DATA_AND_RHO = 100;
+
     private static final Set<String> PARAMETERIZATIONS = Set.of("x0", "edm", "eps", "v");
     private static final Set<String> NOISE_SHAPES = Set.of("scalar", "batch", "batch_1");
 
@@ -175,8 +185,8 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             throw new BundleException(r.where + ": " + path + ".parameterization is '" + param + "'; expected one of "
                     + PARAMETERIZATIONS);
         }
-        double sigmaMin = r.number(n, path + ".sigma_min", 0, Double.MAX_VALUE, false);
-        double sigmaMax = r.number(n, path + ".sigma_max", 0, Double.MAX_VALUE, false);
+        double sigmaMin = r.number(n, path + ".sigma_min", 0, MAX_SIGMA, false);
+        double sigmaMax = r.number(n, path + ".sigma_max", 0, MAX_SIGMA, false);
         if (!(sigmaMin < sigmaMax)) {
             throw new BundleException(r.where + ": " + path + ".sigma_min (" + sigmaMin + ") must be below sigma_max ("
                     + sigmaMax + ")");
@@ -212,8 +222,8 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             JsonNode e = experts.get(i);
             r.object(e, ep);
             r.onlyFields(e, ep, Set.of("name", "model", "sigma_lo", "sigma_hi"));
-            double lo = r.number(e, ep + ".sigma_lo", 0, Double.MAX_VALUE, true);
-            double hi = e.hasNonNull("sigma_hi") ? r.number(e, ep + ".sigma_hi", 0, Double.MAX_VALUE, false)
+            double lo = r.number(e, ep + ".sigma_lo", 0, MAX_SIGMA, true);
+            double hi = e.hasNonNull("sigma_hi") ? r.number(e, ep + ".sigma_hi", 0, MAX_SIGMA, false)
                     : Double.POSITIVE_INFINITY;
             if (!(hi > lo)) {
                 throw new BundleException(r.where + ": " + ep + " has sigma_hi " + hi + " <= sigma_lo " + lo);
@@ -229,7 +239,8 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                     + dev.ediff.core.sampling.Samplers.NAMES);
         }
         Optional<Double> aug = defaults.has("augmentation_sigma")
-                ? Optional.of(r.number(defaults, path + ".defaults.augmentation_sigma", 0, 1e6, true)) : Optional.empty();
+                ? Optional.of(r.number(defaults, path + ".defaults.augmentation_sigma", 0,
+                dev.ediff.api.StageOptions.MAX_AUGMENTATION_SIGMA, true)) : Optional.empty();
         if (index > 0 && aug.isEmpty()) {
             throw new BundleException(r.where + ": " + path + " is a super-resolution stage (it is not the first), so "
                     + path + ".defaults.augmentation_sigma is required");
@@ -239,11 +250,12 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                     + ".inputs must name the 'low_res' and 'augmentation_sigma' inputs");
         }
         return new StageSpec(name, res.get(0).asInt(), res.get(1).asInt(), r.integer(n, path + ".channels", 1, 64), param,
-                n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, 1e6, false) : 0.5, sigmaMin, sigmaMax,
-                n.has("rho") ? r.number(n, path + ".rho", 0, 1e3, false) : 7.0, xInput, noiseInput, noiseShape,
+                n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, MAX_SIGMA_DATA_AND_RHO, false) : 0.5, sigmaMin,
+                sigmaMax, n.has("rho") ? r.number(n, path + ".rho", 0, MAX_SIGMA_DATA_AND_RHO, false) : 7.0, xInput, noiseInput, noiseShape,
                 java.util.Collections.unmodifiableMap(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler,
-                defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, 10_000) : 20,
-                defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0, 1e4, true) : 1.0, aug);
+                defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, dev.ediff.api.Request.MAX_STEPS) : 20,
+                defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0,
+                        dev.ediff.api.Guidance.MAX_SCALE, true) : 1.0, aug);
     }
 
     /** The conditioning roles a stage's inputs may name. */
@@ -337,10 +349,14 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             JsonNode v = field(n, path);
             double d = v.asDouble();
             if (!v.isNumber() || !Double.isFinite(d) || d > max || (minInclusive ? d < min : d <= min)) {
-                throw new BundleException(where + ": " + path + " must be a finite number " + (minInclusive ? ">= " : "> ")
-                        + min + ", got " + v);
+                throw new BundleException(where + ": " + path + " must be a finite number in " + (minInclusive ? "[" : "(")
+                        + plain(min) + ", " + plain(max) + "], got " + v);
             }
             return d;
+        }
+
+        private static String plain(double d) {
+            return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
         }
 
         double[] triple(JsonNode n, String path) {
