@@ -21,6 +21,13 @@ import java.util.Map;
 /**
  * PNG files carrying text chunks (the generation parameters), written atomically: to a
  * temporary file in the target folder, then renamed. A failure or cancellation leaves no partial file.
+ *
+ * <p>Values are written as uncompressed {@code iTXt} chunks (UTF-8, so any prompt survives; {@code tEXt}
+ * is Latin-1 only). Control characters (Unicode category Cc: C0, DEL, C1, which the PNG specification
+ * asks writers to avoid; NUL would end the field), unpaired surrogates (not encodable in UTF-8) and the
+ * backslash are escaped (as a backslash, {@code u} and four hex digits, and as two backslashes);
+ * {@link #readText} undoes it. Files with
+ * {@code tEXt} chunks (written before) read as they are.
  */
 public final class PngFiles {
 
@@ -28,7 +35,8 @@ public final class PngFiles {
     }
 
     /**
-     * Writes {@code image} to {@code target} with a {@code tEXt} chunk per entry of {@code text}.
+     * Writes {@code image} to {@code target} with an {@code iTXt} chunk per entry of {@code text}
+     * (keywords: Latin-1 letters, digits and single inner spaces, 1 to 79 characters, as PNG requires).
      *
      * @param overwrite replace an existing file; otherwise an existing target is an error
      * @throws EDiffException naming the file on any failure
@@ -47,11 +55,15 @@ public final class PngFiles {
                 writer.setOutput(out);
                 IIOMetadata meta = writer.getDefaultImageMetadata(new ImageTypeSpecifier(image), null);
                 IIOMetadataNode root = new IIOMetadataNode("javax_imageio_png_1.0");
-                IIOMetadataNode chunks = new IIOMetadataNode("tEXt");
+                IIOMetadataNode chunks = new IIOMetadataNode("iTXt");
                 for (Map.Entry<String, String> e : text.entrySet()) {
-                    IIOMetadataNode entry = new IIOMetadataNode("tEXtEntry");
-                    entry.setAttribute("keyword", e.getKey());
-                    entry.setAttribute("value", e.getValue());
+                    IIOMetadataNode entry = new IIOMetadataNode("iTXtEntry");
+                    entry.setAttribute("keyword", checkKeyword(e.getKey()));
+                    entry.setAttribute("compressionFlag", "FALSE");
+                    entry.setAttribute("compressionMethod", "0");
+                    entry.setAttribute("languageTag", "");
+                    entry.setAttribute("translatedKeyword", "");
+                    entry.setAttribute("text", escape(e.getValue()));
                     chunks.appendChild(entry);
                 }
                 root.appendChild(chunks);
@@ -90,7 +102,10 @@ public final class PngFiles {
         }
     }
 
-    /** The {@code tEXt} entries of a PNG file, in file order. */
+    /**
+     * The text entries of a PNG file in file order: {@code iTXt} values unescaped (see the class
+     * comment), {@code tEXt} values as they are.
+     */
     public static Map<String, String> readText(Path file) {
         try (var in = ImageIO.createImageInputStream(file.toFile())) {
             var reader = ImageIO.getImageReadersByFormatName("png").next();
@@ -100,10 +115,12 @@ public final class PngFiles {
                 org.w3c.dom.Node root = meta.getAsTree("javax_imageio_png_1.0");
                 Map<String, String> text = new LinkedHashMap<>();
                 for (org.w3c.dom.Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
-                    if (n.getNodeName().equals("tEXt")) {
+                    boolean international = n.getNodeName().equals("iTXt");
+                    if (international || n.getNodeName().equals("tEXt")) {
                         for (org.w3c.dom.Node e = n.getFirstChild(); e != null; e = e.getNextSibling()) {
                             var attrs = e.getAttributes();
-                            text.put(attrs.getNamedItem("keyword").getNodeValue(), attrs.getNamedItem("value").getNodeValue());
+                            String value = attrs.getNamedItem(international ? "text" : "value").getNodeValue();
+                            text.put(attrs.getNamedItem("keyword").getNodeValue(), international ? unescape(value) : value);
                         }
                     }
                 }
@@ -114,5 +131,53 @@ public final class PngFiles {
         } catch (IOException e) {
             throw new EDiffException("could not read PNG " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    private static String checkKeyword(String keyword) {
+        if (keyword.isEmpty() || keyword.length() > 79 || !keyword.chars().allMatch(c -> c >= 0x20 && c <= 0x7e)
+                || keyword.startsWith(" ") || keyword.endsWith(" ") || keyword.contains("  ")) {
+            throw new IllegalArgumentException("PNG text keyword '" + keyword + "' must be 1-79 printable ASCII"
+                    + " characters without leading, trailing or double spaces");
+        }
+        return keyword;
+    }
+
+    /** Escapes backslashes, control characters (Cc) and unpaired surrogates; see the class comment. */
+    static String escape(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean pairedHigh = Character.isHighSurrogate(c) && i + 1 < value.length()
+                    && Character.isLowSurrogate(value.charAt(i + 1));
+            if (c == '\\') {
+                b.append("\\\\");
+            } else if (pairedHigh) {
+                b.append(c).append(value.charAt(++i));
+            } else if (Character.getType(c) == Character.CONTROL || Character.isSurrogate(c)) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    /** Undoes {@link #escape}; a backslash not starting a known escape is kept as it is. */
+    static String unescape(String value) {
+        StringBuilder b = new StringBuilder(value.length());
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c == '\\' && i + 1 < value.length() && value.charAt(i + 1) == '\\') {
+                b.append('\\');
+                i++;
+            } else if (c == '\\' && i + 5 < value.length() + 0 && value.charAt(i + 1) == 'u'
+                    && value.substring(i + 2, i + 6).chars().allMatch(h -> Character.digit(h, 16) >= 0)) {
+                b.append((char) Integer.parseInt(value.substring(i + 2, i + 6), 16));
+                i += 5;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 }
