@@ -21,6 +21,11 @@ import java.util.Map;
 /**
  * PNG files carrying text chunks (the generation parameters), written atomically: to a
  * temporary file in the target folder, then renamed. A failure or cancellation leaves no partial file.
+ * Files are created like any file a user writes: the permissions are 0666 less the umask.
+ *
+ * <p>The temporary file is hidden and named {@code .<name>.<pid>.<random>.part}. A process that is
+ * killed (kill -9, power loss) cannot remove it, so every write first deletes the part files of this
+ * naming in its folder whose process is no longer running.
  *
  * <p>Values are written as uncompressed {@code iTXt} chunks (UTF-8, so any prompt survives; {@code tEXt}
  * is Latin-1 only). Control characters (Unicode category Cc: C0, DEL, C1, which the PNG specification
@@ -49,7 +54,8 @@ public final class PngFiles {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), ".part");
+            cleanStaleParts(dir);
+            tmp = createPart(dir, target.getFileName().toString());
             ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
             try (ImageOutputStream out = ImageIO.createImageOutputStream(tmp.toFile())) {
                 writer.setOutput(out);
@@ -130,6 +136,42 @@ public final class PngFiles {
             }
         } catch (IOException e) {
             throw new EDiffException("could not read PNG " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static final java.util.regex.Pattern PART = java.util.regex.Pattern.compile("\\..+\\.(\\d{1,18})\\.[0-9a-f]{16}\\.part");
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** A new, empty part file; created without explicit permissions, so the umask applies (createTempFile makes 0600). */
+    private static Path createPart(Path dir, String name) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path part = dir.resolve("." + name + "." + ProcessHandle.current().pid() + "."
+                    + String.format("%016x", RANDOM.nextLong()) + ".part");
+            try {
+                return Files.createFile(part);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Deletes part files of our naming in {@code dir} whose writing process has ended. */
+    static void cleanStaleParts(Path dir) {
+        long self = ProcessHandle.current().pid();
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                java.util.regex.Matcher m = PART.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    long pid = Long.parseLong(m.group(1));
+                    if (pid != self && ProcessHandle.of(pid).isEmpty() && Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // best effort: a folder we cannot list or a file we cannot delete must not fail the write
         }
     }
 
