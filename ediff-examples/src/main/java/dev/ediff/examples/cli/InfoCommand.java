@@ -1,6 +1,5 @@
 package dev.ediff.examples.cli;
 
-import dev.ediff.core.EDiff;
 import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
 
@@ -52,9 +51,7 @@ final class InfoCommand {
             }
         }
         if (a.flag("check")) {
-            try (EDiff e = a.has("model") ? EDiff.open(Path.of(a.get("model", ""))) : EDiff.openDefault()) {
-                out.println("check: every model opened and matches the manifest (" + e.stages().size() + " stage(s))");
-            }
+            out.println("check: " + (a.has("model") ? ModelBundle.check(Path.of(a.get("model", ""))) : ModelBundle.checkDefault()));
         }
         return 0;
     }

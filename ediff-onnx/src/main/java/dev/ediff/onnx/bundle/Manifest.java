@@ -19,7 +19,17 @@ import java.util.Set;
  * what it should be. Parsing touches no other file.
  */
 public record Manifest(String name, String description, List<TextEncoderSpec> textEncoders,
-                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages) {
+                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages, Map<String, String> sha256) {
+
+    /**
+     * Builds a manifest.
+     *
+     * @param sha256 expected SHA-256 digests (64 lowercase hex digits) by bundle-relative file path;
+     *               files without an entry are not verified
+     */
+    public Manifest {
+        sha256 = Map.copyOf(sha256);
+    }
 
     /** The manifest's file name inside a bundle. */
     public static final String FILE = "manifest.json";
@@ -60,7 +70,9 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
     }
 
     private static final Set<String> ROOT_FIELDS = Set.of("format_version", "name", "description", "text_encoders",
-            "image_encoder", "stages");
+            "image_encoder", "stages", "sha256");
+
+    private static final java.util.regex.Pattern SHA256 = java.util.regex.Pattern.compile("[0-9a-f]{64}");
 
     /** Parses and checks a manifest. */
     public static Manifest parse(byte[] json, String where) {
@@ -114,7 +126,25 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             }
             stages.add(s);
         }
-        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages));
+        Map<String, String> digests = new java.util.TreeMap<>();
+        JsonNode sha = root.get("sha256");
+        if (sha != null && !sha.isNull()) {
+            r.object(sha, "sha256");
+            for (Iterator<Map.Entry<String, JsonNode>> it = sha.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String field = "sha256[\"" + e.getKey() + "\"]";
+                BundlePaths.checkRelative(e.getKey(), where, field);
+                if (e.getKey().equals(FILE)) {
+                    throw new BundleException(where + ": " + field + ": the manifest cannot hold its own digest");
+                }
+                if (!e.getValue().isTextual() || !SHA256.matcher(e.getValue().asText()).matches()) {
+                    throw new BundleException(where + ": " + field + " must be a SHA-256 digest, 64 lowercase hex digits,"
+                            + " got " + e.getValue());
+                }
+                digests.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages), digests);
     }
 
     private static TextEncoderSpec textEncoder(Reader r, JsonNode n, String path) {
