@@ -33,6 +33,20 @@ final class BundleDigests {
         return bytes;
     }
 
+    /**
+     * Like {@link #check(Manifest, String, String, byte[])} for bytes in a buffer (direct or mapped);
+     * the buffer's position is left as it was. Returns the buffer.
+     */
+    static java.nio.ByteBuffer check(Manifest m, String bundle, String file, java.nio.ByteBuffer bytes) {
+        String expected = m.sha256().get(file);
+        if (expected != null) {
+            MessageDigest d = sha256();
+            d.update(bytes.duplicate());
+            compare(bundle, file, expected, HexFormat.of().formatHex(d.digest()));
+        }
+        return bytes;
+    }
+
     /** Like {@link #check(Manifest, String, String, byte[])} for a file on disk, read as a stream. */
     static void check(Manifest m, String bundle, String file, Path path) {
         String expected = m.sha256().get(file);
