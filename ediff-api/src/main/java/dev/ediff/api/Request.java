@@ -15,11 +15,12 @@ import java.util.Optional;
 public final class Request {
 
     /**
-     * The most images one request makes: 64. A request is one batch, so every per-step buffer and
-     * every model call grows with it (64 images of 3x1024x1024 already need 1.6 GB per double
-     * buffer); more images are more requests (seeds continue at {@code seed + count}).
+     * The most images one request makes: 4096. A request is one batch, so every per-step buffer and
+     * every model call grows with it; when generating, the batch is also bounded by its size
+     * ({@code count x C x H x W}, see ediff-core's {@code BatchLimit}), which for 3x64x64 images
+     * allows 2730. More images are more requests (seeds continue at {@code seed + count}).
      */
-    public static final int MAX_COUNT = 64;
+    public static final int MAX_COUNT = 4096;
 
     /**
      * The most sampler steps of a stage: 1000, the number of noise levels of DDPM-style training

@@ -210,6 +210,7 @@ public final class EDiff implements AutoCloseable {
             stageIndex(s);
         }
         int count = request.count();
+        BatchLimit.check(count, stages, last);
         long first = request.seed().orElseGet(() -> ThreadLocalRandom.current().nextLong());
         long[] seeds = new long[count];
         for (int i = 0; i < count; i++) {

@@ -143,7 +143,7 @@ class EDiffTest {
             assertContains(assertThrows(IllegalArgumentException.class, () -> Request.builder().steps(0)).getMessage(),
                     "steps must be in 1..1000, got 0");
             assertContains(assertThrows(IllegalArgumentException.class, () -> Request.builder().count(0)).getMessage(),
-                    "count must be in 1..64, got 0");
+                    "count must be in 1..4096, got 0");
             assertContains(assertThrows(IllegalArgumentException.class, () -> Guidance.of(Double.NaN)).getMessage(),
                     "guidance scale", "NaN");
             assertContains(assertThrows(IllegalArgumentException.class, () -> Guidance.of(-1)).getMessage(),
