@@ -7,6 +7,7 @@ to fill it with zeros when no word is painted.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -155,6 +156,14 @@ def export_all(cfg: Dict, work: str, export_dir: str) -> Dict:
     return report
 
 
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def manifest(cfg: Dict, experts: List[Dict], sr_experts: List[Dict], name="mini-ediff") -> Dict:
     s1, s2 = cfg["splits"]
     return {
@@ -228,6 +237,8 @@ def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, bas
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(src, target)
     man = manifest(cfg, experts, sr_experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
+    # Per-file SHA-256 digests (BUNDLE_FORMAT.md, "Integrity"): the SDK refuses a damaged file when it opens.
+    man["sha256"] = {dst: sha256_file(os.path.join(bundle, dst)) for dst in sorted(srcs)}
     with open(os.path.join(bundle, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")

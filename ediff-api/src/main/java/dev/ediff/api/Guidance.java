@@ -9,11 +9,18 @@ package dev.ediff.api;
  * ({@link Request.Builder#style(java.awt.image.BufferedImage, double)}) applies at every noise level.
  * Immutable.
  *
- * @param scale    the guidance scale, finite and {@code >= 0}; 1 means no guidance (one branch)
+ * @param scale    the guidance scale, finite and in [0, {@link #MAX_SCALE}]; 1 means no guidance (one branch)
  * @param rescale  guidance rescale factor in [0, 1]; 0 disables it
  * @param interval the noise levels where guidance applies
  */
 public record Guidance(double scale, double rescale, NoiseInterval interval) {
+
+    /**
+     * The largest guidance scale: 100. Useful scales are about 1 to 20; far beyond, the guided
+     * estimate {@code D_u + g (D_c - D_u)} is dominated by the amplified branch difference and the
+     * sample saturates, and at scales like 1e308 it overflows to infinity.
+     */
+    public static final double MAX_SCALE = 100;
 
     /** No guidance: the conditional estimate only. */
     public static final Guidance NONE = new Guidance(1.0, 0.0, NoiseInterval.all());
@@ -26,12 +33,8 @@ public record Guidance(double scale, double rescale, NoiseInterval interval) {
      * @param interval the noise levels where guidance applies
      */
     public Guidance {
-        if (!Double.isFinite(scale) || scale < 0) {
-            throw new IllegalArgumentException("guidance scale must be finite and >= 0, got " + scale);
-        }
-        if (!(rescale >= 0 && rescale <= 1)) {
-            throw new IllegalArgumentException("guidance rescale must be in [0, 1], got " + rescale);
-        }
+        Bounds.finiteIn("guidance scale", scale, 0, MAX_SCALE);
+        Bounds.finiteIn("guidance rescale", rescale, 0, 1);
         if (interval == null) {
             throw new IllegalArgumentException("guidance interval must not be null (use NoiseInterval.all())");
         }
@@ -40,8 +43,9 @@ public record Guidance(double scale, double rescale, NoiseInterval interval) {
     /**
      * Guidance with {@code scale}, no rescale, at every noise level.
      *
-     * @param scale the guidance scale, finite and {@code >= 0}
+     * @param scale the guidance scale, finite and in [0, {@link #MAX_SCALE}]
      * @return the guidance
+     * @throws IllegalArgumentException naming the value and the range when it is outside
      */
     public static Guidance of(double scale) {
         return new Guidance(scale, 0.0, NoiseInterval.all());

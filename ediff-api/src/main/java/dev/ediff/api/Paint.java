@@ -9,16 +9,24 @@ import java.util.Objects;
  *
  * @param phrase the words of the prompt to place (whole words, as they appear in the prompt)
  * @param mask   where they go
- * @param weight the user weight {@code w'}, finite and {@code >= 0} (about 0.1 to 1)
+ * @param weight the user weight {@code w'}, finite and in [0, {@link #MAX_WEIGHT}] (useful: about 0.1 to 1)
  */
 public record Paint(String phrase, Mask mask, double weight) {
 
     /**
-     * Checks that the phrase is not blank and the weight is finite and {@code >= 0}.
+     * The largest paint weight: 10. The bias is {@code w' log(1 + sigma) max(QK^T)}: at 10 the painted
+     * tokens already outweigh every other logit by an order of magnitude, so larger weights change
+     * nothing but the risk of overflow (1e300 overflows to infinity).
+     */
+    public static final double MAX_WEIGHT = 10;
+
+    /**
+     * Checks that the phrase is not blank and the weight is finite and in [0, {@link #MAX_WEIGHT}].
      *
      * @param phrase the words of the prompt to place (whole words, as they appear in the prompt)
      * @param mask   where they go
-     * @param weight the user weight {@code w'}, finite and {@code >= 0} (about 0.1 to 1)
+     * @param weight the user weight {@code w'}, finite and in [0, {@link #MAX_WEIGHT}] (about 0.1 to 1)
+     * @throws IllegalArgumentException naming the phrase and the allowed range when the weight is outside it
      */
     public Paint {
         Objects.requireNonNull(phrase, "phrase");
@@ -26,8 +34,6 @@ public record Paint(String phrase, Mask mask, double weight) {
         if (phrase.isBlank()) {
             throw new IllegalArgumentException("a painted phrase must not be blank");
         }
-        if (!Double.isFinite(weight) || weight < 0) {
-            throw new IllegalArgumentException("paint weight for '" + phrase + "' must be finite and >= 0, got " + weight);
-        }
+        Bounds.finiteIn("paint weight for '" + phrase + "'", weight, 0, MAX_WEIGHT);
     }
 }

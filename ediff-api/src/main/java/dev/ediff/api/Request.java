@@ -14,6 +14,26 @@ import java.util.Optional;
  */
 public final class Request {
 
+    /**
+     * The most images one request makes: 4096. A request is one batch, so every per-step buffer and
+     * every model call grows with it; when generating, the batch is also bounded by its size
+     * ({@code count x C x H x W}, see ediff-core's {@code BatchLimit}), which for 3x64x64 images
+     * allows 2730. More images are more requests (seeds continue at {@code seed + count}).
+     */
+    public static final int MAX_COUNT = 4096;
+
+    /**
+     * The most sampler steps of a stage: 1000, the number of noise levels of DDPM-style training
+     * (discrete-time models have no more to visit; continuous-time samplers converge in far fewer).
+     */
+    public static final int MAX_STEPS = 1000;
+
+    /**
+     * The largest style guidance strength: 100, as for {@link Guidance#MAX_SCALE} (useful values are
+     * about 0.5 to 10; far beyond, the guided estimate only amplifies the difference of two branches).
+     */
+    public static final double MAX_STYLE_STRENGTH = 100;
+
     private final String prompt;
     private final String negativePrompt;
     private final Long seed;
@@ -278,12 +298,14 @@ public final class Request {
 
         /**
          * Paints {@code phrase} (whole words of the prompt) into {@code mask} with weight {@code w'}
-         * (paint-with-words). Checked against the prompt when generating.
+         * (paint-with-words), finite and in [0, {@link Paint#MAX_WEIGHT}]. Checked against the prompt
+         * when generating.
          *
          * @param phrase whole words of the prompt
          * @param mask   where they go
-         * @param weight the weight {@code w'}, finite and {@code >= 0}
+         * @param weight the weight {@code w'}, finite and in [0, {@link Paint#MAX_WEIGHT}]
          * @return this builder
+         * @throws IllegalArgumentException naming the phrase and the allowed range when the weight is outside it
          */
         public Builder paint(String phrase, Mask mask, double weight) {
             paints.add(new Paint(phrase, mask, weight));
@@ -319,8 +341,9 @@ public final class Request {
          * only (outside it, {@code D = D_c + strength (D_cs - D_c)}).
          *
          * @param reference the style image
-         * @param strength  the style guidance scale, finite and {@code >= 0}
+         * @param strength  the style guidance scale, finite and in [0, {@link #MAX_STYLE_STRENGTH}]
          * @return this builder
+         * @throws IllegalArgumentException naming the field, the value and the range when it is outside
          */
         public Builder style(java.awt.image.BufferedImage reference, double strength) {
             Objects.requireNonNull(reference, "reference");
@@ -334,7 +357,7 @@ public final class Request {
          * Like {@link #style(java.awt.image.BufferedImage, double)}, reading the image from a file.
          *
          * @param reference the style image file, read when generating
-         * @param strength  the style guidance scale, finite and {@code >= 0}
+         * @param strength  the style guidance scale, finite and in [0, {@link #MAX_STYLE_STRENGTH}]
          * @return this builder
          */
         public Builder style(java.nio.file.Path reference, double strength) {
@@ -345,10 +368,7 @@ public final class Request {
         }
 
         private static double checkStrength(double strength) {
-            if (!Double.isFinite(strength) || strength < 0) {
-                throw new IllegalArgumentException("style strength must be finite and >= 0, got " + strength);
-            }
-            return strength;
+            return Bounds.finiteIn("style strength", strength, 0, MAX_STYLE_STRENGTH);
         }
 
         static java.awt.image.BufferedImage copy(java.awt.image.BufferedImage src) {
@@ -431,16 +451,14 @@ public final class Request {
         }
 
         /**
-         * The number of images.
+         * The number of images, in 1..{@link #MAX_COUNT}.
          *
-         * @param count at least 1
+         * @param count in 1..{@link #MAX_COUNT}
          * @return this builder
+         * @throws IllegalArgumentException naming the value and the range when it is outside
          */
         public Builder count(int count) {
-            if (count < 1) {
-                throw new IllegalArgumentException("count must be >= 1, got " + count);
-            }
-            this.count = count;
+            this.count = Bounds.intIn("count", count, 1, MAX_COUNT);
             return this;
         }
 
@@ -459,7 +477,7 @@ public final class Request {
          * The sampler and its number of steps.
          *
          * @param sampler the sampler of the first stage
-         * @param steps   its number of steps, at least 1
+         * @param steps   its number of steps, in 1..{@link #MAX_STEPS}
          * @return this builder
          */
         public Builder sampler(Sampler sampler, int steps) {
@@ -467,16 +485,14 @@ public final class Request {
         }
 
         /**
-         * The number of sampler steps.
+         * The number of sampler steps of the first stage, in 1..{@link #MAX_STEPS}.
          *
-         * @param steps at least 1
+         * @param steps in 1..{@link #MAX_STEPS}
          * @return this builder
+         * @throws IllegalArgumentException naming the value and the range when it is outside
          */
         public Builder steps(int steps) {
-            if (steps < 1) {
-                throw new IllegalArgumentException("steps must be >= 1, got " + steps);
-            }
-            this.steps = steps;
+            this.steps = Bounds.intIn("steps", steps, 1, MAX_STEPS);
             return this;
         }
 
@@ -505,7 +521,7 @@ public final class Request {
         /**
          * Classifier-free guidance with {@code scale} (see {@link Guidance#of}).
          *
-         * @param scale the guidance scale, finite and {@code >= 0}
+         * @param scale the guidance scale, finite and in [0, {@link Guidance#MAX_SCALE}]
          * @return this builder
          */
         public Builder guidance(double scale) {

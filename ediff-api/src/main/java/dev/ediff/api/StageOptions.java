@@ -31,35 +31,40 @@ public final class StageOptions {
     }
 
     /**
-     * The sampler and its number of steps.
+     * The largest augmentation sigma: 100, above the largest noise level diffusion models are trained
+     * at (EDM's sigma_max is 80), where the low-resolution input is pure noise. Useful values are about
+     * 0 to 1.
+     */
+    public static final double MAX_AUGMENTATION_SIGMA = 100;
+
+    /**
+     * This stage's sampler and its steps.
      *
      * @param s the sampler
-     * @param n the steps, at least 1
+     * @param n the steps, in 1..{@link Request#MAX_STEPS}
      * @return new options
+     * @throws IllegalArgumentException naming the value and the range when the steps are outside it
      */
     public StageOptions sampler(Sampler s, int n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, got " + n);
-        }
+        Bounds.intIn("steps", n, 1, Request.MAX_STEPS);
         return new StageOptions(java.util.Objects.requireNonNull(s, "sampler"), n, guidance, augmentationSigma,
                 schedule);
     }
 
     /**
-     * The number of steps.
+     * This stage's sampler steps.
      *
-     * @param n at least 1
+     * @param n in 1..{@link Request#MAX_STEPS}
      * @return new options
+     * @throws IllegalArgumentException naming the value and the range when it is outside
      */
     public StageOptions steps(int n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("steps must be >= 1, got " + n);
-        }
+        Bounds.intIn("steps", n, 1, Request.MAX_STEPS);
         return new StageOptions(sampler, n, guidance, augmentationSigma, schedule);
     }
 
     /**
-     * The text guidance.
+     * This stage's text guidance (its scale is bounded by {@link Guidance}).
      *
      * @param g the guidance
      * @return new options
@@ -83,13 +88,12 @@ public final class StageOptions {
     /**
      * The noise level the upsampled low-resolution input is noised to.
      *
-     * @param sigma finite and {@code >= 0}
+     * @param sigma finite and in [0, {@link #MAX_AUGMENTATION_SIGMA}]
      * @return new options
+     * @throws IllegalArgumentException naming the value and the range when it is outside
      */
     public StageOptions augmentationSigma(double sigma) {
-        if (!Double.isFinite(sigma) || sigma < 0) {
-            throw new IllegalArgumentException("augmentation sigma must be finite and >= 0, got " + sigma);
-        }
+        Bounds.finiteIn("augmentation sigma", sigma, 0, MAX_AUGMENTATION_SIGMA);
         return new StageOptions(sampler, steps, guidance, sigma, schedule);
     }
 

@@ -1,7 +1,7 @@
 package dev.ediff.cli;
 
-import dev.ediff.core.EDiff;
 import dev.ediff.onnx.bundle.Manifest;
+import dev.ediff.onnx.bundle.ModelBundle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -56,9 +56,8 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         if (check) {
-            try (EDiff e = model.open(main.err)) {
-                out.println("check: every model opened and matches the manifest (" + e.stages().size() + " stage(s))");
-            }
+            // what generate checks and more: digests, every model opened, one image with the stage defaults
+            out.println("check: " + (model.dir != null ? ModelBundle.check(model.dir) : ModelBundle.checkDefault()));
         }
         return 0;
     }

@@ -23,8 +23,8 @@ import java.util.concurrent.Callable;
 
 /**
  * The {@code ediff} command line. Exit codes: 0 done, 1 the work failed (a case failed, a model
- * error), 2 bad usage, 130 cancelled. Every error is one line on standard error; {@code --verbose}
- * adds the stack trace.
+ * error), 2 bad usage, 130 cancelled (SIGINT), 143 terminated (SIGTERM). Every error is one line on
+ * standard error; {@code --verbose} adds the stack trace.
  */
 @Command(name = "ediff", synopsisSubcommandLabel = "COMMAND",
         description = "eDiff-I style text-to-image diffusion: generate images, inspect and benchmark model bundles,"
@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
         subcommands = {GenerateCommand.class, InfoCommand.class, BenchCommand.class, EvalCommand.class,
                 ConformanceCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'ediff help COMMAND' for a command's options.",
-                "Exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled."})
+                "Exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM)."})
 public final class Main implements Callable<Integer> {
 
     /** Cancelled (Ctrl-C). */
@@ -65,7 +65,7 @@ public final class Main implements Callable<Integer> {
      * @param args the command and its options
      */
     public static void main(String[] args) {
-        System.exit(run(args, System.in, System.out, System.err, stderrIsTerminal()));
+        System.exit(SignalExit.run(err -> run(args, System.in, System.out, err, stderrIsTerminal()), System.err));
     }
 
     /** Runs a command with no standard input; returns the exit code. */

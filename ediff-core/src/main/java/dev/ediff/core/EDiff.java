@@ -209,6 +209,7 @@ public final class EDiff implements AutoCloseable {
     private Generation run(Request request) {
         long start = System.nanoTime();
         GenerationRecord plan = GenerationRecord.plan(stages, request);
+        BatchLimit.check(request.count(), stages, plan.stages().size() - 1);
         Conditioner.Branches branches = conditioner.branches(request);
         PaintWithWords paint = PaintWithWords.locate(request, conditioner);
         List<StageResult> results = new ArrayList<>();

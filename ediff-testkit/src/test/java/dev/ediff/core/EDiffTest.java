@@ -142,9 +142,9 @@ class EDiffTest {
     void badRequestsFailClearly() {
         try (EDiff ediff = pipeline(new GaussianMixtureExpert("gmm", mixture(3, 2, SHAPE.sampleSize())))) {
             assertContains(assertThrows(IllegalArgumentException.class, () -> Request.builder().steps(0)).getMessage(),
-                    "steps must be >= 1");
+                    "steps must be in 1..1000, got 0");
             assertContains(assertThrows(IllegalArgumentException.class, () -> Request.builder().count(0)).getMessage(),
-                    "count must be >= 1");
+                    "count must be in 1..4096, got 0");
             assertContains(assertThrows(IllegalArgumentException.class, () -> Guidance.of(Double.NaN)).getMessage(),
                     "guidance scale", "NaN");
             assertContains(assertThrows(IllegalArgumentException.class, () -> Guidance.of(-1)).getMessage(),

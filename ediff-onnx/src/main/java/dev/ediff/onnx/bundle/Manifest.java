@@ -19,7 +19,22 @@ import java.util.Set;
  * what it should be. Parsing touches no other file.
  */
 public record Manifest(String name, String description, List<TextEncoderSpec> textEncoders,
-                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages) {
+                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages, Map<String, String> sha256) {
+
+    /**
+     * Builds a manifest.
+     *
+     * @param name         the model's name
+     * @param description  a line about the model (may be empty)
+     * @param textEncoders the text encoders, in manifest order
+     * @param imageEncoder the style image encoder, if any
+     * @param stages       the stages, base first
+     * @param sha256       expected SHA-256 digests (64 lowercase hex digits) by bundle-relative file path;
+     *               files without an entry are not verified
+     */
+    public Manifest {
+        sha256 = Map.copyOf(sha256);
+    }
 
     /** The manifest's file name inside a bundle. */
     public static final String FILE = "manifest.json";
@@ -60,7 +75,9 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
     }
 
     private static final Set<String> ROOT_FIELDS = Set.of("format_version", "name", "description", "text_encoders",
-            "image_encoder", "stages");
+            "image_encoder", "stages", "sha256");
+
+    private static final java.util.regex.Pattern SHA256 = java.util.regex.Pattern.compile("[0-9a-f]{64}");
 
     /**
      * Parses and checks a manifest.
@@ -121,7 +138,25 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             }
             stages.add(s);
         }
-        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages));
+        Map<String, String> digests = new java.util.TreeMap<>();
+        JsonNode sha = root.get("sha256");
+        if (sha != null && !sha.isNull()) {
+            r.object(sha, "sha256");
+            for (Iterator<Map.Entry<String, JsonNode>> it = sha.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String field = "sha256[\"" + e.getKey() + "\"]";
+                BundlePaths.checkRelative(e.getKey(), where, field);
+                if (e.getKey().equals(FILE)) {
+                    throw new BundleException(where + ": " + field + ": the manifest cannot hold its own digest");
+                }
+                if (!e.getValue().isTextual() || !SHA256.matcher(e.getValue().asText()).matches()) {
+                    throw new BundleException(where + ": " + field + " must be a SHA-256 digest, 64 lowercase hex digits,"
+                            + " got " + e.getValue());
+                }
+                digests.put(e.getKey(), e.getValue().asText());
+            }
+        }
+        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages), digests);
     }
 
     private static TextEncoderSpec textEncoder(Reader r, JsonNode n, String path) {
@@ -163,6 +198,16 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                 r.integer(n, path + ".size", 8, 4096), mean, std, r.integer(n, path + ".dim", 1, 1 << 16));
     }
 
+    /**
+     * The largest noise level a manifest may name (sigma_min, sigma_max, sigma_lo, sigma_hi): 1e4.
+     * Trained models stop far below (EDM: 80; Stable Diffusion's VP schedule: about 14.6); a larger
+     * number is a typo, and near Double.MAX_VALUE the schedule's arithmetic overflows.
+     */
+    public static final double MAX_SIGMA = 1e4;
+
+    /** The largest sigma_data (the data's standard deviation; 0.5 for images in [-1, 1]) and rho: 100. */
+    public static final double MAX_SIGMA_DATA_AND_RHO = 100;
+
     private static final Set<String> PARAMETERIZATIONS = Set.of("x0", "edm", "eps", "v");
     private static final Set<String> NOISE_SHAPES = Set.of("scalar", "batch", "batch_1");
 
@@ -182,8 +227,8 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             throw new BundleException(r.where + ": " + path + ".parameterization is '" + param + "'; expected one of "
                     + PARAMETERIZATIONS);
         }
-        double sigmaMin = r.number(n, path + ".sigma_min", 0, Double.MAX_VALUE, false);
-        double sigmaMax = r.number(n, path + ".sigma_max", 0, Double.MAX_VALUE, false);
+        double sigmaMin = r.number(n, path + ".sigma_min", 0, MAX_SIGMA, false);
+        double sigmaMax = r.number(n, path + ".sigma_max", 0, MAX_SIGMA, false);
         if (!(sigmaMin < sigmaMax)) {
             throw new BundleException(r.where + ": " + path + ".sigma_min (" + sigmaMin + ") must be below sigma_max ("
                     + sigmaMax + ")");
@@ -219,8 +264,8 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             JsonNode e = experts.get(i);
             r.object(e, ep);
             r.onlyFields(e, ep, Set.of("name", "model", "sigma_lo", "sigma_hi"));
-            double lo = r.number(e, ep + ".sigma_lo", 0, Double.MAX_VALUE, true);
-            double hi = e.hasNonNull("sigma_hi") ? r.number(e, ep + ".sigma_hi", 0, Double.MAX_VALUE, false)
+            double lo = r.number(e, ep + ".sigma_lo", 0, MAX_SIGMA, true);
+            double hi = e.hasNonNull("sigma_hi") ? r.number(e, ep + ".sigma_hi", 0, MAX_SIGMA, false)
                     : Double.POSITIVE_INFINITY;
             if (!(hi > lo)) {
                 throw new BundleException(r.where + ": " + ep + " has sigma_hi " + hi + " <= sigma_lo " + lo);
@@ -238,7 +283,8 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                     + " option: " + e.getMessage() + "; a sampler is NAME or NAME(key=value,...)");
         }
         Optional<Double> aug = defaults.has("augmentation_sigma")
-                ? Optional.of(r.number(defaults, path + ".defaults.augmentation_sigma", 0, 1e6, true)) : Optional.empty();
+                ? Optional.of(r.number(defaults, path + ".defaults.augmentation_sigma", 0,
+                dev.ediff.api.StageOptions.MAX_AUGMENTATION_SIGMA, true)) : Optional.empty();
         if (index > 0 && aug.isEmpty()) {
             throw new BundleException(r.where + ": " + path + " is a super-resolution stage (it is not the first), so "
                     + path + ".defaults.augmentation_sigma is required");
@@ -248,11 +294,12 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                     + ".inputs must name the 'low_res' and 'augmentation_sigma' inputs");
         }
         return new StageSpec(name, res.get(0).asInt(), res.get(1).asInt(), r.integer(n, path + ".channels", 1, 64), param,
-                n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, 1e6, false) : 0.5, sigmaMin, sigmaMax,
-                n.has("rho") ? r.number(n, path + ".rho", 0, 1e3, false) : 7.0, xInput, noiseInput, noiseShape,
+                n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, MAX_SIGMA_DATA_AND_RHO, false) : 0.5, sigmaMin,
+                sigmaMax, n.has("rho") ? r.number(n, path + ".rho", 0, MAX_SIGMA_DATA_AND_RHO, false) : 7.0, xInput, noiseInput, noiseShape,
                 java.util.Collections.unmodifiableMap(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler,
-                defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, 10_000) : 20,
-                defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0, 1e4, true) : 1.0, aug);
+                defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, dev.ediff.api.Request.MAX_STEPS) : 20,
+                defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0,
+                        dev.ediff.api.Guidance.MAX_SCALE, true) : 1.0, aug);
     }
 
     /** The conditioning roles a stage's inputs may name. */
@@ -346,10 +393,14 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             JsonNode v = field(n, path);
             double d = v.asDouble();
             if (!v.isNumber() || !Double.isFinite(d) || d > max || (minInclusive ? d < min : d <= min)) {
-                throw new BundleException(where + ": " + path + " must be a finite number " + (minInclusive ? ">= " : "> ")
-                        + min + ", got " + v);
+                throw new BundleException(where + ": " + path + " must be a finite number in " + (minInclusive ? "[" : "(")
+                        + plain(min) + ", " + plain(max) + "], got " + v);
             }
             return d;
+        }
+
+        private static String plain(double d) {
+            return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
         }
 
         double[] triple(JsonNode n, String path) {

@@ -1,9 +1,11 @@
 package dev.ediff.onnx.bundle;
 
+import dev.ediff.api.CancelledException;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseInterval;
+import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.EDiffBuilder;
 import dev.ediff.core.RoutingTree;
@@ -37,6 +39,10 @@ import java.util.Optional;
  * cover the stage's sigma range, and embedding widths agree between encoders and experts. A failure
  * is a {@link BundleException} naming the file, the manifest field and the fix, and every session
  * opened before it is closed again.
+ *
+ * <p>Opening is cancelled by interrupting the opening thread: the model being loaded finishes (ONNX
+ * Runtime cannot stop a session half-built), every session opened so far is closed, and a
+ * {@link CancelledException} is thrown with the thread's interrupt flag kept set.
  */
 public final class ModelBundle {
 
@@ -104,6 +110,64 @@ public final class ModelBundle {
         return Optional.of(Manifest.parse(src.read(Manifest.FILE, "manifest"), src.describe() + "/" + Manifest.FILE));
     }
 
+    /**
+     * Checks the bundle in {@code dir} as thoroughly as generating would, and more: verifies every
+     * file that has a {@code sha256} digest in the manifest, opens every model (with every check of
+     * {@link #open(Path)}), then makes one image with the stages' default sampler and steps (so that
+     * every expert is run), so that whatever a generation checks (resolution and fixed batch of the
+     * graphs, conditioning shapes) is checked too.
+     * This is {@code ediff info --check}.
+     *
+     * @param dir the bundle folder
+     * @return a one-line summary of what was checked
+     * @throws BundleException naming the file and what is wrong
+     */
+    public static String check(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new BundleException(dir + " is not a folder; a bundle is a folder holding " + Manifest.FILE);
+        }
+        return check(new BundleSource.Folder(dir));
+    }
+
+    /**
+     * Like {@link #check(Path)} for the default bundle on the classpath.
+     *
+     * @return a one-line summary of what was checked
+     */
+    public static String checkDefault() {
+        return check(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(),
+                DEFAULT_CLASSPATH_ROOT));
+    }
+
+    private static String check(BundleSource src) {
+        String where = src.describe() + "/" + Manifest.FILE;
+        Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
+        for (String file : m.sha256().keySet()) {
+            String field = "sha256[\"" + file + "\"]";
+            Optional<Path> path = src instanceof BundleSource.Folder ? src.path(file, field) : Optional.empty();
+            if (path.isPresent()) {
+                BundleDigests.check(m, src.describe(), file, path.get());
+            } else {
+                BundleDigests.check(m, src.describe(), file, src.read(file, field));
+            }
+        }
+        try (EDiff ediff = open(src, SessionConfig.DEFAULT)) {
+            // The stages' default steps: fewer could leave an expert's noise interval unvisited, and so unchecked.
+            Request trial = Request.prompt("a check").seed(0).count(1).build();
+            try {
+                ediff.generate(trial);
+            } catch (CancelledException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new BundleException(src.describe() + ": the bundle opens, but generating one image with the"
+                        + " stages' defaults fails: " + e.getMessage(), e);
+            }
+            return "every model opened and matches the manifest, " + m.sha256().size() + " file(s) matched their sha256"
+                    + " digest, one image was generated through " + ediff.stages().size() + " stage(s)";
+        }
+    }
+
     static EDiff open(BundleSource src, SessionConfig config) {
         String where = src.describe() + "/" + Manifest.FILE;
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
@@ -115,7 +179,8 @@ public final class ModelBundle {
                 Manifest.TextEncoderSpec s = m.textEncoders().get(i);
                 String field = "text_encoders[" + i + "]";
                 Tokenizer tok = withContext(where, field + ".tokenizer", s.tokenizer(),
-                        () -> Tokenizers.load(src.read(s.tokenizer(), field + ".tokenizer"),
+                        () -> Tokenizers.load(BundleDigests.check(m, src.describe(), s.tokenizer(),
+                                src.read(s.tokenizer(), field + ".tokenizer")),
                                 src.describe() + "/" + s.tokenizer()));
                 try {
                     tok.encode("", s.maxTokens());
@@ -134,7 +199,7 @@ public final class ModelBundle {
                         s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
                         s.off() == Manifest.Off.EMPTY_PROMPT);
                 OnnxTextEncoder e = withContext(where, field + ".model", s.model(), () -> {
-                    Model model = model(src, s.model(), field + ".model");
+                    Model model = model(src, m, s.model(), field + ".model");
                     return model.path().isPresent()
                             ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
                             : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
@@ -149,7 +214,7 @@ public final class ModelBundle {
                 OnnxImageEncoder.Config c = new OnnxImageEncoder.Config(s.input(), s.output(), s.size(), s.mean(),
                         s.std(), s.dim());
                 OnnxImageEncoder e = withContext(where, "image_encoder.model", s.model(), () -> {
-                    Model model = model(src, s.model(), "image_encoder.model");
+                    Model model = model(src, m, s.model(), "image_encoder.model");
                     return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
                             : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
                 });
@@ -167,6 +232,12 @@ public final class ModelBundle {
                 } catch (Exception suppressed) {
                     e.addSuppressed(suppressed);
                 }
+            }
+            if (Thread.currentThread().isInterrupted() && !(e instanceof CancelledException)) {
+                // An interrupted file read fails with ClosedByInterruptException: report the cancellation, not the read.
+                CancelledException cancelled = new CancelledException("opening " + src.describe() + " was interrupted");
+                cancelled.initCause(e);
+                throw cancelled;
             }
             if (e instanceof EDiffException) {
                 throw e;
@@ -207,7 +278,7 @@ public final class ModelBundle {
             Manifest.ExpertSpec e = s.experts().get(i);
             String ef = field + ".experts[" + i + "]";
             OnnxExpert expert = withContext(where, ef + ".model", e.model(), () -> {
-                Model model = model(src, e.model(), ef + ".model");
+                Model model = model(src, m, e.model(), ef + ".model");
                 return model.path().isPresent()
                         ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
                         : OnnxExpert.open(e.name(), model.bytes(), contract, config);
@@ -313,8 +384,8 @@ public final class ModelBundle {
     private record Model(byte[] bytes, Optional<Path> path) {
     }
 
-    private static Model model(BundleSource src, String file, String field) {
-        byte[] bytes = src.read(file, field);
+    private static Model model(BundleSource src, Manifest m, String file, String field) {
+        byte[] bytes = BundleDigests.check(m, src.describe(), file, src.read(file, field));
         List<String> external = OnnxExternalData.locations(bytes, src.describe() + "/" + file + " (" + field + ")");
         if (external.isEmpty()) {
             return new Model(bytes, Optional.empty());
@@ -330,8 +401,9 @@ public final class ModelBundle {
                         + ") has a tensor marked external without a location");
             }
             BundlePaths.checkRelative(loc, src.describe() + "/" + file, "external data of " + field);
-            BundlePaths.resolveInside(folder.dir, dir + loc, src.describe() + "/" + file,
+            Path data = BundlePaths.resolveInside(folder.dir, dir + loc, src.describe() + "/" + file,
                     "external data of " + field);
+            BundleDigests.check(m, src.describe(), dir + loc, data);
         }
         return new Model(bytes, src.path(file, field));
     }
@@ -343,9 +415,13 @@ public final class ModelBundle {
 
     /** Adds the manifest field and file to a model error. */
     private static <T> T withContext(String where, String field, String file, Opener<T> opener) {
+        if (Thread.currentThread().isInterrupted()) {
+            throw new CancelledException("opening " + where.substring(0, where.length() - Manifest.FILE.length() - 1)
+                    + " was interrupted before " + field + " (" + file + ")");
+        }
         try {
             return opener.open();
-        } catch (BundleException e) {
+        } catch (BundleException | CancelledException e) {
             throw e;
         } catch (EDiffException e) {
             throw new BundleException(where + ": " + field + " (" + file + "): " + e.getMessage(), e);

@@ -483,6 +483,8 @@ public final class FixtureBundle {
         boolean t5TokensRank2;
         boolean dynamicTokens;
         String extraInput;
+        /** The batch dimension of every input and the output: symbolic "B", or a fixed size. */
+        Object batch = "B";
 
         private Expert(int res, boolean sr, long seed, float a) {
             this.res = res;
@@ -541,6 +543,12 @@ public final class FixtureBundle {
             return this;
         }
 
+        /** Every input and the output get a fixed batch dimension {@code n} instead of a symbolic one. */
+        Expert fixedBatch(int n) {
+            batch = (long) n;
+            return this;
+        }
+
         /** An extra float input {@code [B]} the manifest does not map. */
         Expert extraInput(String name) {
             extraInput = name;
@@ -552,6 +560,10 @@ public final class FixtureBundle {
         }
 
         private String in(OnnxGraphBuilder g, String role, Object... dims) {
+            dims = dims.clone();
+            for (int i = 0; i < dims.length; i++) {
+                dims[i] = "B".equals(dims[i]) ? batch : dims[i];
+            }
             DataType t = types.getOrDefault(role, DataType.FLOAT);
             String n = g.input(name(role), t, dims);
             return t == DataType.FLOAT ? n : g.node("Cast", new String[] {n}, attr("to", DataType.FLOAT.getNumber()));
@@ -574,7 +586,7 @@ public final class FixtureBundle {
             OnnxGraphBuilder g = new OnnxGraphBuilder((sr ? "sr_" : "base_") + seed);
             String x = in(g, "x", "B", 3, res, res);
             String sigma = in(g, "sigma", "B");
-            g.output("denoised", DataType.FLOAT, "B", 3, res, res);
+            g.output("denoised", DataType.FLOAT, batch, 3, res, res);
             List<String> terms = new ArrayList<>();
             Object t5L = dynamicTokens ? "L5" : (Object) t5Len;
             Object clipL = dynamicTokens ? "LC" : (Object) CLIP_LEN;

@@ -89,6 +89,19 @@ class ModelBundleTest {
     }
 
     @Test
+    void openingOnAnInterruptedThreadIsCancelledAndKeepsTheFlag() {
+        Thread.currentThread().interrupt();
+        try {
+            dev.ediff.api.CancelledException e = assertThrows(dev.ediff.api.CancelledException.class,
+                    () -> ModelBundle.open(fixture.dir, FixtureBundle.CPU));
+            assertTrue(e.getMessage().contains("interrupted"), e.getMessage());
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt flag is kept for the caller");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
     void generatesThroughBothStagesRoutingByInterval() {
         Generation g = ediff.generate(prompt("a red cat on the hat").keepAllStages(true).build());
         assertEquals(List.of("base", "sr"), g.stages().stream().map(StageResult::stage).toList());
