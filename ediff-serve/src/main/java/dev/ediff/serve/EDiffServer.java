@@ -133,10 +133,12 @@ public final class EDiffServer implements AutoCloseable {
     /**
      * Starts serving {@code ediff} on {@code host:port}.
      *
+     * @param ediff the open model to serve; the server does not own it (close it after the server)
      * @param host  the address to bind; {@code 127.0.0.1} (loopback) unless the server should be reachable
      *              from other machines
      * @param port  the port, or 0 for a free one (see {@link #port()})
      * @param limits what the server accepts
+     * @return the running server; {@link #close} stops it
      * @throws IllegalArgumentException for an unknown host or a port outside 0..65535
      * @throws UncheckedIOException     when the address cannot be bound (the message names it)
      */
@@ -174,12 +176,12 @@ public final class EDiffServer implements AutoCloseable {
         return server;
     }
 
-    /** The port the server listens on. */
+    /** {@return the port the server listens on} */
     public int port() {
         return http.getAddress().getPort();
     }
 
-    /** The page's address, e.g. {@code http://127.0.0.1:8080/}. */
+    /** {@return the page's address, e.g. {@code http://127.0.0.1:8080/}} */
     public URI uri() {
         InetSocketAddress a = http.getAddress();
         String host = a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
@@ -189,12 +191,16 @@ public final class EDiffServer implements AutoCloseable {
         return URI.create("http://" + host + ":" + a.getPort() + "/");
     }
 
-    /** The limits this server enforces. */
+    /** {@return the limits this server enforces} */
     public Limits limits() {
         return limits;
     }
 
-    /** Blocks until {@link #close} was called (from another thread or a shutdown hook). */
+    /**
+     * Blocks until {@link #close} was called (from another thread or a shutdown hook).
+     *
+     * @throws InterruptedException if the calling thread is interrupted while waiting
+     */
     public void awaitClose() throws InterruptedException {
         closedLatch.await();
     }

@@ -32,57 +32,65 @@ public final class Limits {
     /**
      * 8 MiB requests, 1024x1024-pixel uploads, 8 painted phrases, 4 images and 1000 steps per generation,
      * 1 worker, 4 waiting.
+     *
+     * @return the default limits
      */
     public static Limits defaults() {
         return builder().build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /** {@return a builder starting from {@link #defaults()}} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The largest request body, in bytes (a generation request carries its masks and style image). */
+    /** {@return the largest request body, in bytes} A generation request carries its masks and style image. */
     public int maxBodyBytes() {
         return maxBodyBytes;
     }
 
-    /** The most pixels an uploaded image (mask, style) may declare; checked before it is decoded. */
+    /** {@return the most pixels an uploaded image (mask, style) may declare} Checked before the image is decoded. */
     public int maxImagePixels() {
         return maxImagePixels;
     }
 
-    /** The most images one generation may ask for. */
+    /** {@return the most images one generation may ask for} */
     public int maxCount() {
         return maxCount;
     }
 
-    /** The most sampler steps one generation may ask for. */
+    /** {@return the most sampler steps one generation may ask for} */
     public int maxSteps() {
         return maxSteps;
     }
 
-    /** Generations run at the same time. */
+    /** {@return how many generations run at the same time} */
     public int workers() {
         return workers;
     }
 
-    /** Generations that may wait for a worker; one more is answered "busy" (HTTP 429). */
+    /** {@return how many generations may wait for a worker} One more is answered "busy" (HTTP 429). */
     public int queue() {
         return queue;
     }
 
-    /** Finished generations (their images) kept in memory; the oldest finished goes first. */
+    /**
+     * {@return how many finished generations (their images) are kept in memory; never fewer than
+     * {@link #workers()} + {@link #queue()}} The oldest finished goes first.
+     */
     public int keepJobs() {
         return keepJobs;
     }
 
-    /** Progress streams (server-sent events) open at the same time; one more is answered 503. */
+    /**
+     * {@return how many progress streams (server-sent events) may be open at the same time} One more is
+     * answered 503.
+     */
     public int maxStreams() {
         return maxStreams;
     }
 
-    /** The most painted phrases in one generation (each carries a mask image). */
+    /** {@return the most painted phrases in one generation (each carries a mask image)} */
     public int maxPhrases() {
         return maxPhrases;
     }
@@ -109,55 +117,109 @@ public final class Limits {
         private Builder() {
         }
 
-        /** The most painted phrases per generation, at least 1. */
+        /**
+         * The most painted phrases per generation, at least 1.
+         *
+         * @param phrases the most painted phrases per generation
+         * @return this builder
+         * @throws IllegalArgumentException if {@code phrases} is below 1
+         */
         public Builder maxPhrases(int phrases) {
             this.maxPhrases = atLeast("maxPhrases", phrases, 1);
             return this;
         }
 
-        /** The largest request body in bytes, at least 1 KiB. */
+        /**
+         * The largest request body in bytes, at least 1 KiB.
+         *
+         * @param bytes the largest request body, in bytes
+         * @return this builder
+         * @throws IllegalArgumentException if {@code bytes} is below 1024
+         */
         public Builder maxBodyBytes(int bytes) {
             this.maxBodyBytes = atLeast("maxBodyBytes", bytes, 1024);
             return this;
         }
 
-        /** The most pixels of an uploaded image, at least 16x16. */
+        /**
+         * The most pixels of an uploaded image, at least 16x16.
+         *
+         * @param pixels the most pixels (width times height) of an uploaded image
+         * @return this builder
+         * @throws IllegalArgumentException if {@code pixels} is below 256 (16x16)
+         */
         public Builder maxImagePixels(int pixels) {
             this.maxImagePixels = atLeast("maxImagePixels", pixels, 256);
             return this;
         }
 
-        /** The most images per generation, at least 1. */
+        /**
+         * The most images per generation, at least 1.
+         *
+         * @param count the most images per generation
+         * @return this builder
+         * @throws IllegalArgumentException if {@code count} is below 1
+         */
         public Builder maxCount(int count) {
             this.maxCount = atLeast("maxCount", count, 1);
             return this;
         }
 
-        /** The most steps per generation, at least 1. */
+        /**
+         * The most steps per generation, at least 1.
+         *
+         * @param steps the most sampler steps per generation
+         * @return this builder
+         * @throws IllegalArgumentException if {@code steps} is below 1
+         */
         public Builder maxSteps(int steps) {
             this.maxSteps = atLeast("maxSteps", steps, 1);
             return this;
         }
 
-        /** Generations run at once, at least 1 (each uses the model's threads). */
+        /**
+         * Generations run at once, at least 1 (each uses the model's threads).
+         *
+         * @param workers how many generations run at once
+         * @return this builder
+         * @throws IllegalArgumentException if {@code workers} is below 1
+         */
         public Builder workers(int workers) {
             this.workers = atLeast("workers", workers, 1);
             return this;
         }
 
-        /** Generations waiting for a worker, at least 0. */
+        /**
+         * Generations waiting for a worker, at least 0.
+         *
+         * @param waiting how many generations may wait for a worker; 0 answers "busy" whenever every worker is taken
+         * @return this builder
+         * @throws IllegalArgumentException if {@code waiting} is below 0
+         */
         public Builder queue(int waiting) {
             this.queue = atLeast("queue", waiting, 0);
             return this;
         }
 
-        /** Finished generations kept, at least 1 (raised to workers + queue if lower). */
+        /**
+         * Finished generations kept, at least 1 (raised to workers + queue if lower).
+         *
+         * @param jobs how many finished generations to keep in memory
+         * @return this builder
+         * @throws IllegalArgumentException if {@code jobs} is below 1
+         */
         public Builder keepJobs(int jobs) {
             this.keepJobs = atLeast("keepJobs", jobs, 1);
             return this;
         }
 
-        /** Progress streams open at once, at least 1. */
+        /**
+         * Progress streams open at once, at least 1.
+         *
+         * @param streams how many progress streams may be open at once
+         * @return this builder
+         * @throws IllegalArgumentException if {@code streams} is below 1
+         */
         public Builder maxStreams(int streams) {
             this.maxStreams = atLeast("maxStreams", streams, 1);
             return this;
@@ -170,7 +232,7 @@ public final class Limits {
             return value;
         }
 
-        /** The limits. */
+        /** {@return the limits set so far (defaults for any not set)} */
         public Limits build() {
             return new Limits(this);
         }

@@ -20,7 +20,11 @@ public final class ServeMain {
     private ServeMain() {
     }
 
-    /** Runs the server until the JVM is asked to stop; exits with the code of {@link #run}. */
+    /**
+     * Runs the server until the JVM is asked to stop; exits with the code of {@link #run}.
+     *
+     * @param args the command-line options, as for {@link #run}
+     */
     public static void main(String[] args) {
         System.exit(run(List.of(args), System.out, System.err));
     }
@@ -29,6 +33,10 @@ public final class ServeMain {
      * Parses {@code args}, opens the model, serves until interrupted (Ctrl-C), then closes the server and
      * the model.
      *
+     * @param args the options after {@code serve}: {@code --model DIR}, {@code --port N}, {@code --host ADDRESS},
+     *             {@code --help}
+     * @param out  where the usage (for {@code --help}) and the served address are printed
+     * @param err  where usage errors, failures and the warning for a non-loopback address are printed
      * @return the exit code: 0 after a clean stop, 1 when the model or the address could not be opened, 2 bad usage
      */
     public static int run(List<String> args, PrintStream out, PrintStream err) {
@@ -79,6 +87,12 @@ public final class ServeMain {
      * Opens the model ({@code model}, or the default one when null) and {@linkplain #serve(EDiff, String, int,
      * Limits, PrintStream, PrintStream) serves} it, then closes it.
      *
+     * @param model  the model folder, or null for the default model
+     * @param host   the address to bind, e.g. {@code 127.0.0.1} (loopback: this machine only)
+     * @param port   the port, or 0 for a free one
+     * @param limits what the server accepts
+     * @param out    where the served address is printed
+     * @param err    where failures and the warning for a non-loopback address are printed
      * @return the exit code: 0 after a clean stop, 1 when the model or the address could not be opened
      */
     public static int serve(Path model, String host, int port, Limits limits, PrintStream out, PrintStream err) {
@@ -99,6 +113,12 @@ public final class ServeMain {
      * thread is interrupted, then closes the server (not the model: the caller owns it). For a command
      * line that parses its own options and opens the model itself ({@code ediff serve} in the picocli CLI).
      *
+     * @param ediff  the open model to serve; it stays open
+     * @param host   the address to bind, e.g. {@code 127.0.0.1} (loopback: this machine only)
+     * @param port   the port, or 0 for a free one
+     * @param limits what the server accepts
+     * @param out    where the served address is printed
+     * @param err    where failures and the warning for a non-loopback address are printed
      * @return the exit code: 0 after a clean stop, 1 when the address could not be opened
      */
     public static int serve(EDiff ediff, String host, int port, Limits limits, PrintStream out, PrintStream err) {
