@@ -238,7 +238,9 @@ def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, bas
         shutil.copyfile(src, target)
     man = manifest(cfg, experts, sr_experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
     # Per-file SHA-256 digests (BUNDLE_FORMAT.md, "Integrity"): the SDK refuses a damaged file when it opens.
-    man["sha256"] = {dst: sha256_file(os.path.join(bundle, dst)) for dst in sorted(srcs)}
+    # The default bundle ships without the judge (it lives with the evaluation code), so no digest for it.
+    shipped = [d for d in sorted(srcs) if not (bundle == BUNDLE and d.startswith("judge/"))]
+    man["sha256"] = {dst: sha256_file(os.path.join(bundle, dst)) for dst in shipped}
     with open(os.path.join(bundle, "manifest.json"), "w") as f:
         json.dump(man, f, indent=2)
         f.write("\n")

@@ -1,4 +1,4 @@
-package dev.ediff.examples;
+package dev.ediff.model.mini;
 
 import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
