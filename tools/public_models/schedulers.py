@@ -64,7 +64,7 @@ def euler_schedule(cfg, n):
     log_table = np.log(table)
     sig = np.interp(ts, np.arange(0, len(table)), table)
     if cfg.get("use_karras_sigmas", False):
-        sig = karras(sig[0], sig[-1], n)
+        sig = karras(float(sig[0]), float(sig[-1]), n)
         ts = np.array([sigma_to_t(s, log_table) for s in sig])
     sig = np.concatenate([sig, [0.0]]).astype(np.float32)
     return {"timesteps": ts.astype(np.float32), "sigmas": sig}
@@ -97,7 +97,7 @@ def dpm_schedule(cfg, n):
     table = table_sigmas(cfg)
     log_table = np.log(table)
     if cfg.get("use_karras_sigmas", False):
-        sig = karras(table[-1], table[0], n)
+        sig = karras(float(table[-1]), float(table[0]), n)  # diffusers takes .item(): float64 math
         ts = np.array([sigma_to_t(s, log_table) for s in sig]).round()
     else:
         sig = np.interp(ts, np.arange(0, len(table)), table)
