@@ -3,6 +3,7 @@ package dev.ediff.core.schedule;
 import dev.ediff.api.NoiseSchedule;
 import dev.ediff.core.model.DiscreteVp;
 import dev.ediff.core.model.FlowMatching;
+import dev.ediff.core.model.Parameterization;
 
 import java.util.Arrays;
 import java.util.function.DoubleUnaryOperator;
@@ -193,6 +194,19 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
     @Override
     public double[] timesteps() {
         return timesteps.clone();
+    }
+
+    /**
+     * How the network's output becomes the denoiser at each sigma, with this schedule's timesteps as
+     * the noise input: eps or v prediction of a VP model (sigma_data 1, input scaled by
+     * {@code 1 / sqrt(sigma^2 + 1)}), or the flow velocity ({@link FlowMatching#velocity}).
+     */
+    public Parameterization parameterization(SchedulerConfig.Prediction prediction) {
+        return switch (prediction) {
+            case EPSILON -> Parameterization.eps(1.0, this::timestepOf);
+            case V_PREDICTION -> Parameterization.v(1.0, this::timestepOf);
+            case FLOW -> FlowMatching.velocity(this::timestepOf);
+        };
     }
 
     /** This schedule as a {@link NoiseSchedule} fixed to its own step count. */
