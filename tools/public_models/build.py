@@ -246,7 +246,14 @@ def timestep_dummy(form):
     raise ValueError(form)
 
 
-def build_unet(folder, ctx_dim, seq, timestep_form, add=None, seed=0):
+def to_external_data(path):
+    """Moves every initializer into model.onnx_data, as large exports (SDXL, SD3) are shipped."""
+    m = onnx.load(str(path))
+    onnx.save_model(m, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=path.name + "_data", size_threshold=0)
+
+
+def build_unet(folder, ctx_dim, seq, timestep_form, add=None, seed=0, external=False):
     torch.manual_seed(seed)
     net = nets.TinyUNet(4, 32, ctx_dim, add_embed=add)
     # keep the random network's output near unit scale so the sampled latents stay finite
@@ -264,6 +271,8 @@ def build_unet(folder, ctx_dim, seq, timestep_form, add=None, seed=0):
         names += ["text_embeds", "time_ids"]
         dyn.update({"text_embeds": {0: "batch_size"}, "time_ids": {0: "batch_size"}})
     export(UNetExport(net, add is not None), tuple(args), names, ["out_sample"], dyn, folder / "model.onnx")
+    if external:
+        to_external_data(folder / "model.onnx")
     cfg = {"_class_name": "UNet2DConditionModel", "_diffusers_version": "0.30.0", "in_channels": 4, "out_channels": 4,
            "sample_size": 8, "cross_attention_dim": ctx_dim, "block_out_channels": [32], "attention_head_dim": 16,
            "norm_num_groups": 8, "layers_per_block": 1, "flip_sin_to_cos": True, "freq_shift": 0}
@@ -357,7 +366,7 @@ def build_sdxl(root, merges, refiner):
              "unet": onnx_component("unet"), "vae_decoder": onnx_component("vae_decoder"),
              "vae_encoder": onnx_component("vae_encoder")}
     if refiner:
-        build_unet(root / "unet", 48, 77, "int64[B]", add=(8, 40, 5), seed=13)
+        build_unet(root / "unet", 48, 77, "int64[B]", add=(8, 40, 5), seed=13, external=True)
         index.update(_class_name="ORTStableDiffusionXLImg2ImgPipeline", requires_aesthetics_score=True,
                      force_zeros_for_empty_prompt=False, text_encoder=[None, None], tokenizer=[None, None])
     else:
@@ -506,7 +515,7 @@ def run_sd(root, name, sampler, steps, guidance, negative, seed, config_override
     rec.save()
 
 
-def sdxl_embeddings(root, prompt, negative, encoders):
+def sdxl_embeddings(root, prompt, negative, encoders, clip_skip=None):
     """Penultimate hidden states of each encoder, concatenated; pooled text_embeds of the last one;
     zeros for the negative only when no negative prompt is given and the pipeline forces zeros."""
     index = json.loads((root / "model_index.json").read_text())
@@ -516,9 +525,11 @@ def sdxl_embeddings(root, prompt, negative, encoders):
         tok = clip_tokenizer(root / tok_name)
         te = Session(root / te_name / "model.onnx")
         layers = sum(1 for o in te.outputs if o.startswith("hidden_states."))
+        # hidden_states[-2], or [-(clip_skip + 2)]; the negative always takes [-2] in diffusers
         penult = f"hidden_states.{layers - 2}"
+        chosen = f"hidden_states.{layers - (clip_skip + 2)}" if clip_skip else penult
         ic, oc = clip_encode(tok, te, prompt)
-        pos.append(oc[penult])
+        pos.append(oc[chosen])
         ids[tok_name] = [None, ic[0].tolist()]
         if "text_embeds" in oc:
             pooled_c = oc["text_embeds"]
@@ -537,7 +548,7 @@ def sdxl_embeddings(root, prompt, negative, encoders):
     return np.concatenate([neg, pos]), np.concatenate([pooled_u, pooled_c]), ids
 
 
-def run_sdxl(base, refiner, name, sampler, steps, guidance, negative, seed, denoising_end=0.8):
+def run_sdxl(base, refiner, name, sampler, steps, guidance, negative, seed, denoising_end=0.8, clip_skip=None):
     rec = Recorder(name)
     cfg = json.loads((base / "scheduler/scheduler_config.json").read_text())
     sched = S.SCHEDULES[sampler](cfg, steps)
@@ -556,12 +567,12 @@ def run_sdxl(base, refiner, name, sampler, steps, guidance, negative, seed, deno
                        list(size) + [0, 0] + [6.0], list(size) + [0, 0] + [2.5]))
     rec.meta.update(model=base.name, refiner=refiner.name if refiner else None, sampler=sampler, steps=steps,
                     guidance=guidance, prompt=PROMPT, negative_prompt=negative, seed=seed, scheduler_config=cfg,
-                    denoising_end=denoising_end if refiner else None, base_steps=n_base,
+                    denoising_end=denoising_end if refiner else None, base_steps=n_base, clip_skip=clip_skip,
                     timesteps=[float(t) for t in sched["timesteps"]], sigmas=[float(s) for s in sched["sigmas"]])
     rec.arr("noise", noise)
     x = None
     for tag, root, encoders, indices, tid, tid_neg in stages:
-        emb, pooled, ids = sdxl_embeddings(root, PROMPT, negative, encoders)
+        emb, pooled, ids = sdxl_embeddings(root, PROMPT, negative, encoders, clip_skip)
         time_ids = np.array([tid_neg if tid_neg is not None else tid, tid], dtype=np.float32)
         stepper = S.STEPPERS[sampler](cfg, sched)  # a fresh scheduler per pipeline, as diffusers has
         if x is None:
@@ -646,6 +657,23 @@ def run_sd3(root, name, steps, guidance, negative, seed, use_t5=True):
     rec.save()
 
 
+def vae_encode_reference(root, name, seed):
+    """The VAE encoder on a fixed image: its raw output and the latents img2img starts from
+    (mean, shifted and scaled: (mean - shift_factor) * scaling_factor)."""
+    rec = Recorder(name)
+    cfg = vae_config(root)
+    image = np.random.default_rng(seed).uniform(0, 1, (1, 3, 64, 64)).astype(np.float32)
+    enc = Session(root / "vae_encoder/model.onnx")
+    params = enc(sample=(image * 2 - 1).astype(np.float32))["latent_parameters"]
+    c = params.shape[1] // 2
+    mean = params[:, :c]
+    rec.meta.update(model=root.name, scaling_factor=cfg["scaling_factor"], shift_factor=cfg.get("shift_factor", 0.0))
+    rec.arr("image", image)
+    rec.arr("latent_parameters", params)
+    rec.arr("latents", (mean - cfg.get("shift_factor", 0.0)) * cfg["scaling_factor"])
+    rec.save()
+
+
 def schedule_references():
     """Timesteps and sigmas of each scheduler for a grid of configurations (for ediff-core)."""
     cases = []
@@ -725,6 +753,9 @@ def main():
     run_sdxl(xl, xlr, "sdxl_refiner_euler", "euler", 10, 5.0, None, 5)
     run_sdxl(xl, xlr, "sdxl_refiner_dpmpp2m", "dpmpp_2m", 10, 5.0, NEGATIVE, 6)
     run_sdxl(xl, None, "sdxl_base_empty_negative", "euler", 6, 5.0, "", 7)
+    run_sdxl(xl, None, "sdxl_base_clip_skip1", "euler", 4, 5.0, NEGATIVE, 10, clip_skip=1)
+    for root in (sd15, sd3):
+        vae_encode_reference(root, f"{root.name.replace('-', '_')}_vae_encode", 11)
     run_sd3(sd3, "sd3_t5", 6, 4.0, None, 8, use_t5=True)
     run_sd3(sd3, "sd3_no_t5", 6, 4.0, NEGATIVE, 9, use_t5=False)
     total = sum(f.stat().st_size for f in FIX.rglob("*") if f.is_file())

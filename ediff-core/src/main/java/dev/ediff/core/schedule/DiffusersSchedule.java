@@ -246,6 +246,22 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
         return n;
     }
 
+    /**
+     * The sigma boundary of a base/refiner split at {@code denoising_end = fraction}, for routing
+     * by noise level: the base's last level. An expert on {@code [boundary, inf)} gets exactly the
+     * base's levels and one on {@code [0, boundary)} the refiner's.
+     *
+     * @throws IllegalArgumentException if the split leaves either expert no step
+     */
+    public double refinerBoundary(double fraction, int trainTimesteps) {
+        int split = splitIndex(fraction, trainTimesteps);
+        if (split == 0 || split == steps()) {
+            throw new IllegalArgumentException("denoising_end " + fraction + " leaves " + (split == 0 ? "the base" : "the refiner")
+                    + " no step of " + steps() + "; use more steps or another fraction");
+        }
+        return sigmas[split - 1];
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof DiffusersSchedule d && Arrays.equals(timesteps, d.timesteps)

@@ -109,6 +109,11 @@ class DiffusersScheduleTest {
         // denoising_end 0.8: the base keeps the timesteps >= 200, the refiner runs 101 and 1
         assertEquals(8, e10.splitIndex(0.8, 1000));
         assertEquals(8, DiffusersSchedule.dpmSolverMultistep(cfg, 10).splitIndex(0.8, 1000));
+        double b = e10.refinerBoundary(0.8, 1000);
+        double[] sig = e10.sigmas();
+        assertEquals(sig[7], b);
+        assertTrue(sig[8] < b, "the refiner's first level is below the boundary");
+        assertThrows(IllegalArgumentException.class, () -> DiffusersSchedule.eulerDiscrete(cfg, 1).refinerBoundary(0.8, 1000));
     }
 
     @Test

@@ -105,6 +105,31 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * @param useT5    for SD3: whether T5 runs (off gives zeros in its place, as without text_encoder_3)
      */
     public Embeddings encode(String prompt, String negative, boolean useT5) {
+        return encode(prompt, negative, useT5, 0);
+    }
+
+    /**
+     * Encodes with clip skip: for SDXL and SD3 the positive prompt takes hidden state
+     * {@code -(clipSkip + 2)} instead of the penultimate one, while the negative keeps the penultimate
+     * one (as diffusers does). SD 1.x/2.x would need CLIP's final layer norm applied to an inner
+     * layer, which the ONNX export does not expose, so they take no clip skip.
+     *
+     * @throws IllegalArgumentException for clip skip on SD 1.x/2.x or beyond the encoders' depth
+     */
+    public Embeddings encode(String prompt, String negative, boolean useT5, int clipSkip) {
+        if (clipSkip < 0) {
+            throw new IllegalArgumentException("clip skip must be >= 0, got " + clipSkip);
+        }
+        if (clipSkip > 0 && folder.family() == DiffusersFamily.STABLE_DIFFUSION) {
+            throw new IllegalArgumentException("clip skip is not supported for SD 1.x/2.x ONNX exports: it needs the"
+                    + " text encoder's final layer norm on an inner layer, which the graph does not expose");
+        }
+        for (TextEncoderGraph c : clips) {
+            if (clipSkip > 0 && c.layers() - 1 - clipSkip < 0) {
+                throw new IllegalArgumentException("clip skip " + clipSkip + " goes past the " + c.layers() + " layers of "
+                        + c.component());
+            }
+        }
         Map<String, int[][]> ids = new LinkedHashMap<>();
         return switch (folder.family()) {
             case STABLE_DIFFUSION -> {
@@ -120,15 +145,15 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
             }
             case SDXL_BASE, SDXL_REFINER -> {
                 boolean zero = negative == null && folder.forceZerosForEmptyPrompt();
-                Branch pos = sdxlBranch(prompt, ids, 1);
+                Branch pos = sdxlBranch(prompt, ids, 1, clipSkip);
                 Branch neg = zero ? new Branch(new float[pos.tokens.length], new float[pos.pooled.length])
-                        : sdxlBranch(negative == null ? "" : negative, ids, 0);
+                        : sdxlBranch(negative == null ? "" : negative, ids, 0, 0);
                 yield new Embeddings(concat(neg.tokens, pos.tokens), CLIP_TOKENS, width, concat(neg.pooled, pos.pooled),
                         pos.pooled.length, ids);
             }
             case SD3 -> {
-                Branch neg = sd3Branch(negative == null ? "" : negative, useT5, ids, 0);
-                Branch pos = sd3Branch(prompt, useT5, ids, 1);
+                Branch neg = sd3Branch(negative == null ? "" : negative, useT5, ids, 0, 0);
+                Branch pos = sd3Branch(prompt, useT5, ids, 1, clipSkip);
                 yield new Embeddings(concat(neg.tokens, pos.tokens), CLIP_TOKENS + T5_TOKENS, width,
                         concat(neg.pooled, pos.pooled), pos.pooled.length, ids);
             }
@@ -156,12 +181,12 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     private record Branch(float[] tokens, float[] pooled) {
     }
 
-    private Branch sdxlBranch(String text, Map<String, int[][]> ids, int slot) {
+    private Branch sdxlBranch(String text, Map<String, int[][]> ids, int slot, int skip) {
         List<float[]> parts = new ArrayList<>();
         List<Integer> widths = new ArrayList<>();
         float[] pooled = null;
         for (TextEncoderGraph c : clips) {
-            String penultimate = "hidden_states." + (c.layers() - 1);
+            String penultimate = "hidden_states." + (c.layers() - 1 - skip);
             List<String> outs = new ArrayList<>(List.of(penultimate));
             boolean pooledHere = c.hasOutput("text_embeds");
             if (pooledHere) {
@@ -182,12 +207,12 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
         return new Branch(concatWidth(parts, widths, CLIP_TOKENS, 0), pooled);
     }
 
-    private Branch sd3Branch(String text, boolean useT5, Map<String, int[][]> ids, int slot) {
+    private Branch sd3Branch(String text, boolean useT5, Map<String, int[][]> ids, int slot, int skip) {
         List<float[]> parts = new ArrayList<>();
         List<Integer> widths = new ArrayList<>();
         List<float[]> pooled = new ArrayList<>();
         for (TextEncoderGraph c : clips) {
-            String penultimate = "hidden_states." + (c.layers() - 1);
+            String penultimate = "hidden_states." + (c.layers() - 1 - skip);
             TextEncoderGraph.Encoded e = c.encode(text, CLIP_TOKENS, List.of(penultimate, "text_embeds"));
             ids.computeIfAbsent(tokenizerOf(c), x -> new int[2][])[slot] = e.ids();
             parts.add(e.outputs().get(penultimate));

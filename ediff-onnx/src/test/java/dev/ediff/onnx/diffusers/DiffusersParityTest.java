@@ -156,7 +156,7 @@ class DiffusersParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sdxl_refiner_euler", "sdxl_refiner_dpmpp2m", "sdxl_base_empty_negative"})
+    @ValueSource(strings = {"sdxl_refiner_euler", "sdxl_refiner_dpmpp2m", "sdxl_base_empty_negative", "sdxl_base_clip_skip1"})
     void sdxlBaseAndRefinerMatchPython(String name) throws Exception {
         JsonNode meta = References.json(name + ".json");
         DiffusersFolder base = DiffusersFolder.open(References.folder(meta.get("model").asText()));
@@ -184,7 +184,7 @@ class DiffusersParityTest {
         for (Stage st : stages) {
             try (DiffusersPromptEncoder enc = DiffusersPromptEncoder.open(st.folder(), 1);
                  DenoiserGraph net = DenoiserGraph.open(st.folder(), 1)) {
-                DiffusersPromptEncoder.Embeddings e = enc.encode(prompt, negative, true);
+                DiffusersPromptEncoder.Embeddings e = enc.encode(prompt, negative, true, meta.path("clip_skip").asInt(0));
                 checkIds(meta.get(st.tag() + "_input_ids"), e);
                 References.assertClose(References.npy(meta.get("arrays").get(st.tag() + "_prompt_embeds").asText()).data(),
                         e.tokens(), EMBED_TOL, name + " " + st.tag() + " embeddings");
@@ -207,5 +207,21 @@ class DiffusersParityTest {
         References.assertClose(References.npy(meta.get("arrays").get("final_latents").asText()).data(), x, LATENT_TOL,
                 name + " final latents");
         checkPixels(meta, refiner != null ? refiner : base, x, shape);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sd15_vae_encode", "sd3_vae_encode"})
+    void vaeEncoderMatchesPython(String name) throws Exception {
+        JsonNode meta = References.json(name + ".json");
+        DiffusersFolder folder = DiffusersFolder.open(References.folder(meta.get("model").asText()));
+        References.Array image = References.npy(meta.get("arrays").get("image").asText());
+        try (VaeEncoderGraph enc = VaeEncoderGraph.open(folder, 1)) {
+            long[] shape = new long[4];
+            double[] z = enc.encode(image.data(), image.shape(), null, shape);
+            References.Array ref = References.npy(meta.get("arrays").get("latents").asText());
+            assertArrayEquals(ref.shape(), shape, name + " latent shape");
+            double err = References.assertClose(ref.data(), z, LATENT_TOL, name + " latents");
+            System.out.printf("%s: largest scaled latent error %.2e%n", name, err);
+        }
     }
 }
