@@ -181,7 +181,7 @@ class ClipExport(nn.Module):
         return (first, second) + (tuple(out.hidden_states) if self.hidden_states else ())
 
 
-def build_clip(folder, vocab_size, hidden, layers, ids_dtype, projection_dim=None, hidden_states=False, seed=0):
+def build_clip(folder, vocab_size, hidden, layers, ids_dtype, projection_dim=None, hidden_states=False, seed=0, half=False):
     torch.manual_seed(seed)
     cfg = CLIPTextConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden,
                          num_hidden_layers=layers, num_attention_heads=2, max_position_embeddings=77,
@@ -189,6 +189,8 @@ def build_clip(folder, vocab_size, hidden, layers, ids_dtype, projection_dim=Non
                          projection_dim=projection_dim or hidden, hidden_act="quick_gelu")
     cfg._attn_implementation = "eager"
     model = (CLIPTextModelWithProjection if projection_dim else CLIPTextModel)(cfg).eval()
+    if half:
+        model = model.half()
     names = (["text_embeds", "last_hidden_state"] if projection_dim else ["last_hidden_state", "pooler_output"])
     if hidden_states:
         names += [f"hidden_states.{i}" for i in range(layers + 1)]
@@ -253,7 +255,7 @@ def to_external_data(path):
                     location=path.name + "_data", size_threshold=0)
 
 
-def build_unet(folder, ctx_dim, seq, timestep_form, add=None, seed=0, external=False):
+def build_unet(folder, ctx_dim, seq, timestep_form, add=None, seed=0, external=False, half=False):
     torch.manual_seed(seed)
     net = nets.TinyUNet(4, 32, ctx_dim, add_embed=add)
     # keep the random network's output near unit scale so the sampled latents stay finite
@@ -270,7 +272,11 @@ def build_unet(folder, ctx_dim, seq, timestep_form, add=None, seed=0, external=F
         args += [torch.randn(1, proj), torch.randn(1, k)]
         names += ["text_embeds", "time_ids"]
         dyn.update({"text_embeds": {0: "batch_size"}, "time_ids": {0: "batch_size"}})
-    export(UNetExport(net, add is not None), tuple(args), names, ["out_sample"], dyn, folder / "model.onnx")
+    module = UNetExport(net, add is not None)
+    if half:
+        module = module.half()
+        args = [a.half() if a.is_floating_point() else a for a in args]
+    export(module, tuple(args), names, ["out_sample"], dyn, folder / "model.onnx")
     if external:
         to_external_data(folder / "model.onnx")
     cfg = {"_class_name": "UNet2DConditionModel", "_diffusers_version": "0.30.0", "in_channels": 4, "out_channels": 4,
@@ -298,13 +304,16 @@ def build_mmdit(folder, joint_dim, pooled_dim, seq, seed=0):
     (folder / "config.json").write_text(json.dumps(cfg, indent=2))
 
 
-def build_vae(root, lat_ch, scaling, shift=None, quant=True, seed=0):
+def build_vae(root, lat_ch, scaling, shift=None, quant=True, seed=0, half=False):
     torch.manual_seed(seed)
     dec, enc = nets.TinyVaeDecoder(lat_ch, quant=quant), nets.TinyVaeEncoder(lat_ch, quant=quant)
-    export(dec, (torch.randn(1, lat_ch, 8, 8),), ["latent_sample"], ["sample"],
+    dt = torch.float16 if half else torch.float32
+    if half:
+        dec, enc = dec.half(), enc.half()
+    export(dec, (torch.randn(1, lat_ch, 8, 8, dtype=dt),), ["latent_sample"], ["sample"],
            {"latent_sample": {0: "batch_size", 2: "height", 3: "width"}, "sample": {0: "batch_size", 2: "height", 3: "width"}},
            root / "vae_decoder/model.onnx")
-    export(enc, (torch.randn(1, 3, 64, 64),), ["sample"], ["latent_parameters"],
+    export(enc, (torch.randn(1, 3, 64, 64, dtype=dt),), ["sample"], ["latent_parameters"],
            {"sample": {0: "batch_size", 2: "height", 3: "width"}, "latent_parameters": {0: "batch_size", 2: "height", 3: "width"}},
            root / "vae_encoder/model.onnx")
     cfg = {"_class_name": "AutoencoderKL", "_diffusers_version": "0.30.0", "in_channels": 3, "out_channels": 3,
@@ -330,14 +339,14 @@ def onnx_component(name):
     return ["diffusers", "OnnxRuntimeModel"]
 
 
-def build_sd(root, merges, version):
+def build_sd(root, merges, version, half=False):
     """SD 1.x (pad <|endoftext|>, int32 ids, int64 [B] timestep, epsilon, leading) or SD 2.x
     (pad '!', int64 ids, float [B] timestep, v-prediction, trailing)."""
     v1 = version == 1
     n = write_clip_tokenizer(root / "tokenizer", merges, "<|endoftext|>" if v1 else "!")
-    build_clip(root / "text_encoder", n, 32, 2, torch.int32 if v1 else torch.int64, seed=1)
-    build_unet(root / "unet", 32, 77, "int64[B]" if v1 else "float[B]", seed=2)
-    build_vae(root, 4, 0.18215, seed=3)
+    build_clip(root / "text_encoder", n, 32, 2, torch.int32 if v1 else torch.int64, seed=1, half=half)
+    build_unet(root / "unet", 32, 77, "int64[B]" if v1 else "float[B]", seed=2, half=half)
+    build_vae(root, 4, 0.18215, seed=3, half=half)
     sched = dict(SCHED_SD, _class_name="EulerDiscreteScheduler" if v1 else "DPMSolverMultistepScheduler",
                  _diffusers_version="0.30.0", prediction_type="epsilon" if v1 else "v_prediction",
                  timestep_spacing="leading" if v1 else "trailing")
@@ -413,8 +422,12 @@ class Session:
         self.outputs = [o.name for o in self.s.get_outputs()]
 
     def __call__(self, **feeds):
-        out = self.s.run(None, feeds)
-        return dict(zip(self.outputs, out))
+        cast = {}
+        for k, v in feeds.items():
+            want = self.inputs[k].type
+            cast[k] = v.astype(np.float16) if want == "tensor(float16)" else v
+        out = self.s.run(None, cast)
+        return {k: (v.astype(np.float32) if v.dtype == np.float16 else v) for k, v in zip(self.outputs, out)}
 
 
 def ids_dtype(sess):
@@ -738,9 +751,10 @@ def main():
     if FIX.exists():
         shutil.rmtree(FIX)
     merges = learn_bpe(CORPUS, 300)
-    sd15, sd2, xl, xlr, sd3 = (FIX / n for n in ("sd15", "sd2", "sdxl-base", "sdxl-refiner", "sd3"))
+    sd15, sd2, xl, xlr, sd3, sd15h = (FIX / n for n in ("sd15", "sd2", "sdxl-base", "sdxl-refiner", "sd3", "sd15-fp16"))
     build_sd(sd15, merges, 1)
     build_sd(sd2, merges, 2)
+    build_sd(sd15h, merges, 1, half=True)
     build_sdxl(xl, merges, refiner=False)
     build_sdxl(xlr, merges, refiner=True)
     build_sd3(sd3, merges, work)
@@ -748,6 +762,7 @@ def main():
     tokenizer_references([(sd15, "tokenizer"), (sd2, "tokenizer"), (sd3, "tokenizer_3")])
     run_sd(sd15, "sd15_euler", "euler", 6, 7.5, NEGATIVE, 1)
     run_sd(sd15, "sd15_dpmpp2m", "dpmpp_2m", 6, 7.5, None, 2)
+    run_sd(sd15h, "sd15_fp16_euler", "euler", 6, 7.5, NEGATIVE, 1)
     run_sd(sd2, "sd2_v_dpmpp2m_karras", "dpmpp_2m", 6, 5.0, NEGATIVE, 3, {"use_karras_sigmas": True})
     run_sd(sd2, "sd2_v_euler", "euler", 6, 5.0, None, 4)
     run_sdxl(xl, xlr, "sdxl_refiner_euler", "euler", 10, 5.0, None, 5)

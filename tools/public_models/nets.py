@@ -110,10 +110,10 @@ class TinyUNet(nn.Module):
     def forward(self, sample, timestep, encoder_hidden_states, text_embeds=None, time_ids=None):
         b = sample.shape[0]
         t = batch_timestep(timestep, b)
-        temb = self.time_embedding(timestep_embedding(t, self.ch, True, 0.0))
+        temb = self.time_embedding(timestep_embedding(t, self.ch, True, 0.0).to(sample.dtype))
         if self.add_embed is not None:
             per = self.add_embed[0]
-            tid = timestep_embedding(time_ids.reshape(-1), per, True, 0.0).reshape(b, -1)
+            tid = timestep_embedding(time_ids.reshape(-1), per, True, 0.0).reshape(b, -1).to(sample.dtype)
             temb = temb + self.add_embedding(torch.cat([text_embeds, tid], dim=-1))
         h = self.conv_in(sample)
         h = self.res(h, temb)

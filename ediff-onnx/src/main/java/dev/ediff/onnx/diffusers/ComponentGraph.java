@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.platform.Fp16Conversions;
 import dev.ediff.api.EDiffException;
 
 import java.nio.FloatBuffer;
@@ -141,11 +142,11 @@ final class ComponentGraph implements AutoCloseable {
                 for (String w : wanted) {
                     OnnxValue v = r.get(w).orElseThrow(() -> new EDiffException(name + ": output '" + w + "' was not produced"));
                     OnnxTensor t = (OnnxTensor) v;
-                    if (t.getInfo().type != OnnxJavaType.FLOAT) {
+                    if (!isFloat(t.getInfo())) {
                         throw new EDiffException(name + ": output '" + w + "' is " + t.getInfo().type
-                                + "; expected float32");
+                                + "; expected float32 or float16");
                     }
-                    FloatBuffer fb = t.getFloatBuffer();
+                    FloatBuffer fb = t.getFloatBuffer(); // float16 is widened to float32
                     float[] data = new float[fb.remaining()];
                     fb.get(data);
                     out.put(w, data);
@@ -169,6 +170,11 @@ final class ComponentGraph implements AutoCloseable {
         if (d instanceof float[] a && want == OnnxJavaType.FLOAT) {
             return OnnxTensor.createTensor(env, FloatBuffer.wrap(a), f.shape());
         }
+        if (d instanceof float[] a && want == OnnxJavaType.FLOAT16) {
+            // float16 exports (e.g. optimum --dtype fp16): round to half precision here, once
+            return OnnxTensor.createTensor(env, Fp16Conversions.convertFloatBufferToFp16Buffer(FloatBuffer.wrap(a)),
+                    f.shape(), OnnxJavaType.FLOAT16);
+        }
         if (d instanceof long[] a && want == OnnxJavaType.INT64) {
             return OnnxTensor.createTensor(env, LongBuffer.wrap(a), f.shape());
         }
@@ -177,6 +183,11 @@ final class ComponentGraph implements AutoCloseable {
         }
         throw new EDiffException(name + ": input '" + f.name() + "' is " + describe(info) + "; got " + d.getClass().getSimpleName()
                 + " data");
+    }
+
+    /** float32 or float16: the element types the adapters convert to and from Java floats. */
+    static boolean isFloat(TensorInfo info) {
+        return info.type == OnnxJavaType.FLOAT || info.type == OnnxJavaType.FLOAT16;
     }
 
     static String describe(TensorInfo info) {

@@ -19,9 +19,9 @@ public final class DenoiserGraph implements AutoCloseable {
     public enum TimestepForm {
         /** int64 {@code [B]} (optimum's exports): fractional timesteps are truncated, as numpy's astype does. */
         INT64_VECTOR,
-        /** float32 {@code [B]}. */
+        /** float32 (or float16) {@code [B]}. */
         FLOAT_VECTOR,
-        /** A float32 scalar shared by the batch. */
+        /** A float32 (or float16) scalar shared by the batch. */
         FLOAT_SCALAR
     }
 
@@ -30,6 +30,7 @@ public final class DenoiserGraph implements AutoCloseable {
     private final String xInput;
     private final String output;
     private final TimestepForm timestepForm;
+    private final boolean half;
     private final boolean added;
 
     private DenoiserGraph(ComponentGraph graph, boolean transformer) {
@@ -42,14 +43,15 @@ public final class DenoiserGraph implements AutoCloseable {
         requireFloat(graph.input("encoder_hidden_states", "text embeddings"), "encoder_hidden_states", 3);
         requireFloat(graph.output(output, "prediction"), output, 4);
         TensorInfo t = graph.input("timestep", "timestep");
-        if (t.getShape().length > 1 || (t.type != OnnxJavaType.INT64 && t.type != OnnxJavaType.FLOAT)) {
+        if (t.getShape().length > 1 || (t.type != OnnxJavaType.INT64 && !ComponentGraph.isFloat(t))) {
             throw new EDiffException(graph.name() + ": input 'timestep' is " + ComponentGraph.describe(t)
-                    + "; expected int64 [B], float32 [B] or a float32 scalar");
+                    + "; expected int64 [B], float32/float16 [B] or a float scalar");
         }
         if (t.getShape().length == 0 && t.type == OnnxJavaType.INT64) {
             throw new EDiffException(graph.name() + ": input 'timestep' is an int64 scalar; expected int64 [B], float32 [B]"
                     + " or a float32 scalar");
         }
+        this.half = t.type == OnnxJavaType.FLOAT16;
         this.timestepForm = t.getShape().length == 0 ? TimestepForm.FLOAT_SCALAR
                 : t.type == OnnxJavaType.INT64 ? TimestepForm.INT64_VECTOR : TimestepForm.FLOAT_VECTOR;
         if (transformer) {
@@ -92,9 +94,13 @@ public final class DenoiserGraph implements AutoCloseable {
         return added;
     }
 
-    /** The timestep value the graph actually receives for {@code t} (int64 graphs truncate). */
+    /** The timestep value the graph actually receives for {@code t} (int64 graphs truncate, float16 rounds). */
     public double fedTimestep(double t) {
-        return timestepForm == TimestepForm.INT64_VECTOR ? (double) (long) t : (float) t;
+        if (timestepForm == TimestepForm.INT64_VECTOR) {
+            return (double) (long) t;
+        }
+        return half ? ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(
+                ai.onnxruntime.platform.Fp16Conversions.floatToFp16((float) t)) : (float) t;
     }
 
     /**
@@ -162,9 +168,9 @@ public final class DenoiserGraph implements AutoCloseable {
     }
 
     private void requireFloat(TensorInfo info, String name, int rank) {
-        if (info.type != OnnxJavaType.FLOAT || info.getShape().length != rank) {
+        if (!ComponentGraph.isFloat(info) || info.getShape().length != rank) {
             throw new EDiffException(graph.name() + ": '" + name + "' is " + ComponentGraph.describe(info)
-                    + "; expected float32 of rank " + rank);
+                    + "; expected float32 or float16 of rank " + rank);
         }
     }
 

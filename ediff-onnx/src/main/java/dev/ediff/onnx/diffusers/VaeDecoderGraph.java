@@ -1,6 +1,5 @@
 package dev.ediff.onnx.diffusers;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.TensorInfo;
 import dev.ediff.api.EDiffException;
 
@@ -20,9 +19,9 @@ public final class VaeDecoderGraph implements AutoCloseable {
         this.graph = graph;
         this.scaling = scaling;
         TensorInfo in = graph.input("latent_sample", "latents");
-        if (in.type != OnnxJavaType.FLOAT || in.getShape().length != 4) {
+        if (!ComponentGraph.isFloat(in) || in.getShape().length != 4) {
             throw new EDiffException(graph.name() + ": 'latent_sample' is " + ComponentGraph.describe(in)
-                    + "; expected float32 [B, C, h, w]");
+                    + "; expected float32 or float16 [B, C, h, w]");
         }
         long channels = in.getShape()[1];
         if (channels > 0 && channels != scaling.latentChannels()) {

@@ -1,6 +1,5 @@
 package dev.ediff.onnx.diffusers;
 
-import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.TensorInfo;
 import dev.ediff.api.EDiffException;
 
@@ -24,8 +23,8 @@ public final class VaeEncoderGraph implements AutoCloseable {
         this.graph = graph;
         this.scaling = scaling;
         TensorInfo in = graph.input("sample", "image");
-        if (in.type != OnnxJavaType.FLOAT || in.getShape().length != 4) {
-            throw new EDiffException(graph.name() + ": 'sample' is " + ComponentGraph.describe(in) + "; expected float32 [B, 3, H, W]");
+        if (!ComponentGraph.isFloat(in) || in.getShape().length != 4) {
+            throw new EDiffException(graph.name() + ": 'sample' is " + ComponentGraph.describe(in) + "; expected float32 or float16 [B, 3, H, W]");
         }
         this.output = graph.firstOutput("latent distribution", "latent_parameters", "latent_sample");
     }

@@ -31,6 +31,17 @@ class DiffusersParityTest {
     private static final double LATENT_TOL = 1e-4;
     private static final double PIXEL_TOL = 1e-3;
     private static final double EMBED_TOL = 1e-5;
+    /**
+     * float16 graphs: the references come from ONNX Runtime 1.30 (Python), the SDK runs 1.29, and
+     * their half-precision kernels differ in the last bits of some outputs (the float-to-half
+     * conversions agree bit for bit); guidance 7.5 amplifies that through the steps. Measured:
+     * embeddings 2.0e-3, latents 6.8e-3, pixels 7.3e-4 (scaled); float32 graphs agree within 5e-6.
+     */
+    private static final double FP16_TOL = 2e-2;
+
+    private static double tol(JsonNode meta, double fp32Tol) {
+        return meta.get("model").asText().contains("fp16") ? Math.max(fp32Tol, FP16_TOL) : fp32Tol;
+    }
 
     /** The reference's latents are in its scheduler's own space; this maps the SDK's x into it. */
     private static double toReferenceSpace(String sampler, double x, double sigma) {
@@ -77,7 +88,7 @@ class DiffusersParityTest {
 
     /** Runs the sampler over sigmas[from..to] and checks the latents before each step against the reference. */
     private static double[] runAndCheck(String samplerName, Denoiser d, double[] x, double[] sigmas, int from, int to,
-                                        References.Array perStep, String label) {
+                                        References.Array perStep, String label, double tolerance) {
         int size = x.length;
         List<Double> worst = new ArrayList<>();
         sampler(samplerName).sample(d, x, Arrays.copyOfRange(sigmas, from, to + 1), null, (i, sigma, xs, denoised) -> {
@@ -86,7 +97,7 @@ class DiffusersParityTest {
             for (int k = 0; k < size; k++) {
                 mine[k] = toReferenceSpace(samplerName, xs[k], sigma);
             }
-            worst.add(References.assertClose(ref, mine, LATENT_TOL, label + " latents before step " + (from + i)));
+            worst.add(References.assertClose(ref, mine, tolerance, label + " latents before step " + (from + i)));
         });
         assertEquals(to - from, worst.size(), label + ": steps run");
         System.out.printf("%s: largest scaled latent error over %d steps %.2e%n", label, worst.size(),
@@ -98,7 +109,7 @@ class DiffusersParityTest {
         try (VaeDecoderGraph vae = VaeDecoderGraph.open(folder, 1)) {
             float[] px = vae.decode(latents, shape, null);
             double err = References.assertClose(References.npy(meta.get("arrays").get("pixels").asText()).data(), px,
-                    PIXEL_TOL, meta.get("case").asText() + " pixels");
+                    tol(meta, PIXEL_TOL), meta.get("case").asText() + " pixels");
             System.out.printf("%s: largest pixel error %.2e%n", meta.get("case").asText(), err);
         }
     }
@@ -118,7 +129,7 @@ class DiffusersParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sd15_euler", "sd15_dpmpp2m", "sd2_v_euler", "sd2_v_dpmpp2m_karras", "sd3_t5", "sd3_no_t5"})
+    @ValueSource(strings = {"sd15_euler", "sd15_fp16_euler", "sd15_dpmpp2m", "sd2_v_euler", "sd2_v_dpmpp2m_karras", "sd3_t5", "sd3_no_t5"})
     void singleModelCasesMatchPython(String name) throws Exception {
         JsonNode meta = References.json(name + ".json");
         DiffusersFolder folder = DiffusersFolder.open(References.folder(meta.get("model").asText()));
@@ -133,8 +144,9 @@ class DiffusersParityTest {
              DenoiserGraph net = DenoiserGraph.open(folder, 1)) {
             DiffusersPromptEncoder.Embeddings e = enc.encode(meta.get("prompt").asText(), negative, t5);
             checkIds(meta.get("input_ids"), e);
-            References.assertClose(References.npy(meta.get("arrays").get("prompt_embeds").asText()).data(), e.tokens(),
-                    EMBED_TOL, name + " prompt embeddings");
+            double embErr = References.assertClose(References.npy(meta.get("arrays").get("prompt_embeds").asText()).data(),
+                    e.tokens(), tol(meta, EMBED_TOL), name + " prompt embeddings");
+            System.out.printf("%s: largest scaled embedding error %.2e%n", name, embErr);
             if (meta.get("arrays").has("pooled")) {
                 References.assertClose(References.npy(meta.get("arrays").get("pooled").asText()).data(), e.pooled(),
                         EMBED_TOL, name + " pooled");
@@ -148,9 +160,9 @@ class DiffusersParityTest {
             double[] x = initial(meta, s);
             Denoiser d = guided(net, s.parameterization(cfg.prediction()), e, null, shape, meta.get("guidance").asDouble());
             runAndCheck(samplerName, d, x, s.sigmas(), 0, steps,
-                    References.npy(meta.get("arrays").get("latents_per_step").asText()), name);
-            References.assertClose(References.npy(meta.get("arrays").get("final_latents").asText()).data(), x, LATENT_TOL,
-                    name + " final latents");
+                    References.npy(meta.get("arrays").get("latents_per_step").asText()), name, tol(meta, LATENT_TOL));
+            References.assertClose(References.npy(meta.get("arrays").get("final_latents").asText()).data(), x,
+                    tol(meta, LATENT_TOL), name + " final latents");
             checkPixels(meta, folder, x, shape);
         }
     }
@@ -201,7 +213,8 @@ class DiffusersParityTest {
                 // a fresh sampler per pipeline, as diffusers builds a fresh scheduler for the refiner
                 Denoiser d = guided(net, s.parameterization(cfg.prediction()), e, timeIds, shape, guidance);
                 runAndCheck(samplerName, d, x, sigmas, st.from(), st.to(),
-                        References.npy(meta.get("arrays").get(st.tag() + "_latents_per_step").asText()), name + " " + st.tag());
+                        References.npy(meta.get("arrays").get(st.tag() + "_latents_per_step").asText()), name + " " + st.tag(),
+                        LATENT_TOL);
             }
         }
         References.assertClose(References.npy(meta.get("arrays").get("final_latents").asText()).data(), x, LATENT_TOL,
