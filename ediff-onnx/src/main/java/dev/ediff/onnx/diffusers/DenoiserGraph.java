@@ -119,6 +119,11 @@ public final class DenoiserGraph implements AutoCloseable {
         if (batch != 1 && batch != 2) {
             throw new IllegalArgumentException("batch must be 1 (positive) or 2 (negative, positive), got " + batch);
         }
+        long declared = graph.inputs().get("encoder_hidden_states").getShape()[2];
+        if (declared > 0 && declared != e.width()) {
+            throw new EDiffException(graph.name() + ": 'encoder_hidden_states' is " + declared + " wide, but the text"
+                    + " embeddings are " + e.width() + " wide; expected the text encoders exported with this denoiser");
+        }
         int rowTokens = e.sequence() * e.width();
         float[] tokens = rows(e.tokens(), rowTokens, batch);
         List<ComponentGraph.Feed> feeds = new ArrayList<>();

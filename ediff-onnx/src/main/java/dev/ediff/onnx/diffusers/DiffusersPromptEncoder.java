@@ -239,11 +239,11 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
         JsonNode cfg = folder.config(denoiser);
         int produced;
         String what;
-        int t5Width = t5 == null ? -1 : folder.config("text_encoder_3").path("d_model").asInt(-1);
+        int t5Width = t5 == null ? -1 : widthOf(t5, "d_model");
         int clipSum = 0;
         List<String> parts = new ArrayList<>();
         for (TextEncoderGraph c : clips) {
-            int w = folder.config(c.component()).path("hidden_size").asInt(-1);
+            int w = widthOf(c, "hidden_size");
             clipSum += w;
             parts.add(c.component() + " " + w);
         }
@@ -271,6 +271,19 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
                     + " does not match the text encoders' width " + produced + " (" + what + ")");
         }
         return produced;
+    }
+
+    /** The encoder's width from its graph, else from its config.json; an error when neither says. */
+    private int widthOf(TextEncoderGraph c, String configKey) {
+        int w = c.width();
+        if (w < 0) {
+            w = folder.config(c.component()).path(configKey).asInt(-1);
+        }
+        if (w < 1) {
+            throw new EDiffException(folder.model(c.component()) + ": the width of 'last_hidden_state' is symbolic and "
+                    + folder.root().resolve(c.component()).resolve("config.json") + " has no " + configKey);
+        }
+        return w;
     }
 
     /** Concatenates per-token rows of several {@code [1, tokens, w_i]} arrays along the width, then zero-pads. */

@@ -88,6 +88,15 @@ final class TextEncoderGraph implements AutoCloseable {
         return layers;
     }
 
+    /**
+     * The embedding width of the token states as the graph declares it (last dimension of
+     * {@code last_hidden_state}), or -1 when that dimension is symbolic.
+     */
+    int width() {
+        long[] shape = graph.output("last_hidden_state", "token states").getShape();
+        return shape.length == 3 && shape[2] > 0 ? (int) shape[2] : -1;
+    }
+
     /** Whether the graph has output {@code name}. */
     boolean hasOutput(String name) {
         return graph.outputs().containsKey(name);

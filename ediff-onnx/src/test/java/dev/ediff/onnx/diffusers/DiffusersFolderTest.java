@@ -129,6 +129,18 @@ class DiffusersFolderTest {
     }
 
     @Test
+    void embeddingsOfTheWrongWidthAreRejectedByTheDenoiserGraph() {
+        DiffusersFolder sd15 = DiffusersFolder.open(References.folder("sd15"));
+        try (DenoiserGraph g = DenoiserGraph.open(sd15, 1)) {
+            DiffusersPromptEncoder.Embeddings e = new DiffusersPromptEncoder.Embeddings(new float[2 * 77 * 48], 77, 48,
+                    new float[0], 0, java.util.Map.of());
+            EDiffException ex = assertThrows(EDiffException.class,
+                    () -> g.predict(new float[2 * 4 * 64], new long[] {2, 4, 8, 8}, 500, e, null));
+            assertMessage(ex, "'encoder_hidden_states' is 32 wide", "48 wide");
+        }
+    }
+
+    @Test
     void aSchedulerOfTheWrongKindIsRejected() throws IOException {
         Path f = copy("sd3");
         replace(f.resolve("scheduler").resolve("scheduler_config.json"), "FlowMatchEulerDiscreteScheduler", "EulerDiscreteScheduler");
