@@ -765,6 +765,10 @@ def main():
     run_sd(sd15h, "sd15_fp16_euler", "euler", 6, 7.5, NEGATIVE, 1)
     run_sd(sd2, "sd2_v_dpmpp2m_karras", "dpmpp_2m", 6, 5.0, NEGATIVE, 3, {"use_karras_sigmas": True})
     run_sd(sd2, "sd2_v_euler", "euler", 6, 5.0, None, 4)
+    # fractional timesteps: a float graph gets them as they are, an int64 graph truncated
+    run_sd(sd2, "sd2_v_euler_linspace_karras", "euler", 6, 5.0, NEGATIVE, 12,
+           {"timestep_spacing": "linspace", "use_karras_sigmas": True})
+    run_sd(sd15, "sd15_euler_linspace", "euler", 6, 7.5, None, 13, {"timestep_spacing": "linspace"})
     run_sdxl(xl, xlr, "sdxl_refiner_euler", "euler", 10, 5.0, None, 5)
     run_sdxl(xl, xlr, "sdxl_refiner_dpmpp2m", "dpmpp_2m", 10, 5.0, NEGATIVE, 6)
     run_sdxl(xl, None, "sdxl_base_empty_negative", "euler", 6, 5.0, "", 7)

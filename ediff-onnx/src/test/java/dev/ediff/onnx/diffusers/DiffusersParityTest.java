@@ -129,7 +129,8 @@ class DiffusersParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sd15_euler", "sd15_fp16_euler", "sd15_dpmpp2m", "sd2_v_euler", "sd2_v_dpmpp2m_karras", "sd3_t5", "sd3_no_t5"})
+    @ValueSource(strings = {"sd15_euler", "sd15_fp16_euler", "sd15_dpmpp2m", "sd15_euler_linspace", "sd2_v_euler",
+            "sd2_v_euler_linspace_karras", "sd2_v_dpmpp2m_karras", "sd3_t5", "sd3_no_t5"})
     void singleModelCasesMatchPython(String name) throws Exception {
         JsonNode meta = References.json(name + ".json");
         DiffusersFolder folder = DiffusersFolder.open(References.folder(meta.get("model").asText()));
