@@ -107,6 +107,15 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
         if (root.path("rescale_betas_zero_snr").asBoolean(false)) {
             throw new IllegalArgumentException("rescale_betas_zero_snr is not supported; expected false");
         }
+        requireValue(root, "final_sigmas_type", "zero");
+        requireValue(root, "interpolation_type", "linear");
+        requireValue(root, "timestep_type", "discrete");
+        for (String unsupported : new String[] {"use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas",
+                "use_flow_sigmas"}) {
+            if (root.path(unsupported).asBoolean(false)) {
+                throw new IllegalArgumentException(unsupported + " is not supported; expected false");
+            }
+        }
         if (flow && root.path("use_dynamic_shifting").asBoolean(false)) {
             throw new IllegalArgumentException("use_dynamic_shifting is not supported; expected false (a static shift)");
         }
@@ -115,6 +124,14 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
                 root.path("beta_schedule").asText("linear").toLowerCase(Locale.ROOT),
                 root.path("steps_offset").asInt(0), spacing, prediction,
                 root.path("use_karras_sigmas").asBoolean(false), flow ? root.path("shift").asDouble(1.0) : 1.0);
+    }
+
+    /** A string field that, when present and not null, must have the one value reproduced here. */
+    private static void requireValue(JsonNode root, String field, String expected) {
+        JsonNode n = root.get(field);
+        if (n != null && !n.isNull() && !n.asText().equals(expected)) {
+            throw new IllegalArgumentException(field + " '" + n.asText() + "' is not supported; expected '" + expected + "'");
+        }
     }
 
     private static String defaultSpacing(String cls) {

@@ -145,5 +145,11 @@ class DiffusersScheduleTest {
         json.put("timestep_spacing", "leading").put("beta_schedule", "squaredcos_cap_v2");
         e = assertThrows(IllegalArgumentException.class, () -> SchedulerConfig.parse(json));
         assertTrue(e.getMessage().contains("beta_schedule 'squaredcos_cap_v2'"), e.getMessage());
+        json.put("beta_schedule", "scaled_linear").put("final_sigmas_type", "sigma_min");
+        e = assertThrows(IllegalArgumentException.class, () -> SchedulerConfig.parse(json));
+        assertTrue(e.getMessage().contains("final_sigmas_type 'sigma_min' is not supported; expected 'zero'"), e.getMessage());
+        json.put("final_sigmas_type", "zero").put("use_exponential_sigmas", true);
+        e = assertThrows(IllegalArgumentException.class, () -> SchedulerConfig.parse(json));
+        assertTrue(e.getMessage().contains("use_exponential_sigmas"), e.getMessage());
     }
 }
