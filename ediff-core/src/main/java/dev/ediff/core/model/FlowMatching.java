@@ -19,7 +19,12 @@ public final class FlowMatching {
     private FlowMatching() {
     }
 
-    /** {@code sigma = t / (1 - t)}, {@link #SIGMA_CAP} at (and near) {@code t = 1}. */
+    /**
+     * {@code sigma = t / (1 - t)}, {@link #SIGMA_CAP} at (and near) {@code t = 1}.
+     *
+     * @param t flow time in [0, 1] ({@code x_t = (1 - t) x0 + t eps})
+     * @return the SDK sigma of the same noise-to-signal ratio
+     */
     public static double sigmaOf(double t) {
         if (!(t >= 0 && t <= 1)) {
             throw new IllegalArgumentException("flow time t must be in [0, 1], got " + t);
@@ -27,7 +32,12 @@ public final class FlowMatching {
         return t >= SIGMA_CAP / (1 + SIGMA_CAP) ? SIGMA_CAP : t / (1 - t);
     }
 
-    /** {@code t = sigma / (1 + sigma)}; 1 for sigmas at or above {@link #SIGMA_CAP}. */
+    /**
+     * {@code t = sigma / (1 + sigma)}; 1 for sigmas at or above {@link #SIGMA_CAP}.
+     *
+     * @param sigma an SDK sigma, {@code >= 0}
+     * @return the flow time in [0, 1]
+     */
     public static double tOf(double sigma) {
         if (!(sigma >= 0)) {
             throw new IllegalArgumentException("sigma must be >= 0, got " + sigma);
@@ -39,6 +49,9 @@ public final class FlowMatching {
      * The velocity parameterization: {@code D(x; sigma) = x / (1 + sigma) - t F(x / (1 + sigma), c)}
      * with {@code t = sigma / (1 + sigma)}, i.e. {@code cSkip = cIn = 1 / (1 + sigma)},
      * {@code cOut = -t}, {@code cNoise = timestepOf(sigma)} (SD3 feeds {@code 1000 t}).
+     *
+     * @param timestepOf the network's timestep input for a sigma (e.g. a schedule's {@code timestepOf})
+     * @return the parameterization that turns the network's velocity into a denoiser
      */
     public static Parameterization velocity(DoubleUnaryOperator timestepOf) {
         return sigma -> {

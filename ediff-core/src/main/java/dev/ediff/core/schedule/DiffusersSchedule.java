@@ -33,7 +33,14 @@ import java.util.function.DoubleUnaryOperator;
 public record DiffusersSchedule(double[] timesteps, double[] sigmas, double initialNoiseScale,
                                 DoubleUnaryOperator fallback) {
 
-    /** Validates and copies. */
+    /**
+     * Validates and copies.
+     *
+     * @param timesteps         the network's timestep at each level
+     * @param sigmas            {@code timesteps.length + 1} sigmas, strictly decreasing, ending in 0
+     * @param initialNoiseScale the factor from unit noise to the first sample
+     * @param fallback          the timestep of a sigma between levels
+     */
     public DiffusersSchedule {
         sigmas = Schedules.validate(sigmas.clone());
         timesteps = timesteps.clone();
@@ -42,7 +49,13 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
         }
     }
 
-    /** diffusers' {@code EulerDiscreteScheduler.set_timesteps} (linear interpolation, final sigma 0). */
+    /**
+     * diffusers' {@code EulerDiscreteScheduler.set_timesteps} (linear interpolation, final sigma 0).
+     *
+     * @param config the folder's scheduler configuration
+     * @param steps  number of inference steps, {@code >= 1}
+     * @return the timesteps, sigmas and start scale that scheduler uses
+     */
     public static DiffusersSchedule eulerDiscrete(SchedulerConfig config, int steps) {
         checkSteps(steps);
         int tCount = config.trainTimesteps();
@@ -86,6 +99,10 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
      * diffusers' {@code DPMSolverMultistepScheduler.set_timesteps} (integer timesteps, final sigma 0).
      * With Karras sigmas the network gets the rounded timestep of each sigma while the solver steps
      * with the sigma itself.
+     *
+     * @param config the folder's scheduler configuration
+     * @param steps  number of inference steps, {@code >= 1}
+     * @return the timesteps, sigmas and start scale that scheduler uses
      */
     public static DiffusersSchedule dpmSolverMultistep(SchedulerConfig config, int steps) {
         checkSteps(steps);
@@ -131,6 +148,11 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
      * training table's smallest level is shifted once when the scheduler is built and the inference
      * levels, spaced up to it, are shifted again: with shift 3 and 6 steps the last timestep is 8.93,
      * not 2.99.
+     *
+     * @param config the folder's scheduler configuration
+     * @param steps  number of inference steps, {@code >= 1}
+     * @return the timesteps, sigmas and start scale that scheduler uses
+     * @throws IllegalArgumentException if {@code config} is not a flow-matching scheduler
      */
     public static DiffusersSchedule flowMatchEuler(SchedulerConfig config, int steps) {
         checkSteps(steps);
@@ -171,6 +193,11 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
      * The schedule of the scheduler that SDK sampler {@code sampler} reproduces: {@code dpmpp_2m} ->
      * DPM-Solver multistep; every other sampler -> Euler discrete (or flow-match Euler for a flow
      * model).
+     *
+     * @param sampler the SDK sampler's name ({@code euler}, {@code dpmpp_2m}, ...)
+     * @param config the folder's scheduler configuration
+     * @param steps  number of inference steps, {@code >= 1}
+     * @return the timesteps, sigmas and start scale that scheduler uses
      */
     public static DiffusersSchedule forSampler(String sampler, SchedulerConfig config, int steps) {
         if (config.prediction() == SchedulerConfig.Prediction.FLOW) {
@@ -179,18 +206,18 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
         return sampler.equals("dpmpp_2m") ? dpmSolverMultistep(config, steps) : eulerDiscrete(config, steps);
     }
 
-    /** Number of steps. */
+    /** @return the number of steps */
     public int steps() {
         return timesteps.length;
     }
 
-    /** The sigmas (a copy). */
+    /** @return the {@code steps + 1} sigmas (a copy) */
     @Override
     public double[] sigmas() {
         return sigmas.clone();
     }
 
-    /** The timesteps (a copy). */
+    /** @return the {@code steps} timesteps (a copy) */
     @Override
     public double[] timesteps() {
         return timesteps.clone();
@@ -200,6 +227,9 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
      * How the network's output becomes the denoiser at each sigma, with this schedule's timesteps as
      * the noise input: eps or v prediction of a VP model (sigma_data 1, input scaled by
      * {@code 1 / sqrt(sigma^2 + 1)}), or the flow velocity ({@link FlowMatching#velocity}).
+     *
+     * @param prediction what the network predicts
+     * @return the parameterization whose noise input follows this schedule's timesteps
      */
     public Parameterization parameterization(SchedulerConfig.Prediction prediction) {
         return switch (prediction) {
@@ -209,7 +239,7 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
         };
     }
 
-    /** This schedule as a {@link NoiseSchedule} fixed to its own step count. */
+    /** @return this schedule as a {@link NoiseSchedule} fixed to its own sigmas */
     public NoiseSchedule noiseSchedule() {
         return Schedules.explicit(sigmas);
     }
@@ -217,6 +247,9 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
     /**
      * The network timestep for {@code sigma}: the scheduler's own timestep when sigma is one of its
      * levels (exactly, as diffusers feeds it), else the {@link #fallback}.
+     *
+     * @param sigma an SDK sigma
+     * @return the timestep to feed the network
      */
     public double timestepOf(double sigma) {
         for (int i = 0; i < timesteps.length; i++) {
@@ -231,6 +264,10 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
      * How many leading steps a pipeline with {@code denoising_end = fraction} runs (diffusers keeps
      * the timesteps {@code >= round(T - fraction T)}); the refiner runs the rest, so the boundary
      * sigma is {@code sigmas[split]}.
+     *
+     * @param fraction       {@code denoising_end}, in (0, 1)
+     * @param trainTimesteps the scheduler's {@code num_train_timesteps}
+     * @return the number of steps the base runs
      */
     public int splitIndex(double fraction, int trainTimesteps) {
         if (!(fraction > 0 && fraction < 1)) {
@@ -251,6 +288,9 @@ public record DiffusersSchedule(double[] timesteps, double[] sigmas, double init
      * by noise level: the base's last level. An expert on {@code [boundary, inf)} gets exactly the
      * base's levels and one on {@code [0, boundary)} the refiner's.
      *
+     * @param fraction       {@code denoising_end}, in (0, 1)
+     * @param trainTimesteps the scheduler's {@code num_train_timesteps}
+     * @return the sigma of the base's last step
      * @throws IllegalArgumentException if the split leaves either expert no step
      */
     public double refinerBoundary(double fraction, int trainTimesteps) {

@@ -40,7 +40,20 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
         FLOW
     }
 
-    /** Checks the values. */
+    /**
+     * Checks the values.
+     *
+     * @param className      the scheduler's {@code _class_name}
+     * @param trainTimesteps {@code num_train_timesteps} (T)
+     * @param betaStart      {@code beta_start} (VP schedulers)
+     * @param betaEnd        {@code beta_end} (VP schedulers)
+     * @param betaSchedule   {@code beta_schedule}: "scaled_linear" or "linear" (VP schedulers)
+     * @param stepsOffset    {@code steps_offset}, added to "leading" timesteps
+     * @param spacing        {@code timestep_spacing}
+     * @param prediction     what the network predicts ({@code prediction_type}, or flow for SD3)
+     * @param karrasSigmas   {@code use_karras_sigmas}
+     * @param shift          the flow-matching {@code shift} (1 for VP schedulers)
+     */
     public SchedulerConfig {
         if (trainTimesteps < 2) {
             throw new IllegalArgumentException("num_train_timesteps must be >= 2, got " + trainTimesteps);
@@ -59,7 +72,13 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
         }
     }
 
-    /** Reads {@code scheduler_config.json}; a bad or unsupported value is named with the file. */
+    /**
+     * Reads {@code scheduler_config.json}; a bad or unsupported value is named with the file.
+     *
+     * @param file the {@code scheduler_config.json} to read
+     * @return the parsed configuration
+     * @throws IllegalArgumentException naming the file and the value that is wrong or unsupported
+     */
     public static SchedulerConfig read(Path file) {
         JsonNode root;
         try {
@@ -74,7 +93,13 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
         }
     }
 
-    /** Parses the JSON object of a {@code scheduler_config.json}. */
+    /**
+     * Parses the JSON object of a {@code scheduler_config.json}, with diffusers' defaults for absent keys.
+     *
+     * @param root the JSON object
+     * @return the parsed configuration
+     * @throws IllegalArgumentException naming the value that is wrong or unsupported
+     */
     public static SchedulerConfig parse(JsonNode root) {
         if (root == null || !root.isObject()) {
             throw new IllegalArgumentException("expected a JSON object");
@@ -139,7 +164,12 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
         return cls.startsWith("PNDM") || cls.startsWith("DDIM") ? "leading" : "linspace";
     }
 
-    /** The same configuration with {@code use_karras_sigmas} set to {@code karras}. */
+    /**
+     * The same configuration with {@code use_karras_sigmas} set to {@code karras}.
+     *
+     * @param karras whether the schedulers space their sigmas as Karras et al.
+     * @return a copy differing only in that flag
+     */
     public SchedulerConfig withKarrasSigmas(boolean karras) {
         return new SchedulerConfig(className, trainTimesteps, betaStart, betaEnd, betaSchedule, stepsOffset, spacing,
                 prediction, karras, shift);
@@ -149,6 +179,8 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
      * {@code sigma_t = sqrt((1 - a_t) / a_t)} for {@code t = 0 .. T-1}, computed in float32 as
      * diffusers does (float32 linspace and powers, cumulative product accumulated in double and stored
      * as float32): parity with the Python pipelines depends on it.
+     *
+     * @return T training sigmas, increasing with t
      */
     public double[] tableSigmas() {
         requireVp();
@@ -161,7 +193,11 @@ public record SchedulerConfig(String className, int trainTimesteps, double betaS
         return s;
     }
 
-    /** The model's noise table (float32 {@code alphas_cumprod}) for sigma/timestep conversions. */
+    /**
+     * The model's noise table (float32 {@code alphas_cumprod}) for sigma/timestep conversions.
+     *
+     * @return the discrete VP table of this configuration
+     */
     public DiscreteVp discreteVp() {
         requireVp();
         float[] ac = alphasCumprod();

@@ -30,8 +30,11 @@ public final class TokenizerFolder {
     }
 
     /**
-     * The tokenizer in {@code folder}.
+     * The tokenizer in {@code folder}: {@code tokenizer.json} first, else {@code spiece.model}, else
+     * {@code vocab.json} + {@code merges.txt}.
      *
+     * @param folder a tokenizer folder of a diffusers export (e.g. {@code tokenizer_2/})
+     * @return the tokenizer
      * @throws TokenizerFormatException naming the folder and the files that would be accepted
      */
     public static Tokenizer load(Path folder) {
@@ -54,6 +57,9 @@ public final class TokenizerFolder {
      * CLIP's BPE from {@code vocab.json} + {@code merges.txt}, padded with the {@code pad_token} of
      * {@code special_tokens_map.json} or {@code tokenizer_config.json} (default {@code <|endoftext|>}),
      * to {@code model_max_length} (default 77).
+     *
+     * @param folder the folder holding {@code vocab.json} and {@code merges.txt}
+     * @return the CLIP tokenizer
      */
     public static ClipTokenizer fromClipFiles(Path folder) {
         Path vocabFile = folder.resolve("vocab.json");
@@ -128,7 +134,9 @@ public final class TokenizerFolder {
      * scores, its unknown / end / padding ids, its normalizer ({@code nmt_nfkc} as
      * {@link TextNormalizer} handles Precompiled) and whitespace handling; {@code </s>} appended.
      *
+     * @param spieceModel     the {@code spiece.model} protobuf file
      * @param tokenizerConfig {@code tokenizer_config.json} (may be empty): {@code model_max_length}
+     * @return the Unigram tokenizer
      */
     public static UnigramTokenizer fromSentencePiece(Path spieceModel, JsonNode tokenizerConfig) {
         SentencePieceModel sp = SentencePieceModel.read(spieceModel);

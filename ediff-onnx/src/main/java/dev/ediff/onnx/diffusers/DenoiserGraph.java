@@ -73,7 +73,13 @@ public final class DenoiserGraph implements AutoCloseable {
         }
     }
 
-    /** Opens the folder's denoiser ({@code unet/} or {@code transformer/}). */
+    /**
+     * Opens the folder's denoiser ({@code unet/} or {@code transformer/}) and checks its signature.
+     *
+     * @param folder  the checked folder
+     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @return the graph adapter; the caller closes it
+     */
     public static DenoiserGraph open(DiffusersFolder folder, int threads) {
         ComponentGraph g = ComponentGraph.open(folder.model(folder.family().denoiser()), threads);
         try {
@@ -84,17 +90,22 @@ public final class DenoiserGraph implements AutoCloseable {
         }
     }
 
-    /** The timestep form read from the graph. */
+    /** @return the timestep form read from the graph */
     public TimestepForm timestepForm() {
         return timestepForm;
     }
 
-    /** Whether the graph takes SDXL's added conditioning ({@code text_embeds}, {@code time_ids}). */
+    /** @return whether the graph takes SDXL's added conditioning ({@code text_embeds}, {@code time_ids}) */
     public boolean takesAddedConditioning() {
         return added;
     }
 
-    /** The timestep value the graph actually receives for {@code t} (int64 graphs truncate, float16 rounds). */
+    /**
+     * The timestep value the graph actually receives for {@code t} (int64 graphs truncate, float16 rounds).
+     *
+     * @param t a scheduler timestep
+     * @return the value after the graph's input conversion
+     */
     public double fedTimestep(double t) {
         if (timestepForm == TimestepForm.INT64_VECTOR) {
             return (double) (long) t;

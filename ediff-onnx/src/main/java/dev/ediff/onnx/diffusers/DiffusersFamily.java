@@ -30,12 +30,12 @@ public enum DiffusersFamily {
         this.required = required;
     }
 
-    /** The component folders this family cannot run without ({@code tokenizer_3} / {@code text_encoder_3} are optional for SD3). */
+    /** @return the component folders this family cannot run without ({@code tokenizer_3} / {@code text_encoder_3} are optional for SD3) */
     public List<String> requiredComponents() {
         return required;
     }
 
-    /** The denoiser's folder: {@code transformer} for SD3, {@code unet} for the others. */
+    /** @return the denoiser's folder: {@code transformer} for SD3, {@code unet} for the others */
     public String denoiser() {
         return this == SD3 ? "transformer" : "unet";
     }
@@ -44,6 +44,10 @@ public enum DiffusersFamily {
      * The family of pipeline class {@code className}; {@code refinerHint} is true when the index
      * says {@code requires_aesthetics_score} or has no first text encoder.
      *
+     * @param className   {@code _class_name} of {@code model_index.json}
+     * @param refinerHint whether the index describes an SDXL refiner
+     * @param source      the file named in errors
+     * @return the family
      * @throws EDiffException naming the class and the supported ones
      */
     public static DiffusersFamily of(String className, boolean refinerHint, String source) {

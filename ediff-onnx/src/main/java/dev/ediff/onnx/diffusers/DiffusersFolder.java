@@ -53,6 +53,8 @@ public final class DiffusersFolder {
     /**
      * Reads and checks {@code folder}.
      *
+     * @param folder a folder with {@code model_index.json}
+     * @return the checked folder
      * @throws EDiffException naming the missing or unsupported file, class or value
      */
     public static DiffusersFolder open(Path folder) {
@@ -108,42 +110,53 @@ public final class DiffusersFolder {
         return new DiffusersFolder(folder, index, family, scheduler, vae);
     }
 
-    /** The folder. */
+    /** @return the folder's path */
     public Path root() {
         return root;
     }
 
-    /** The family {@code model_index.json} names. */
+    /** @return the family {@code model_index.json} names */
     public DiffusersFamily family() {
         return family;
     }
 
-    /** The pipeline class of {@code model_index.json}. */
+    /** @return the pipeline class of {@code model_index.json} */
     public String pipelineClass() {
         return index.path("_class_name").asText();
     }
 
-    /** The parsed {@code scheduler/scheduler_config.json}. */
+    /** @return the parsed {@code scheduler/scheduler_config.json} */
     public SchedulerConfig scheduler() {
         return scheduler;
     }
 
-    /** The VAE's latent scaling. */
+    /** @return the VAE's latent scaling */
     public VaeScaling vae() {
         return vae;
     }
 
-    /** Whether SDXL zeroes the negative embeddings when no negative prompt is given ({@code force_zeros_for_empty_prompt}). */
+    /** @return whether SDXL zeroes the negative embeddings when no negative prompt is given ({@code force_zeros_for_empty_prompt}) */
     public boolean forceZerosForEmptyPrompt() {
         return index.path("force_zeros_for_empty_prompt").asBoolean(family == DiffusersFamily.SDXL_BASE);
     }
 
-    /** Whether {@code component} is listed (non-null) in {@code model_index.json} and present. */
+    /**
+     * Whether {@code component} is listed (non-null) in {@code model_index.json} and present.
+     *
+     * @param component a component folder name, e.g. {@code text_encoder_3}
+     * @return true when it can be loaded
+     */
     public boolean has(String component) {
         return listed(index, component) && Files.isDirectory(root.resolve(component));
     }
 
-    /** {@code <component>/model.onnx}, checked to exist. */
+    /**
+     * {@code <component>/model.onnx}, checked to exist.
+     *
+     * @param component a component folder name
+     * @return the graph file
+     * @throws EDiffException if the folder does not have the component
+     */
     public Path model(String component) {
         if (!has(component)) {
             throw new EDiffException(root.resolve("model_index.json") + ": component '" + component + "' is not part of this "
@@ -152,13 +165,23 @@ public final class DiffusersFolder {
         return root.resolve(component).resolve("model.onnx");
     }
 
-    /** {@code <component>/config.json}, or an empty node when the export wrote none. */
+    /**
+     * {@code <component>/config.json}, or an empty node when the export wrote none.
+     *
+     * @param component a component folder name
+     * @return the parsed config, or a missing node
+     */
     public JsonNode config(String component) {
         Optional<Path> f = Optional.of(root.resolve(component).resolve("config.json")).filter(Files::isRegularFile);
         return f.map(DiffusersFolder::readJson).orElse(MissingNode.getInstance());
     }
 
-    /** The tokenizer in folder {@code component} (tokenizer.json, spiece.model or vocab.json + merges.txt). */
+    /**
+     * The tokenizer in folder {@code component} (tokenizer.json, spiece.model or vocab.json + merges.txt).
+     *
+     * @param component a tokenizer folder name, e.g. {@code tokenizer_2}
+     * @return the loaded tokenizer
+     */
     public Tokenizer tokenizer(String component) {
         if (!has(component)) {
             throw new EDiffException(root.resolve("model_index.json") + ": tokenizer '" + component + "' is not part of this "

@@ -83,17 +83,21 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     /**
      * Opens the text encoders of {@code folder} ({@code threads} intra-op threads each, 0 for the
      * default) and checks that their width is the denoiser's cross-attention width.
+     *
+     * @param folder  the checked folder
+     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @return the encoder; the caller closes it
      */
     public static DiffusersPromptEncoder open(DiffusersFolder folder, int threads) {
         return new DiffusersPromptEncoder(folder, threads);
     }
 
-    /** Whether this folder has a T5 encoder (SD3 with {@code text_encoder_3}). */
+    /** @return whether this folder has a T5 encoder (SD3 with {@code text_encoder_3}) */
     public boolean hasT5() {
         return t5 != null;
     }
 
-    /** The width of the token embeddings (= the denoiser's cross-attention width). */
+    /** @return the width of the token embeddings (= the denoiser's cross-attention width) */
     public int width() {
         return width;
     }
@@ -101,8 +105,10 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     /**
      * Encodes a prompt and its negative.
      *
+     * @param prompt   the prompt
      * @param negative the negative prompt; null means none given (SDXL may then zero the branch)
      * @param useT5    for SD3: whether T5 runs (off gives zeros in its place, as without text_encoder_3)
+     * @return both branches' embeddings
      */
     public Embeddings encode(String prompt, String negative, boolean useT5) {
         return encode(prompt, negative, useT5, 0);
@@ -114,6 +120,11 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * one (as diffusers does). SD 1.x/2.x would need CLIP's final layer norm applied to an inner
      * layer, which the ONNX export does not expose, so they take no clip skip.
      *
+     * @param prompt   the prompt
+     * @param negative the negative prompt; null means none given
+     * @param useT5    for SD3: whether T5 runs
+     * @param clipSkip how many final CLIP layers the positive prompt skips (0: none)
+     * @return both branches' embeddings
      * @throws IllegalArgumentException for clip skip on SD 1.x/2.x or beyond the encoders' depth
      */
     public Embeddings encode(String prompt, String negative, boolean useT5, int clipSkip) {
@@ -164,6 +175,13 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * SDXL's {@code time_ids} for the negative and positive branch: the base's 6 values
      * (original height, width, crop top, left, target height, width), or the refiner's 5 (original
      * height, width, crop top, left, aesthetic score: 6.0 positive, 2.5 negative by default).
+     *
+     * @param family                 SDXL base or refiner
+     * @param height                 image height in pixels (original and target size)
+     * @param width                  image width in pixels
+     * @param aestheticScore         the refiner's positive aesthetic score
+     * @param negativeAestheticScore the refiner's negative aesthetic score
+     * @return {@code [2, 6]} or {@code [2, 5]} flattened, negative row first
      */
     public static float[] timeIds(DiffusersFamily family, int height, int width, double aestheticScore,
                                   double negativeAestheticScore) {

@@ -31,7 +31,13 @@ public final class VaeDecoderGraph implements AutoCloseable {
         graph.output("sample", "decoded image");
     }
 
-    /** Opens {@code vae_decoder/}. */
+    /**
+     * Opens {@code vae_decoder/} with the folder's VAE scaling.
+     *
+     * @param folder  the checked folder
+     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @return the decoder; the caller closes it
+     */
     public static VaeDecoderGraph open(DiffusersFolder folder, int threads) {
         ComponentGraph g = ComponentGraph.open(folder.model("vae_decoder"), threads);
         try {
@@ -45,7 +51,10 @@ public final class VaeDecoderGraph implements AutoCloseable {
     /**
      * Decodes latents {@code [1, C, h, w]} to pixels {@code [1, 3, H, W]} in [0, 1].
      *
+     * @param latents  the denoiser's latents, flattened
+     * @param shape    {@code {1, C, h, w}}
      * @param shapeOut receives the output shape (4 entries), if non-null
+     * @return the pixels, flattened channel-first
      */
     public float[] decode(double[] latents, long[] shape, long[] shapeOut) {
         float[] z = new float[latents.length];

@@ -29,7 +29,13 @@ public final class VaeEncoderGraph implements AutoCloseable {
         this.output = graph.firstOutput("latent distribution", "latent_parameters", "latent_sample");
     }
 
-    /** Opens {@code vae_encoder/}. */
+    /**
+     * Opens {@code vae_encoder/} with the folder's VAE scaling.
+     *
+     * @param folder  the checked folder
+     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @return the encoder; the caller closes it
+     */
     public static VaeEncoderGraph open(DiffusersFolder folder, int threads) {
         ComponentGraph g = ComponentGraph.open(folder.model("vae_encoder"), threads);
         try {
@@ -45,7 +51,11 @@ public final class VaeEncoderGraph implements AutoCloseable {
      * the latent distribution (diffusers' "argmax" mode), or {@code mean + exp(logvar / 2) noise} when
      * {@code noise} (unit Gaussian, one value per latent) is given; then shifted and scaled.
      *
+     * @param pixels   the image, flattened channel-first, in [0, 1]
+     * @param shape    {@code {1, 3, H, W}}
+     * @param noise    unit Gaussian noise to sample the distribution, or null for its mean
      * @param shapeOut receives the latent shape (4 entries), if non-null
+     * @return the latents, flattened
      */
     public double[] encode(float[] pixels, long[] shape, double[] noise, long[] shapeOut) {
         float[] in = new float[pixels.length];
