@@ -80,7 +80,7 @@ public final class EDiff implements AutoCloseable {
     public static EDiff open(Path dir, LoadOptions options) {
         Objects.requireNonNull(options, "options");
         return load(l -> l.accepts(dir) ? Optional.of(l.open(dir, options)) : Optional.empty(), loaders -> loaders
-                ? dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json)"
+                ? dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json, a diffusers folder a model_index.json)"
                 : "no model loader on the classpath: add the ediff-onnx dependency to open " + dir);
     }
 

@@ -2,6 +2,7 @@ package dev.ediff.core;
 
 import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseSchedule;
+import dev.ediff.api.Sample;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.sampling.Samplers;
@@ -26,6 +27,24 @@ public final class Stage {
     private final Guidance guidance;
     private final Double augmentationSigma;
     private final Set<String> roles;
+    private final Decoder decoder;
+
+    /**
+     * Turns a stage's samples into its output, e.g. a VAE decoder turning the latents a latent
+     * diffusion stage samples into pixels. Thread-safe; it does not own what it uses (the pipeline
+     * that built the stage does).
+     */
+    @FunctionalInterface
+    public interface Decoder {
+
+        /**
+         * Decodes one sample.
+         *
+         * @param sample a sample of the stage's {@link #sampleShape()}, batch 1
+         * @return the output sample, with the same seed and its own shape
+         */
+        Sample decode(Sample sample);
+    }
 
     private Stage(Builder b) {
         this.name = b.name;
@@ -37,6 +56,7 @@ public final class Stage {
         this.guidance = b.guidance;
         this.augmentationSigma = b.augmentationSigma;
         this.roles = b.roles == null ? null : Set.copyOf(b.roles);
+        this.decoder = b.decoder;
     }
 
     /**
@@ -96,6 +116,11 @@ public final class Stage {
         return augmentationSigma != null;
     }
 
+    /** {@return present for a latent stage: what turns its samples into its output} */
+    public Optional<Decoder> decoder() {
+        return Optional.ofNullable(decoder);
+    }
+
     /** {@return the conditioning roles the experts take, or empty when they take whatever they are given} */
     public Optional<Set<String>> roles() {
         return Optional.ofNullable(roles);
@@ -122,6 +147,7 @@ public final class Stage {
                 .defaultGuidance(guidance);
         b.augmentationSigma = augmentationSigma;
         b.roles = roles;
+        b.decoder = decoder;
         return b.build();
     }
 
@@ -141,6 +167,7 @@ public final class Stage {
         private Guidance guidance = Guidance.NONE;
         private Double augmentationSigma;
         private Set<String> roles;
+        private Decoder decoder;
 
         private Builder(String name, RoutingTree tree, TensorShape sampleShape) {
             if (name == null || name.isBlank()) {
@@ -215,6 +242,18 @@ public final class Stage {
          */
         public Builder roles(Set<String> accepted) {
             this.roles = Set.copyOf(accepted);
+            return this;
+        }
+
+        /**
+         * Makes this a latent stage: every sample it draws goes through {@code d} (e.g. a VAE
+         * decoder) before it is returned or handed to the next stage.
+         *
+         * @param d the decoder
+         * @return this builder
+         */
+        public Builder decoder(Decoder d) {
+            this.decoder = Objects.requireNonNull(d, "decoder");
             return this;
         }
 

@@ -70,7 +70,7 @@ final class StageRunner {
                     + shape.size() + " for shape " + shape + " (count x C x H x W)");
         }
         for (int i = 0; i < x.length; i++) {
-            x[i] *= sigmas[0];
+            x[i] *= settings.noiseScale();
         }
         // A later stage without an image-embedding input (an SR stage conditioned on text and the
         // low-res image only) gets the style through its input image and runs without the style branch.
@@ -123,7 +123,8 @@ final class StageRunner {
             }
             List<Sample> samples = new ArrayList<>(count);
             for (int b = 0; b < count; b++) {
-                samples.add(new Sample(seeds[b], sampleShape, Arrays.copyOfRange(x, b * d, (b + 1) * d)));
+                Sample s = new Sample(seeds[b], sampleShape, Arrays.copyOfRange(x, b * d, (b + 1) * d));
+                samples.add(stage.decoder().map(dec -> dec.decode(s)).orElse(s));
             }
             return new StageResult(stage.name(), samples, sampler.name(), steps, guidance, sigmas, model.evaluations(),
                     Duration.ofNanos(System.nanoTime() - stageStart), Duration.ofNanos(model.modelNanos()));

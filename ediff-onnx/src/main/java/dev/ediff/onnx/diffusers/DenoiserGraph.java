@@ -137,25 +137,35 @@ public final class DenoiserGraph implements AutoCloseable {
         }
         int rowTokens = e.sequence() * e.width();
         float[] tokens = rows(e.tokens(), rowTokens, batch);
+        float[] pooled = transformer || added ? rows(e.pooled(), e.pooledWidth(), batch) : null;
+        if (added && (timeIds == null || e.pooledWidth() == 0)) {
+            throw new IllegalArgumentException(graph.name() + " takes text_embeds and time_ids; give SDXL embeddings and time ids");
+        }
+        float[] ids = added ? rows(timeIds, timeIds.length / 2, batch) : null;
+        return predictRows(x, shape, timestep, tokens, e.sequence(), e.width(), pooled, ids);
+    }
+
+    /**
+     * Runs one evaluation with every row's conditioning given: {@code tokens} {@code [B, sequence,
+     * width]}, {@code pooled} {@code [B, P]} (SDXL's text_embeds, SD3's pooled projections; null
+     * for SD 1.x/2.x) and {@code timeIds} {@code [B, K]} (SDXL; else null), all flattened.
+     */
+    float[] predictRows(float[] x, long[] shape, double timestep, float[] tokens, int sequence, int width, float[] pooled,
+                        float[] timeIds) {
+        int batch = (int) shape[0];
         List<ComponentGraph.Feed> feeds = new ArrayList<>();
         feeds.add(new ComponentGraph.Feed(xInput, x, shape));
-        feeds.add(new ComponentGraph.Feed("encoder_hidden_states", tokens, new long[] {batch, e.sequence(), e.width()}));
+        feeds.add(new ComponentGraph.Feed("encoder_hidden_states", tokens, new long[] {batch, sequence, width}));
         feeds.add(switch (timestepForm) {
             case INT64_VECTOR -> new ComponentGraph.Feed("timestep", filled(batch, (long) timestep), new long[] {batch});
             case FLOAT_VECTOR -> new ComponentGraph.Feed("timestep", filledF(batch, (float) timestep), new long[] {batch});
             case FLOAT_SCALAR -> new ComponentGraph.Feed("timestep", new float[] {(float) timestep}, new long[0]);
         });
         if (transformer) {
-            feeds.add(new ComponentGraph.Feed("pooled_projections", rows(e.pooled(), e.pooledWidth(), batch),
-                    new long[] {batch, e.pooledWidth()}));
+            feeds.add(new ComponentGraph.Feed("pooled_projections", pooled, new long[] {batch, pooled.length / batch}));
         } else if (added) {
-            if (timeIds == null || e.pooledWidth() == 0) {
-                throw new IllegalArgumentException(graph.name() + " takes text_embeds and time_ids; give SDXL embeddings and time ids");
-            }
-            int k = timeIds.length / 2;
-            feeds.add(new ComponentGraph.Feed("text_embeds", rows(e.pooled(), e.pooledWidth(), batch),
-                    new long[] {batch, e.pooledWidth()}));
-            feeds.add(new ComponentGraph.Feed("time_ids", rows(timeIds, k, batch), new long[] {batch, k}));
+            feeds.add(new ComponentGraph.Feed("text_embeds", pooled, new long[] {batch, pooled.length / batch}));
+            feeds.add(new ComponentGraph.Feed("time_ids", timeIds, new long[] {batch, timeIds.length / batch}));
         }
         Map<String, float[]> out = graph.run(feeds, List.of(output), null);
         return out.get(output);

@@ -196,7 +196,41 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
         };
     }
 
-    private record Branch(float[] tokens, float[] pooled) {
+    /** One prompt's token states {@code [sequence, width]} and pooled vector (empty when none), flattened. */
+    record Branch(float[] tokens, float[] pooled) {
+    }
+
+    /** The family of the folder these encoders belong to. */
+    DiffusersFamily family() {
+        return folder.family();
+    }
+
+    /**
+     * One prompt alone, as the pipeline encodes each branch: SD's {@code last_hidden_state}, SDXL's
+     * concatenated penultimate states with the pooled vector, or SD3's CLIP part (padded to the
+     * joint width, 77 tokens) with the pooled vector; SD3's T5 part comes from {@link #t5Part}.
+     */
+    Branch branch(String text, int clipSkip) {
+        Map<String, int[][]> ids = new LinkedHashMap<>();
+        return switch (folder.family()) {
+            case STABLE_DIFFUSION -> new Branch(clips.get(0).encode(text, CLIP_TOKENS, List.of("last_hidden_state"))
+                    .outputs().get("last_hidden_state"), new float[0]);
+            case SDXL_BASE, SDXL_REFINER -> sdxlBranch(text, ids, 0, clipSkip);
+            case SD3 -> sd3Clip(text, ids, 0, clipSkip);
+        };
+    }
+
+    /** SD3's T5 states of {@code text}, {@code [256, width]}; zeros without a T5 encoder. */
+    float[] t5Part(String text) {
+        if (t5 == null) {
+            return new float[T5_TOKENS * width];
+        }
+        return t5.encode(text, T5_TOKENS, List.of("last_hidden_state")).outputs().get("last_hidden_state");
+    }
+
+    /** The tokenizer that decides truncation: the first CLIP's, or T5's for {@code t5}. */
+    dev.ediff.core.text.Tokenizer tokenizer(boolean t5Tokenizer) {
+        return t5Tokenizer && t5 != null ? t5.tokenizer() : clips.get(0).tokenizer();
     }
 
     private Branch sdxlBranch(String text, Map<String, int[][]> ids, int slot, int skip) {
@@ -226,6 +260,17 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     }
 
     private Branch sd3Branch(String text, boolean useT5, Map<String, int[][]> ids, int slot, int skip) {
+        Branch clip = sd3Clip(text, ids, slot, skip);
+        float[] t5Part = new float[T5_TOKENS * width];
+        if (useT5 && t5 != null) {
+            TextEncoderGraph.Encoded e = t5.encode(text, T5_TOKENS, List.of("last_hidden_state"));
+            ids.computeIfAbsent("tokenizer_3", x -> new int[2][])[slot] = e.ids();
+            t5Part = e.outputs().get("last_hidden_state");
+        }
+        return new Branch(concat(clip.tokens(), t5Part), clip.pooled());
+    }
+
+    private Branch sd3Clip(String text, Map<String, int[][]> ids, int slot, int skip) {
         List<float[]> parts = new ArrayList<>();
         List<Integer> widths = new ArrayList<>();
         List<float[]> pooled = new ArrayList<>();
@@ -239,13 +284,7 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
         }
         int clipWidth = widths.stream().mapToInt(Integer::intValue).sum();
         float[] clip = concatWidth(parts, widths, CLIP_TOKENS, width - clipWidth);
-        float[] t5Part = new float[T5_TOKENS * width];
-        if (useT5 && t5 != null) {
-            TextEncoderGraph.Encoded e = t5.encode(text, T5_TOKENS, List.of("last_hidden_state"));
-            ids.computeIfAbsent("tokenizer_3", x -> new int[2][])[slot] = e.ids();
-            t5Part = e.outputs().get("last_hidden_state");
-        }
-        return new Branch(concat(clip, t5Part), concat(pooled.get(0), pooled.get(1)));
+        return new Branch(clip, concat(pooled.get(0), pooled.get(1)));
     }
 
     private static String tokenizerOf(TextEncoderGraph c) {

@@ -1,0 +1,141 @@
+package dev.ediff.onnx.diffusers;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ediff.api.Generation;
+import dev.ediff.api.LoadOptions;
+import dev.ediff.api.Request;
+import dev.ediff.api.Sample;
+import dev.ediff.core.EDiff;
+import dev.ediff.core.sampling.Samplers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The diffusers folders through the SDK's main road, {@code EDiff.open(folder).generate(request)}:
+ * text encoders as the pipeline's encoders, the UNet / MMDiT as a routed expert, the folder's
+ * scheduler as the stage's schedule, the VAE as the stage's decoder. Each case runs the Python
+ * reference's prompt, negative prompt, guidance, steps and unit noise and must reproduce its
+ * latents before every step ({@code 1e-4 * max(1, |ref|)}) and its decoded pixels (1e-3); float16
+ * graphs within the looser tolerance of {@link DiffusersParityTest}. A reference whose scheduler
+ * config differs from the fixture folder's runs on a copy of the folder with that config, so the
+ * pipeline reads it from the folder as a user's would.
+ */
+class DiffusersPipelineTest {
+
+    private static final double LATENT_TOL = 1e-4;
+    private static final double PIXEL_TOL = 1e-3;
+    private static final double FP16_TOL = 2e-2;
+
+    @TempDir
+    Path temp;
+
+    /** The fixture folder, or a copy (component folders linked) with the reference's scheduler config. */
+    private Path folderFor(JsonNode meta, String key) throws IOException {
+        Path fixture = References.folder(meta.get(key).asText());
+        JsonNode own = new ObjectMapper().readTree(fixture.resolve("scheduler").resolve("scheduler_config.json").toFile());
+        JsonNode wanted = meta.get("scheduler_config");
+        if (key.equals("refiner") || own.equals(wanted)) {
+            return fixture;
+        }
+        Path copy = temp.resolve(meta.get("case").asText() + "-" + key);
+        Files.createDirectories(copy.resolve("scheduler"));
+        try (Stream<Path> parts = Files.list(fixture)) {
+            for (Path p : parts.toList()) {
+                if (!p.getFileName().toString().equals("scheduler")) {
+                    Files.createSymbolicLink(copy.resolve(p.getFileName()), p);
+                }
+            }
+        }
+        new ObjectMapper().writeValue(copy.resolve("scheduler").resolve("scheduler_config.json").toFile(), wanted);
+        return copy;
+    }
+
+    private static double toReferenceSpace(String sampler, double x, double sigma) {
+        return switch (sampler) {
+            case "dpmpp_2m" -> x / Math.sqrt(sigma * sigma + 1);
+            case "flow_euler" -> x / (1 + sigma);
+            default -> x;
+        };
+    }
+
+    private static double[] unitNoise(JsonNode meta) throws IOException {
+        float[] n = References.npy(meta.get("arrays").get("noise").asText()).data();
+        double[] d = new double[n.length];
+        for (int i = 0; i < n.length; i++) {
+            d[i] = n[i];
+        }
+        return d;
+    }
+
+    /** Generates the reference's case and checks the latents before every step and the pixels. */
+    private void generateAndCheck(EDiff ediff, JsonNode meta, String perStepKey, double tol) throws IOException {
+        String name = meta.get("case").asText();
+        String samplerName = meta.get("sampler").asText();
+        int steps = meta.get("steps").asInt();
+        Request.Builder r = Request.prompt(meta.get("prompt").asText()).seed(meta.get("seed").asLong())
+                .sampler(samplerName.equals("dpmpp_2m") ? Samplers.dpmSolverPP2M() : Samplers.euler(), steps)
+                .guidance(meta.get("guidance").asDouble()).initialNoise(unitNoise(meta))
+                .t5(meta.path("t5").asBoolean(true));
+        if (!meta.get("negative_prompt").isNull()) {
+            r.negativePrompt(meta.get("negative_prompt").asText());
+        }
+        float[] perStep = References.npy(meta.get("arrays").get(perStepKey).asText()).data();
+        List<Double> worst = new ArrayList<>();
+        r.onStep((i, sigma, x, denoised) -> {
+            int n = x.length;
+            float[] ref = Arrays.copyOfRange(perStep, i * n, (i + 1) * n);
+            double[] mine = new double[n];
+            for (int k = 0; k < n; k++) {
+                mine[k] = toReferenceSpace(samplerName, x[k], sigma);
+            }
+            worst.add(References.assertClose(ref, mine, tol, name + " latents before step " + i));
+        });
+        Generation g = ediff.generate(r.build());
+        assertEquals(steps, worst.size(), name + ": steps observed");
+        Sample s = g.samples().get(0);
+        References.Array px = References.npy(meta.get("arrays").get("pixels").asText());
+        assertEquals(Arrays.toString(px.shape()), Arrays.toString(s.shape().toLongArray()), name + " pixel shape");
+        double[] mine = new double[s.data().length];
+        for (int i = 0; i < mine.length; i++) {
+            mine[i] = (s.data()[i] + 1) / 2;
+        }
+        double pxErr = References.assertClose(px.data(), mine, Math.max(PIXEL_TOL, tol == LATENT_TOL ? 0 : FP16_TOL),
+                name + " pixels");
+        System.out.printf("EDiff.open %s: largest scaled latent error %.2e over %d steps, largest pixel error %.2e%n", name,
+                worst.stream().mapToDouble(Double::doubleValue).max().orElse(0), worst.size(), pxErr);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sd15_euler", "sd15_fp16_euler", "sd15_dpmpp2m", "sd15_euler_linspace", "sd2_v_euler",
+            "sd2_v_euler_linspace_karras", "sd2_v_dpmpp2m_karras", "sd3_t5", "sd3_no_t5"})
+    void openedFolderReproducesPython(String name) throws Exception {
+        JsonNode meta = References.json(name + ".json");
+        double tol = meta.get("model").asText().contains("fp16") ? FP16_TOL : LATENT_TOL;
+        try (EDiff ediff = EDiff.open(folderFor(meta, "model"), LoadOptions.builder().intraOpThreads(1).build())) {
+            generateAndCheck(ediff, meta, "latents_per_step", tol);
+        }
+    }
+
+    @Test
+    void sd3TogglesT5AsAnEncoder() throws Exception {
+        try (EDiff ediff = EDiff.open(References.folder("sd3"))) {
+            assertEquals(List.of("clip", "t5"), ediff.textEncoders().keySet().stream().sorted().toList());
+            assertTrue(ediff.stages().get(0).decoder().isPresent(), "latent stage with a VAE decoder");
+            assertEquals("euler", ediff.stages().get(0).defaultSampler().name());
+        }
+    }
+}
