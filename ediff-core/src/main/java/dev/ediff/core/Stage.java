@@ -28,6 +28,7 @@ public final class Stage {
     private final Double augmentationSigma;
     private final Set<String> roles;
     private final Decoder decoder;
+    private final boolean restartPerExpert;
 
     /**
      * Turns a stage's samples into its output, e.g. a VAE decoder turning the latents a latent
@@ -57,6 +58,7 @@ public final class Stage {
         this.augmentationSigma = b.augmentationSigma;
         this.roles = b.roles == null ? null : Set.copyOf(b.roles);
         this.decoder = b.decoder;
+        this.restartPerExpert = b.restartPerExpert;
     }
 
     /**
@@ -121,6 +123,11 @@ public final class Stage {
         return Optional.ofNullable(decoder);
     }
 
+    /** {@return true when the sampler starts afresh where the routing tree hands over to another expert} */
+    public boolean restartsPerExpert() {
+        return restartPerExpert;
+    }
+
     /** {@return the conditioning roles the experts take, or empty when they take whatever they are given} */
     public Optional<Set<String>> roles() {
         return Optional.ofNullable(roles);
@@ -148,6 +155,7 @@ public final class Stage {
         b.augmentationSigma = augmentationSigma;
         b.roles = roles;
         b.decoder = decoder;
+        b.restartPerExpert = restartPerExpert;
         return b.build();
     }
 
@@ -168,6 +176,7 @@ public final class Stage {
         private Double augmentationSigma;
         private Set<String> roles;
         private Decoder decoder;
+        private boolean restartPerExpert;
 
         private Builder(String name, RoutingTree tree, TensorShape sampleShape) {
             if (name == null || name.isBlank()) {
@@ -254,6 +263,21 @@ public final class Stage {
          */
         public Builder decoder(Decoder d) {
             this.decoder = Objects.requireNonNull(d, "decoder");
+            return this;
+        }
+
+        /**
+         * Whether the sampler starts afresh at every step where the routing tree hands over to
+         * another expert (off unless set): a multistep sampler then forgets the previous expert's
+         * history and takes a first-order step, as two pipelines run one after the other do
+         * (diffusers runs an SDXL refiner with a fresh scheduler from the base's latents). Single-step
+         * samplers give the same result either way.
+         *
+         * @param restart true to restart per expert
+         * @return this builder
+         */
+        public Builder restartPerExpert(boolean restart) {
+            this.restartPerExpert = restart;
             return this;
         }
 

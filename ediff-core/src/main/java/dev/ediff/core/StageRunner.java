@@ -113,11 +113,17 @@ final class StageRunner {
         try (GuidedDenoiser model = new GuidedDenoiser(stage.routingTree(), shape, conds, scales, intervalScales,
                 guidance, token);
              AutoCloseable ignored = token.onCancel(model::abortRunning)) {
-            sampler.sample(model, x, sigmas, noise, (i, sigma, xi, denoised) -> {
-                request.stepObserver().onStep(i, sigma, xi, denoised);
-                request.progress().onProgress(new Progress(stage.name(), i, steps, model.evaluations().size(), sigma,
-                        model.lastExpert(), Duration.ofNanos(System.nanoTime() - start)));
-            });
+            int[] bounds = segments(sigmas);
+            for (int s = 0; s + 1 < bounds.length; s++) {
+                int offset = bounds[s];
+                sampler.sample(model, x, Arrays.copyOfRange(sigmas, offset, bounds[s + 1] + 1), noise,
+                        (i, sigma, xi, denoised) -> {
+                            request.stepObserver().onStep(offset + i, sigma, xi, denoised);
+                            request.progress().onProgress(new Progress(stage.name(), offset + i, steps,
+                                    model.evaluations().size(), sigma, model.lastExpert(),
+                                    Duration.ofNanos(System.nanoTime() - start)));
+                        });
+            }
             if (Thread.currentThread().isInterrupted()) {
                 throw new CancelledException("generation interrupted");
             }
@@ -133,6 +139,24 @@ final class StageRunner {
         } catch (Exception e) {
             throw new IllegalStateException("unexpected failure closing a cancellation hook", e);
         }
+    }
+
+    /**
+     * The step indices where the sampler starts afresh: {@code {0, steps}}, plus every step whose
+     * sigma belongs to another expert than the step before when the stage restarts per expert.
+     */
+    private int[] segments(double[] sigmas) {
+        List<Integer> bounds = new ArrayList<>(List.of(0));
+        if (stage.restartsPerExpert()) {
+            RoutingTree tree = stage.routingTree();
+            for (int i = 1; i < sigmas.length - 1; i++) {
+                if (tree.indexOf(sigmas[i]) != tree.indexOf(sigmas[i - 1])) {
+                    bounds.add(i);
+                }
+            }
+        }
+        bounds.add(sigmas.length - 1);
+        return bounds.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The previous stage's output upsampled to this stage and noised to {@code sigmaAug}, per image. */

@@ -32,6 +32,14 @@ public final class OnnxModelLoader implements ModelLoader {
     }
 
     @Override
+    public Optional<EDiff> openWithRefiner(Path base, Path refiner, LoadOptions options) {
+        if (!Files.isRegularFile(base.resolve("model_index.json"))) {
+            return Optional.empty();
+        }
+        return Optional.of(DiffusersPipeline.open(base, refiner, options));
+    }
+
+    @Override
     public Optional<EDiff> openDefault(LoadOptions options) {
         ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
                 ? Thread.currentThread().getContextClassLoader() : OnnxModelLoader.class.getClassLoader();

@@ -97,12 +97,12 @@ public final class DiffusersPipeline {
             VaeDecoderGraph vae = VaeDecoderGraph.open(decoderFolder, threads);
             opened.add(vae);
             b.owning(vae);
-            int scale = pixelsPerLatent(decoderFolder);
             Stage stage = Stage.builder("base", tree, latentShape(main))
                     .schedule(timing)
                     .defaultSampler(defaultSampler(main.scheduler()), main.family() == DiffusersFamily.SD3 ? 28 : 50)
                     .defaultGuidance(Guidance.of(defaultGuidance(main.family())))
-                    .decoder(latents -> decode(vae, latents, scale))
+                    .decoder(latents -> decode(vae, latents))
+                    .restartPerExpert(second != null) // diffusers runs the refiner with a fresh scheduler
                     .build();
             return b.stage(stage).build();
         } catch (RuntimeException e) {
@@ -150,7 +150,7 @@ public final class DiffusersPipeline {
         return c.tableSigmas()[(int) cutoff];
     }
 
-    private static Sample decode(VaeDecoderGraph vae, Sample latents, int scale) {
+    private static Sample decode(VaeDecoderGraph vae, Sample latents) {
         TensorShape s = latents.shape();
         long[] out = new long[4];
         float[] px = vae.decode(latents.data(), s.toLongArray(), out);

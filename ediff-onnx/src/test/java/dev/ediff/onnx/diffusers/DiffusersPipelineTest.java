@@ -82,7 +82,7 @@ class DiffusersPipelineTest {
     }
 
     /** Generates the reference's case and checks the latents before every step and the pixels. */
-    private void generateAndCheck(EDiff ediff, JsonNode meta, String perStepKey, double tol) throws IOException {
+    private Generation generateAndCheck(EDiff ediff, JsonNode meta, double tol, String... perStepKeys) throws IOException {
         String name = meta.get("case").asText();
         String samplerName = meta.get("sampler").asText();
         int steps = meta.get("steps").asInt();
@@ -93,11 +93,18 @@ class DiffusersPipelineTest {
         if (!meta.get("negative_prompt").isNull()) {
             r.negativePrompt(meta.get("negative_prompt").asText());
         }
-        float[] perStep = References.npy(meta.get("arrays").get(perStepKey).asText()).data();
+        float[] perStep = new float[0];
+        for (String key : perStepKeys) { // the base's steps, then the refiner's
+            float[] part = References.npy(meta.get("arrays").get(key).asText()).data();
+            float[] joined = Arrays.copyOf(perStep, perStep.length + part.length);
+            System.arraycopy(part, 0, joined, perStep.length, part.length);
+            perStep = joined;
+        }
+        float[] steps0 = perStep;
         List<Double> worst = new ArrayList<>();
         r.onStep((i, sigma, x, denoised) -> {
             int n = x.length;
-            float[] ref = Arrays.copyOfRange(perStep, i * n, (i + 1) * n);
+            float[] ref = Arrays.copyOfRange(steps0, i * n, (i + 1) * n);
             double[] mine = new double[n];
             for (int k = 0; k < n; k++) {
                 mine[k] = toReferenceSpace(samplerName, x[k], sigma);
@@ -117,6 +124,7 @@ class DiffusersPipelineTest {
                 name + " pixels");
         System.out.printf("EDiff.open %s: largest scaled latent error %.2e over %d steps, largest pixel error %.2e%n", name,
                 worst.stream().mapToDouble(Double::doubleValue).max().orElse(0), worst.size(), pxErr);
+        return g;
     }
 
     @ParameterizedTest
@@ -126,7 +134,30 @@ class DiffusersPipelineTest {
         JsonNode meta = References.json(name + ".json");
         double tol = meta.get("model").asText().contains("fp16") ? FP16_TOL : LATENT_TOL;
         try (EDiff ediff = EDiff.open(folderFor(meta, "model"), LoadOptions.builder().intraOpThreads(1).build())) {
-            generateAndCheck(ediff, meta, "latents_per_step", tol);
+            generateAndCheck(ediff, meta, tol, "latents_per_step");
+        }
+    }
+
+    /**
+     * SDXL base + refiner as one routed pipeline: the base's experts above diffusers' denoising_end
+     * boundary, the refiner below, each with its own conditioning; with DPM-Solver++(2M) the
+     * sampler restarts at the refiner as diffusers' fresh scheduler does.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sdxl_refiner_euler", "sdxl_refiner_dpmpp2m"})
+    void sdxlBaseAndRefinerAsOnePipeline(String name) throws Exception {
+        JsonNode meta = References.json(name + ".json");
+        try (EDiff ediff = EDiff.open(References.folder(meta.get("model").asText()),
+                References.folder(meta.get("refiner").asText()), LoadOptions.builder().intraOpThreads(1).build())) {
+            assertEquals(2, ediff.routingTree().size(), "base and refiner experts");
+            assertEquals(List.of("clip", "refiner_clip"), ediff.textEncoders().keySet().stream().sorted().toList());
+            Generation g = generateAndCheck(ediff, meta, LATENT_TOL, "base_latents_per_step", "refiner_latents_per_step");
+            List<String> experts = g.stages().get(0).evaluations().stream().map(e -> e.expert()).toList();
+            int baseSteps = meta.get("base_steps").asInt();
+            assertEquals(meta.get("steps").asInt(), experts.size(), name + ": one evaluation per step (guidance batched)");
+            for (int i = 0; i < experts.size(); i++) {
+                assertTrue(experts.get(i).startsWith(i < baseSteps ? "base" : "refiner"), name + " step " + i + " ran " + experts.get(i));
+            }
         }
     }
 
