@@ -161,8 +161,16 @@ public final class DiffusersPipeline {
         return new Sample(latents.seed(), new TensorShape(1, (int) out[1], (int) out[2], (int) out[3]), data);
     }
 
-    /** The sampler whose diffusers twin is the folder's scheduler; Euler for schedulers without a twin here. */
-    static Sampler defaultSampler(SchedulerConfig config) {
+    /**
+     * The sampler whose diffusers twin is the folder's scheduler: {@code dpmpp_2m} for
+     * {@code DPMSolverMultistepScheduler}, {@code euler} for {@code EulerDiscreteScheduler} and
+     * {@code FlowMatchEulerDiscreteScheduler}, and {@code euler} for schedulers without a twin here
+     * (PNDM, DDIM, ...: their images differ from diffusers').
+     *
+     * @param config the folder's scheduler configuration
+     * @return the default sampler
+     */
+    public static Sampler defaultSampler(SchedulerConfig config) {
         return config.className().startsWith("DPMSolverMultistep") ? Samplers.dpmSolverPP2M() : Samplers.euler();
     }
 
