@@ -27,10 +27,12 @@ final class DiffusersTiming implements NoiseSchedule {
     private final Map<String, DiffusersSchedule> schedules = new ConcurrentHashMap<>();
     private final Map<Double, Double> levels = new ConcurrentHashMap<>();
     private final DiffusersSchedule probe;
+    private final double[] table;
 
     DiffusersTiming(SchedulerConfig config) {
         this.config = config;
         this.probe = DiffusersSchedule.forSampler("euler", config, 2);
+        this.table = config.prediction() == SchedulerConfig.Prediction.FLOW ? null : config.tableSigmas();
     }
 
     /** The configuration. */
@@ -73,10 +75,28 @@ final class DiffusersTiming implements NoiseSchedule {
                 : Math.sqrt(sigmas[0] * sigmas[0] + 1);
     }
 
-    /** The timestep fed to the network at {@code sigma}. */
+    /**
+     * The timestep fed to the network at {@code sigma}: the level's own timestep; else, for a VP
+     * model, the inverse of Euler's linear interpolation of the float32 training sigmas (a sigma of
+     * the table maps back to its integer timestep exactly, so a level walked again from an explicit
+     * sigma list, e.g. regenerated from a PNG's parameters, reaches an int64 graph unchanged); else
+     * the schedule's interpolated timestep.
+     */
     double timestepOf(double sigma) {
         Double t = levels.get(sigma);
-        return t != null ? t : probe.fallback().applyAsDouble(sigma);
+        if (t != null) {
+            return t;
+        }
+        if (table != null && sigma >= table[0] && sigma <= table[table.length - 1]) {
+            int k = java.util.Arrays.binarySearch(table, sigma);
+            if (k >= 0) {
+                return k;
+            }
+            int hi = -k - 1;
+            int lo = hi - 1;
+            return lo + (sigma - table[lo]) / (table[hi] - table[lo]);
+        }
+        return probe.fallback().applyAsDouble(sigma);
     }
 
     /** How the network's output becomes the denoiser, with {@link #timestepOf} as its noise input. */

@@ -7,6 +7,7 @@ import dev.ediff.api.LoadOptions;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sample;
 import dev.ediff.core.EDiff;
+import dev.ediff.core.schedule.DiffusersSchedule;
 import dev.ediff.core.sampling.Samplers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -158,6 +159,40 @@ class DiffusersPipelineTest {
             for (int i = 0; i < experts.size(); i++) {
                 assertTrue(experts.get(i).startsWith(i < baseSteps ? "base" : "refiner"), name + " step " + i + " ran " + experts.get(i));
             }
+        }
+    }
+
+    /**
+     * A PNG's parameters regenerate the image bit for bit in a freshly opened pipeline: the sigmas
+     * come back as an explicit list, the start scale of the scheduler ({@code sqrt(sigma_0^2 + 1)}
+     * here, not {@code sigma_0}) as {@code base.noise_scale}, and the integer timesteps of the levels
+     * reach the int64 UNet unchanged.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"euler", "dpmpp_2m"})
+    void parametersRegenerateTheImage(String sampler) {
+        Path sd15 = References.folder("sd15");
+        Generation first;
+        try (EDiff ediff = EDiff.open(sd15)) {
+            first = ediff.generate(Request.prompt("a red cube").negativePrompt("blurry").seed(11)
+                    .sampler(Samplers.byName(sampler), 5).guidance(7.5).build());
+        }
+        assertTrue(first.parameters().containsKey("base.noise_scale"), first.parameters().toString());
+        DiffusersTiming timing = new DiffusersTiming(DiffusersFolder.open(sd15).scheduler());
+        DiffusersSchedule ds = DiffusersSchedule.forSampler(sampler, DiffusersFolder.open(sd15).scheduler(), 5);
+        for (int i = 0; i < 5; i++) {
+            // a fresh timing has computed no levels: the table inverse must give the integer timestep exactly
+            assertEquals(ds.timesteps()[i], timing.timestepOf(ds.sigmas()[i]), 0.0, sampler + " timestep of level " + i);
+        }
+        try (EDiff fresh = EDiff.open(sd15)) {
+            Generation again = fresh.generate(dev.ediff.core.GenerationParameters.parse(first.parameters()).build());
+            double[] a = first.samples().get(0).data();
+            double[] b = again.samples().get(0).data();
+            double worst = 0;
+            for (int i = 0; i < a.length; i++) {
+                worst = Math.max(worst, Math.abs(a[i] - b[i]));
+            }
+            assertEquals(0.0, worst, sampler + ": largest difference of the regenerated pixels");
         }
     }
 
