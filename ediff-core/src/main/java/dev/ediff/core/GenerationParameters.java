@@ -28,8 +28,10 @@ import java.util.StringJoiner;
  * {@code paint.N.mask}, {@code paint.N.weight}, {@code stages}, {@code model}, {@code software};
  * per stage {@code STAGE.sampler} (with its options, e.g. {@code heun(s_churn=0.0,...)}),
  * {@code STAGE.steps}, {@code STAGE.guidance}, {@code STAGE.guidance_rescale},
- * {@code STAGE.guidance_interval}, {@code STAGE.sigmas} (the schedule as walked) and, for a
- * super-resolution stage, {@code STAGE.augmentation_sigma}. {@code sampler}, {@code steps} and
+ * {@code STAGE.guidance_interval}, {@code STAGE.sigmas} (the schedule as walked),
+ * {@code STAGE.noise_scale} when the schedule started from another multiple of the unit noise than
+ * the first sigma (a diffusers scheduler's start) and, for a super-resolution stage,
+ * {@code STAGE.augmentation_sigma}. {@code sampler}, {@code steps} and
  * {@code guidance} repeat the first stage's for image viewers. Numbers are written so that they
  * read back exactly.
  *
