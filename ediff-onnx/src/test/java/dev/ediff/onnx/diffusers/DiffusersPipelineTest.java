@@ -2,6 +2,7 @@ package dev.ediff.onnx.diffusers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ediff.api.EDiffException;
 import dev.ediff.api.Generation;
 import dev.ediff.api.LoadOptions;
 import dev.ediff.api.Request;
@@ -160,6 +161,43 @@ class DiffusersPipelineTest {
                 assertTrue(experts.get(i).startsWith(i < baseSteps ? "base" : "refiner"), name + " step " + i + " ran " + experts.get(i));
             }
         }
+    }
+
+    /**
+     * The SDXL base alone: the same levels as the base + refiner reference, so its first
+     * {@code base_steps} latents (before the refiner takes over) must match the base's.
+     */
+    @Test
+    void sdxlBaseAloneMatchesTheBaseSteps() throws Exception {
+        JsonNode meta = References.json("sdxl_refiner_euler.json");
+        float[] ref = References.npy(meta.get("arrays").get("base_latents_per_step").asText()).data();
+        int baseSteps = meta.get("base_steps").asInt();
+        List<Double> worst = new ArrayList<>();
+        try (EDiff ediff = EDiff.open(References.folder("sdxl-base"), LoadOptions.builder().intraOpThreads(1).build())) {
+            assertEquals(1, ediff.routingTree().size());
+            ediff.generate(Request.prompt(meta.get("prompt").asText()).seed(1).sampler(Samplers.euler(),
+                    meta.get("steps").asInt()).guidance(meta.get("guidance").asDouble()).initialNoise(unitNoise(meta))
+                    .onStep((i, sigma, x, denoised) -> {
+                        if (i < baseSteps) {
+                            worst.add(References.assertClose(Arrays.copyOfRange(ref, i * x.length, (i + 1) * x.length), x,
+                                    LATENT_TOL, "sdxl base latents before step " + i));
+                        }
+                    }).build());
+        }
+        assertEquals(baseSteps, worst.size());
+        System.out.printf("EDiff.open sdxl-base alone: largest scaled latent error %.2e over %d steps%n",
+                worst.stream().mapToDouble(Double::doubleValue).max().orElse(0), worst.size());
+    }
+
+    @Test
+    void refinerPairsAreCheckedAtOpen() {
+        EDiffException alone = org.junit.jupiter.api.Assertions.assertThrows(EDiffException.class,
+                () -> EDiff.open(References.folder("sdxl-refiner")));
+        assertTrue(alone.getMessage().contains("open it as the refiner of a base folder"), alone.getMessage());
+        EDiffException wrong = org.junit.jupiter.api.Assertions.assertThrows(EDiffException.class,
+                () -> EDiff.open(References.folder("sd15"), References.folder("sdxl-refiner")));
+        assertTrue(wrong.getMessage().contains("a refiner pairs an SDXL base with an SDXL refiner; got stable-diffusion"),
+                wrong.getMessage());
     }
 
     /**
