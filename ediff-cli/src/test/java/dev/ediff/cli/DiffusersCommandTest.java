@@ -55,6 +55,24 @@ class DiffusersCommandTest {
     }
 
     @Test
+    void benchMeasuresADiffusersFolder() {
+        String[] r = ConformanceCommandTest.run("bench", "--model", fixture("sd15").toString(), "--steps", "2", "--runs", "1",
+                "--threads", "1");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[1].contains("model sd15, dpmpp_2m, 2 steps"), r[1]);
+        assertTrue(r[1].contains("model ms/st"), r[1]);
+    }
+
+    @Test
+    void evalRefusesARefiner(@TempDir Path tmp) throws Exception {
+        Path prompts = java.nio.file.Files.writeString(tmp.resolve("p.txt"), "a red cube\n");
+        String[] r = ConformanceCommandTest.run("eval", prompts.toString(), "--model", fixture("sdxl-base").toString(),
+                "--refiner", fixture("sdxl-refiner").toString());
+        assertEquals("2", r[0], r[2]);
+        assertTrue(r[2].contains("--refiner is for generate, info and bench"), r[2]);
+    }
+
+    @Test
     void infoDescribesTheFolderAndChecksIt() {
         String[] r = ConformanceCommandTest.run("info", "--model", fixture("sd2").toString(), "--check");
         assertEquals("0", r[0], r[2]);
