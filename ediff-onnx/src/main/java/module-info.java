@@ -12,6 +12,7 @@ module dev.ediff.onnx {
 
     exports dev.ediff.onnx;
     exports dev.ediff.onnx.bundle;
+    exports dev.ediff.onnx.diffusers;
 
     provides dev.ediff.core.ModelLoader with dev.ediff.onnx.bundle.OnnxModelLoader;
 }

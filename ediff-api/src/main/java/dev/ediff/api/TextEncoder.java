@@ -30,6 +30,19 @@ public interface TextEncoder extends AutoCloseable {
      */
     TextEncoding off();
 
+    /**
+     * Encodes the negative prompt of the unconditional guidance branch; {@code ""} means none was
+     * given. The default is {@link #off()} for {@code ""} and {@link #encode} otherwise; an encoder
+     * whose model treats the negative branch differently overrides it (Stable Diffusion encodes the
+     * empty prompt, SDXL zeroes it, its refiner conditions on a lower aesthetic score).
+     *
+     * @param text the negative prompt, {@code ""} when none was given
+     * @return its encoding, batch 1
+     */
+    default TextEncoding encodeNegative(String text) {
+        return text.isEmpty() ? off() : encode(text);
+    }
+
     /** {@return the number of token positions this encoder outputs (its padded length)} */
     default int tokenLength() {
         throw new UnsupportedOperationException("text encoder '" + role() + "' does not expose its token length");

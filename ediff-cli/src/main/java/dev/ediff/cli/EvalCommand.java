@@ -72,6 +72,9 @@ final class EvalCommand implements Callable<Integer> {
     Evaluation.Options options(PrintStream err) {
         Limits.check("--count-per-prompt", perPrompt, 1, Limits.MAX_COUNT);
         Limits.check("--jobs", jobs, 1, Limits.MAX_JOBS);
+        if (model.refiner != null) {
+            throw new CliException(CliException.USAGE, "--refiner is for generate, info and bench; eval runs one --model");
+        }
         Evaluation.Builder b = Evaluation.Options.builder(prompts).model(model.dir).judge(judge).real(real)
                 .perPrompt(perPrompt).jobs(jobs);
         if (limit != null) {

@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** {@code generate}: prompt to PNG files, with the bundled default model or a bundle folder. */
+/** {@code generate}: prompt to PNG files, with the bundled default model, a bundle folder or a diffusers folder. */
 @Command(name = "generate", sortOptions = false, abbreviateSynopsis = true,
         header = "Generate images and write PNGs.",
         description = {"Writes one PNG per image, the generation parameters in its text chunks; never replaces a file"

@@ -1,16 +1,26 @@
 package dev.ediff.cli;
 
+import dev.ediff.core.EDiff;
+import dev.ediff.core.schedule.SchedulerConfig;
 import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
+import dev.ediff.onnx.diffusers.DiffusersFolder;
+import dev.ediff.onnx.diffusers.DiffusersPipeline;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code info}: what a bundle holds (encoders, stages, experts and their intervals, tensor names). */
+/**
+ * {@code info}: what a bundle holds (encoders, stages, experts and their intervals, tensor names), or
+ * what a diffusers folder holds (family, components, scheduler, default sampler, VAE scaling).
+ */
 @Command(name = "info", sortOptions = false, abbreviateSynopsis = true, header = "Show what a model bundle holds.",
         description = "Encoders, stages, experts and their sigma intervals, tensor names; --check also opens the models.")
 final class InfoCommand implements Callable<Integer> {
@@ -30,6 +40,18 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream out = main.out;
+        if (model.isDiffusers()) {
+            diffusersInfo(out, model.dir, "model");
+            if (model.refiner != null) {
+                diffusersInfo(out, model.refiner, "refiner");
+            }
+            if (check) {
+                try (EDiff e = model.open(main.err)) {
+                    out.println("check: every graph opened and matches its folder (" + e.routingTree().size() + " expert(s))");
+                }
+            }
+            return 0;
+        }
         Manifest m = model.manifest();
         String where = model.where();
         out.println("model " + m.name() + "  (" + where + ")");
@@ -60,5 +82,27 @@ final class InfoCommand implements Callable<Integer> {
             out.println("check: " + (model.dir != null ? ModelBundle.check(model.dir) : ModelBundle.checkDefault()));
         }
         return 0;
+    }
+
+    /** A diffusers folder: family, pipeline class, components, scheduler and what the SDK runs it with. */
+    private static void diffusersInfo(PrintStream out, java.nio.file.Path dir, String what) {
+        DiffusersFolder f = DiffusersFolder.open(dir);
+        SchedulerConfig s = f.scheduler();
+        out.printf("%s %s  %s (%s)%n", what, dir.getFileName(), f.family(), f.pipelineClass());
+        List<String> parts = new ArrayList<>();
+        for (String c : List.of("tokenizer", "tokenizer_2", "tokenizer_3", "text_encoder", "text_encoder_2", "text_encoder_3",
+                "unet", "transformer", "vae_decoder", "vae_encoder")) {
+            if (f.has(c)) {
+                parts.add(c);
+            }
+        }
+        out.println("  components: " + String.join(", ", parts));
+        out.printf("  scheduler %s  prediction %s  spacing %s  steps_offset %d  karras %s%s%n", s.className(),
+                s.prediction().name().toLowerCase(Locale.ROOT), s.spacing().name().toLowerCase(Locale.ROOT), s.stepsOffset(),
+                s.karrasSigmas(), s.prediction() == SchedulerConfig.Prediction.FLOW ? "  shift " + s.shift() : "");
+        out.printf("  default sampler %s (the SDK sampler that reproduces this scheduler; euler when none does)%n",
+                DiffusersPipeline.defaultSampler(s).name());
+        out.printf("  vae scaling_factor %s  shift_factor %s  latent_channels %d%n", f.vae().scalingFactor(),
+                f.vae().shiftFactor(), f.vae().latentChannels());
     }
 }

@@ -2,17 +2,21 @@ package dev.ediff.cli;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
+import dev.ediff.api.Device;
 import dev.ediff.api.EDiffException;
+import dev.ediff.api.LoadOptions;
 import dev.ediff.core.EDiff;
 import dev.ediff.onnx.ExecutionProvider;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
+import dev.ediff.onnx.diffusers.DiffusersPipeline;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.TypeConversionException;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -22,8 +26,13 @@ import java.util.Locale;
  */
 final class ModelOptions {
 
-    @Option(names = "--model", paramLabel = "DIR", description = "a model bundle folder (default: the bundled model)")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "a model bundle folder, or a diffusers ONNX folder with model_index.json (default: the bundled model)")
     Path dir;
+
+    @Option(names = "--refiner", paramLabel = "DIR",
+            description = "an SDXL refiner folder to continue an SDXL base's --model at low noise, as one pipeline")
+    Path refiner;
 
     @Option(names = "--device", paramLabel = "cpu|cuda[:N]", converter = DeviceConverter.class,
             description = "where ONNX Runtime runs the models (default cpu; cuda = cuda:0; needs a CUDA build)")
@@ -87,6 +96,17 @@ final class ModelOptions {
     }
 
     private EDiff open(SessionConfig config) {
+        if (refiner != null && !isDiffusers()) {
+            throw new CliException(CliException.USAGE, "--refiner needs --model to be a diffusers folder (an SDXL base"
+                    + " with model_index.json); got " + (dir == null ? "the bundled model" : dir));
+        }
+        if (isDiffusers()) {
+            // the diffusers graphs run on the CPU; a CUDA device with the fallback allowed runs there too
+            LoadOptions options = LoadOptions.builder().intraOpThreads(config.intraOpThreads())
+                    .device(config.provider() instanceof ExecutionProvider.Cuda c ? Device.cuda(c.deviceId()) : Device.cpu())
+                    .allowCpuFallback(allowCpuFallback).build();
+            return DiffusersPipeline.open(dir, refiner, options);
+        }
         if (dir != null) {
             return ModelBundle.open(dir, config);
         }
@@ -94,6 +114,11 @@ final class ModelOptions {
             throw new CliException(CliException.FAILED, "no default model on the classpath; give --model DIR");
         }
         return ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
+    }
+
+    /** Whether {@code --model} is a diffusers folder (it has a {@code model_index.json}). */
+    boolean isDiffusers() {
+        return dir != null && Files.isRegularFile(dir.resolve("model_index.json"));
     }
 
     /** The bundle's manifest, read without opening a model. */

@@ -80,8 +80,38 @@ public final class EDiff implements AutoCloseable {
     public static EDiff open(Path dir, LoadOptions options) {
         Objects.requireNonNull(options, "options");
         return load(l -> l.accepts(dir) ? Optional.of(l.open(dir, options)) : Optional.empty(), loaders -> loaders
-                ? dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json)"
+                ? dir + " is not a model bundle any loader accepts (an ONNX bundle has a manifest.json, a diffusers folder a model_index.json)"
                 : "no model loader on the classpath: add the ediff-onnx dependency to open " + dir);
+    }
+
+    /**
+     * Opens a base model and its refiner on the CPU; see {@link #open(Path, Path, LoadOptions)}.
+     *
+     * @param base    the base model's folder
+     * @param refiner the refiner's folder
+     * @return the pipeline
+     */
+    public static EDiff open(Path base, Path refiner) {
+        return open(base, refiner, LoadOptions.DEFAULT);
+    }
+
+    /**
+     * Opens a base model and its refiner as one pipeline whose routing tree sends high noise levels
+     * to the base and low ones to the refiner (ediff-onnx: an SDXL base and refiner as diffusers
+     * folders, split where diffusers' {@code denoising_end} 0.8 splits them).
+     *
+     * @param base    the base model's folder
+     * @param refiner the refiner's folder
+     * @param options device, threads, CPU fallback
+     * @return the pipeline
+     * @throws EDiffException when no loader understands the pair, or the models cannot run together
+     */
+    public static EDiff open(Path base, Path refiner, LoadOptions options) {
+        Objects.requireNonNull(options, "options");
+        return load(l -> l.openWithRefiner(base, refiner, options), loaders -> loaders
+                ? base + " + " + refiner + " is not a base and refiner pair any loader accepts (expected an SDXL base"
+                + " and an SDXL refiner as diffusers folders with model_index.json)"
+                : "no model loader on the classpath: add the ediff-onnx dependency to open " + base);
     }
 
     /**

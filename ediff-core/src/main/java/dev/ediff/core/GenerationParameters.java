@@ -3,8 +3,10 @@ package dev.ediff.core;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.Mask;
 import dev.ediff.api.NoiseInterval;
+import dev.ediff.api.NoiseSchedule;
 import dev.ediff.api.Paint;
 import dev.ediff.api.Request;
+import dev.ediff.api.Sampler;
 import dev.ediff.api.StageOptions;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.Schedules;
@@ -26,8 +28,10 @@ import java.util.StringJoiner;
  * {@code paint.N.mask}, {@code paint.N.weight}, {@code stages}, {@code model}, {@code software};
  * per stage {@code STAGE.sampler} (with its options, e.g. {@code heun(s_churn=0.0,...)}),
  * {@code STAGE.steps}, {@code STAGE.guidance}, {@code STAGE.guidance_rescale},
- * {@code STAGE.guidance_interval}, {@code STAGE.sigmas} (the schedule as walked) and, for a
- * super-resolution stage, {@code STAGE.augmentation_sigma}. {@code sampler}, {@code steps} and
+ * {@code STAGE.guidance_interval}, {@code STAGE.sigmas} (the schedule as walked),
+ * {@code STAGE.noise_scale} when the schedule started from another multiple of the unit noise than
+ * the first sigma (a diffusers scheduler's start) and, for a super-resolution stage,
+ * {@code STAGE.augmentation_sigma}. {@code sampler}, {@code steps} and
  * {@code guidance} repeat the first stage's for image viewers. Numbers are written so that they
  * read back exactly.
  *
@@ -88,6 +92,9 @@ public final class GenerationParameters {
             StringJoiner sigmas = new StringJoiner(",");
             Arrays.stream(s.sigmas()).forEach(v -> sigmas.add(Double.toString(v)));
             p.put(k + "sigmas", sigmas.toString());
+            if (s.noiseScale() != s.sigmas()[0]) {
+                p.put(k + "noise_scale", Double.toString(s.noiseScale()));
+            }
             s.augmentation().ifPresent(a -> p.put(k + "augmentation_sigma", Double.toString(a)));
         }
         p.put("stages", String.join(",", ran.stages().stream().map(GenerationRecord.StageRecord::stage).toList()));
@@ -145,12 +152,30 @@ public final class GenerationParameters {
                     in.parsed(k + "guidance_interval", NoiseInterval::parse));
             StageOptions o = StageOptions.defaults().sampler(in.parsed(k + "sampler", Samplers::parse), in.integer(k + "steps"))
                     .guidance(g).schedule(in.parsed(k + "sigmas", v -> Schedules.explicit(sigmas)));
+            if (parameters.containsKey(k + "noise_scale")) {
+                o = o.schedule(startingAt(Schedules.explicit(sigmas), in.number(k + "noise_scale")));
+            }
             if (parameters.containsKey(k + "augmentation_sigma")) {
                 o = o.augmentationSigma(in.number(k + "augmentation_sigma"));
             }
             b.stage(stage, o);
         }
         return b.untilStage(stages.get(stages.size() - 1));
+    }
+
+    /** {@code walked} started from {@code scale} times unit noise, as the generation it comes from started. */
+    private static NoiseSchedule startingAt(NoiseSchedule walked, double scale) {
+        return new NoiseSchedule() {
+            @Override
+            public double[] sigmas(int steps) {
+                return walked.sigmas(steps);
+            }
+
+            @Override
+            public double initialNoiseScale(double[] sigmas, Sampler sampler) {
+                return scale;
+            }
+        };
     }
 
     /** Reads typed values, naming the key in every error. */

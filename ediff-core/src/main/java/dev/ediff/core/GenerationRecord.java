@@ -33,9 +33,10 @@ record GenerationRecord(Request request, long firstSeed, List<StageRecord> stage
      * @param guidance          the text guidance
      * @param sigmas            the sigma list walked
      * @param augmentationSigma the noise level of the low-resolution input (super-resolution stages), else null
+     * @param noiseScale        the factor from unit noise to the first sample ({@link NoiseSchedule#initialNoiseScale})
      */
     record StageRecord(String stage, Sampler sampler, int steps, Guidance guidance, double[] sigmas,
-                       Double augmentationSigma) {
+                       Double augmentationSigma, double noiseScale) {
 
         OptionalDouble augmentation() {
             return augmentationSigma == null ? OptionalDouble.empty() : OptionalDouble.of(augmentationSigma);
@@ -77,14 +78,18 @@ record GenerationRecord(Request request, long firstSeed, List<StageRecord> stage
                 .orElse(stage.defaultGuidance());
         NoiseSchedule schedule = opts.schedule().or(() -> first ? request.schedule() : Optional.empty())
                 .orElse(stage.schedule());
-        double[] sigmas = Schedules.validate(schedule.sigmas(steps).clone());
+        double[] sigmas = Schedules.validate(schedule.sigmas(steps, sampler).clone());
         if (sigmas.length != steps + 1) {
             throw new IllegalArgumentException("schedule returned " + sigmas.length + " sigmas for " + steps
                     + " steps; expected " + (steps + 1));
         }
         Double augmentation = !first && stage.isSuperResolution()
                 ? opts.augmentationSigma().orElse(stage.augmentationSigma().orElseThrow()) : null;
-        return new StageRecord(stage.name(), sampler, steps, guidance, sigmas, augmentation);
+        double noiseScale = schedule.initialNoiseScale(sigmas.clone(), sampler);
+        if (!(noiseScale > 0) || !Double.isFinite(noiseScale)) {
+            throw new IllegalArgumentException("schedule returned initial noise scale " + noiseScale + "; expected a finite value > 0");
+        }
+        return new StageRecord(stage.name(), sampler, steps, guidance, sigmas, augmentation, noiseScale);
     }
 
     /** The request's own settings are the first stage's: giving one in both places is ambiguous. */

@@ -36,4 +36,17 @@ public interface ModelLoader {
      * @return the pipeline, or empty when there is no default bundle
      */
     Optional<EDiff> openDefault(LoadOptions options);
+
+    /**
+     * Opens a base model and the refiner that continues its samples at low noise as one pipeline,
+     * if this loader understands the pair (ediff-onnx: an SDXL base and refiner in diffusers folders).
+     *
+     * @param base    the base model's folder
+     * @param refiner the refiner's folder
+     * @param options device, threads, CPU fallback
+     * @return the pipeline, or empty when this loader does not understand the pair
+     */
+    default Optional<EDiff> openWithRefiner(Path base, Path refiner, LoadOptions options) {
+        return Optional.empty();
+    }
 }

@@ -2,6 +2,7 @@ package dev.ediff.core;
 
 import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseSchedule;
+import dev.ediff.api.Sample;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.sampling.Samplers;
@@ -26,6 +27,25 @@ public final class Stage {
     private final Guidance guidance;
     private final Double augmentationSigma;
     private final Set<String> roles;
+    private final Decoder decoder;
+    private final boolean restartPerExpert;
+
+    /**
+     * Turns a stage's samples into its output, e.g. a VAE decoder turning the latents a latent
+     * diffusion stage samples into pixels. Thread-safe; it does not own what it uses (the pipeline
+     * that built the stage does).
+     */
+    @FunctionalInterface
+    public interface Decoder {
+
+        /**
+         * Decodes one sample.
+         *
+         * @param sample a sample of the stage's {@link #sampleShape()}, batch 1
+         * @return the output sample, with the same seed and its own shape
+         */
+        Sample decode(Sample sample);
+    }
 
     private Stage(Builder b) {
         this.name = b.name;
@@ -37,6 +57,8 @@ public final class Stage {
         this.guidance = b.guidance;
         this.augmentationSigma = b.augmentationSigma;
         this.roles = b.roles == null ? null : Set.copyOf(b.roles);
+        this.decoder = b.decoder;
+        this.restartPerExpert = b.restartPerExpert;
     }
 
     /**
@@ -96,6 +118,16 @@ public final class Stage {
         return augmentationSigma != null;
     }
 
+    /** {@return present for a latent stage: what turns its samples into its output} */
+    public Optional<Decoder> decoder() {
+        return Optional.ofNullable(decoder);
+    }
+
+    /** {@return true when the sampler starts afresh where the routing tree hands over to another expert} */
+    public boolean restartsPerExpert() {
+        return restartPerExpert;
+    }
+
     /** {@return the conditioning roles the experts take, or empty when they take whatever they are given} */
     public Optional<Set<String>> roles() {
         return Optional.ofNullable(roles);
@@ -122,6 +154,8 @@ public final class Stage {
                 .defaultGuidance(guidance);
         b.augmentationSigma = augmentationSigma;
         b.roles = roles;
+        b.decoder = decoder;
+        b.restartPerExpert = restartPerExpert;
         return b.build();
     }
 
@@ -141,6 +175,8 @@ public final class Stage {
         private Guidance guidance = Guidance.NONE;
         private Double augmentationSigma;
         private Set<String> roles;
+        private Decoder decoder;
+        private boolean restartPerExpert;
 
         private Builder(String name, RoutingTree tree, TensorShape sampleShape) {
             if (name == null || name.isBlank()) {
@@ -215,6 +251,33 @@ public final class Stage {
          */
         public Builder roles(Set<String> accepted) {
             this.roles = Set.copyOf(accepted);
+            return this;
+        }
+
+        /**
+         * Makes this a latent stage: every sample it draws goes through {@code d} (e.g. a VAE
+         * decoder) before it is returned or handed to the next stage.
+         *
+         * @param d the decoder
+         * @return this builder
+         */
+        public Builder decoder(Decoder d) {
+            this.decoder = Objects.requireNonNull(d, "decoder");
+            return this;
+        }
+
+        /**
+         * Whether the sampler starts afresh at every step where the routing tree hands over to
+         * another expert (off unless set): a multistep sampler then forgets the previous expert's
+         * history and takes a first-order step, as two pipelines run one after the other do
+         * (diffusers runs an SDXL refiner with a fresh scheduler from the base's latents). Single-step
+         * samplers give the same result either way.
+         *
+         * @param restart true to restart per expert
+         * @return this builder
+         */
+        public Builder restartPerExpert(boolean restart) {
+            this.restartPerExpert = restart;
             return this;
         }
 

@@ -70,7 +70,7 @@ final class StageRunner {
                     + shape.size() + " for shape " + shape + " (count x C x H x W)");
         }
         for (int i = 0; i < x.length; i++) {
-            x[i] *= sigmas[0];
+            x[i] *= settings.noiseScale();
         }
         // A later stage without an image-embedding input (an SR stage conditioned on text and the
         // low-res image only) gets the style through its input image and runs without the style branch.
@@ -113,17 +113,24 @@ final class StageRunner {
         try (GuidedDenoiser model = new GuidedDenoiser(stage.routingTree(), shape, conds, scales, intervalScales,
                 guidance, token);
              AutoCloseable ignored = token.onCancel(model::abortRunning)) {
-            sampler.sample(model, x, sigmas, noise, (i, sigma, xi, denoised) -> {
-                request.stepObserver().onStep(i, sigma, xi, denoised);
-                request.progress().onProgress(new Progress(stage.name(), i, steps, model.evaluations().size(), sigma,
-                        model.lastExpert(), Duration.ofNanos(System.nanoTime() - start)));
-            });
+            int[] bounds = segments(sigmas);
+            for (int s = 0; s + 1 < bounds.length; s++) {
+                int offset = bounds[s];
+                sampler.sample(model, x, Arrays.copyOfRange(sigmas, offset, bounds[s + 1] + 1), noise,
+                        (i, sigma, xi, denoised) -> {
+                            request.stepObserver().onStep(offset + i, sigma, xi, denoised);
+                            request.progress().onProgress(new Progress(stage.name(), offset + i, steps,
+                                    model.evaluations().size(), sigma, model.lastExpert(),
+                                    Duration.ofNanos(System.nanoTime() - start)));
+                        });
+            }
             if (Thread.currentThread().isInterrupted()) {
                 throw new CancelledException("generation interrupted");
             }
             List<Sample> samples = new ArrayList<>(count);
             for (int b = 0; b < count; b++) {
-                samples.add(new Sample(seeds[b], sampleShape, Arrays.copyOfRange(x, b * d, (b + 1) * d)));
+                Sample s = new Sample(seeds[b], sampleShape, Arrays.copyOfRange(x, b * d, (b + 1) * d));
+                samples.add(stage.decoder().map(dec -> dec.decode(s)).orElse(s));
             }
             return new StageResult(stage.name(), samples, sampler.name(), steps, guidance, sigmas, model.evaluations(),
                     Duration.ofNanos(System.nanoTime() - stageStart), Duration.ofNanos(model.modelNanos()));
@@ -132,6 +139,24 @@ final class StageRunner {
         } catch (Exception e) {
             throw new IllegalStateException("unexpected failure closing a cancellation hook", e);
         }
+    }
+
+    /**
+     * The step indices where the sampler starts afresh: {@code {0, steps}}, plus every step whose
+     * sigma belongs to another expert than the step before when the stage restarts per expert.
+     */
+    private int[] segments(double[] sigmas) {
+        List<Integer> bounds = new ArrayList<>(List.of(0));
+        if (stage.restartsPerExpert()) {
+            RoutingTree tree = stage.routingTree();
+            for (int i = 1; i < sigmas.length - 1; i++) {
+                if (tree.indexOf(sigmas[i]) != tree.indexOf(sigmas[i - 1])) {
+                    bounds.add(i);
+                }
+            }
+        }
+        bounds.add(sigmas.length - 1);
+        return bounds.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The previous stage's output upsampled to this stage and noised to {@code sigmaAug}, per image. */

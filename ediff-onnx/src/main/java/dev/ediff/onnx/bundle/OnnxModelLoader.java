@@ -4,25 +4,39 @@ import dev.ediff.api.LoadOptions;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.ModelLoader;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.onnx.diffusers.DiffusersPipeline;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * The {@link ModelLoader} for ONNX bundles, found by {@link java.util.ServiceLoader}; maps
- * {@link LoadOptions} onto a {@link SessionConfig}.
+ * The {@link ModelLoader} for ONNX bundles and diffusers folders, found by
+ * {@link java.util.ServiceLoader}: a folder with a {@code manifest.json} opens as a bundle (its
+ * {@link LoadOptions} mapped onto a {@link SessionConfig}), one with a {@code model_index.json} as
+ * a {@link DiffusersPipeline}.
  */
 public final class OnnxModelLoader implements ModelLoader {
 
     @Override
     public boolean accepts(Path dir) {
-        return Files.isRegularFile(dir.resolve(Manifest.FILE));
+        return Files.isRegularFile(dir.resolve(Manifest.FILE)) || Files.isRegularFile(dir.resolve("model_index.json"));
     }
 
     @Override
     public EDiff open(Path dir, LoadOptions options) {
+        if (!Files.isRegularFile(dir.resolve(Manifest.FILE)) && Files.isRegularFile(dir.resolve("model_index.json"))) {
+            return DiffusersPipeline.open(dir, options);
+        }
         return ModelBundle.open(dir, SessionConfig.of(options));
+    }
+
+    @Override
+    public Optional<EDiff> openWithRefiner(Path base, Path refiner, LoadOptions options) {
+        if (!Files.isRegularFile(base.resolve("model_index.json"))) {
+            return Optional.empty();
+        }
+        return Optional.of(DiffusersPipeline.open(base, refiner, options));
     }
 
     @Override

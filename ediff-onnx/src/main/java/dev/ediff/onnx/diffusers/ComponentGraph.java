@@ -1,0 +1,226 @@
+package dev.ediff.onnx.diffusers;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.platform.Fp16Conversions;
+import dev.ediff.api.EDiffException;
+
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * One component's ONNX graph (a text encoder, the UNet / transformer, a VAE half): an ONNX Runtime
+ * session plus its input and output signatures as the graph declares them. Owns the session and
+ * its options; {@link #close()} releases both. Not thread-safe.
+ */
+final class ComponentGraph implements AutoCloseable {
+
+    /** A named tensor to feed: float32, int32 or int64 data with its shape. */
+    record Feed(String name, Object data, long[] shape) {
+    }
+
+    private final String name;
+    private final OrtEnvironment env;
+    private final OrtSession.SessionOptions options;
+    private final OrtSession session;
+    private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
+    private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+
+    private ComponentGraph(String name, OrtEnvironment env, OrtSession.SessionOptions options, OrtSession session)
+            throws OrtException {
+        this.name = name;
+        this.env = env;
+        this.options = options;
+        this.session = session;
+        for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
+            inputs.put(e.getKey(), tensorInfo(e.getKey(), e.getValue()));
+        }
+        for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
+            outputs.put(e.getKey(), tensorInfo(e.getKey(), e.getValue()));
+        }
+    }
+
+    /** Opens {@code model} on the CPU with {@code threads} intra-op threads (0: ONNX Runtime's default). */
+    static ComponentGraph open(Path model, int threads) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        try {
+            if (threads > 0) {
+                options.setIntraOpNumThreads(threads);
+            }
+            OrtSession session = env.createSession(model.toString(), options);
+            try {
+                return new ComponentGraph(model.toString(), env, options, session);
+            } catch (RuntimeException | OrtException e) {
+                session.close();
+                throw e;
+            }
+        } catch (OrtException | RuntimeException e) {
+            options.close();
+            throw e instanceof EDiffException ee ? ee
+                    : new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
+        }
+    }
+
+    private TensorInfo tensorInfo(String tensor, NodeInfo node) {
+        if (!(node.getInfo() instanceof TensorInfo info)) {
+            throw new EDiffException(name + ": '" + tensor + "' is not a tensor (" + node.getInfo() + ")");
+        }
+        return info;
+    }
+
+    /** The file the graph was loaded from. */
+    String name() {
+        return name;
+    }
+
+    /** Input signatures by name, in graph order. */
+    Map<String, TensorInfo> inputs() {
+        return inputs;
+    }
+
+    /** Output signatures by name, in graph order. */
+    Map<String, TensorInfo> outputs() {
+        return outputs;
+    }
+
+    /** The input {@code tensor}, or an error naming what the graph has instead. */
+    TensorInfo input(String tensor, String role) {
+        TensorInfo info = inputs.get(tensor);
+        if (info == null) {
+            throw new EDiffException(name + ": no input '" + tensor + "' (" + role + "); the graph's inputs are " + list(inputs));
+        }
+        return info;
+    }
+
+    /** The output {@code tensor}, or an error naming what the graph has instead. */
+    TensorInfo output(String tensor, String role) {
+        TensorInfo info = outputs.get(tensor);
+        if (info == null) {
+            throw new EDiffException(name + ": no output '" + tensor + "' (" + role + "); the graph's outputs are " + list(outputs));
+        }
+        return info;
+    }
+
+    /** The first of {@code candidates} that is an output, or an error naming them all. */
+    String firstOutput(String role, String... candidates) {
+        for (String c : candidates) {
+            if (outputs.containsKey(c)) {
+                return c;
+            }
+        }
+        throw new EDiffException(name + ": none of the outputs " + String.join(", ", candidates) + " (" + role
+                + "); the graph's outputs are " + list(outputs));
+    }
+
+    /**
+     * Runs the graph and returns the wanted float32 outputs as flat arrays (with their shapes in
+     * {@code shapes}, if non-null). Every tensor created here is closed here.
+     */
+    Map<String, float[]> run(List<Feed> feeds, List<String> wanted, Map<String, long[]> shapes) {
+        Map<String, OnnxTensor> in = new HashMap<>();
+        try {
+            for (Feed f : feeds) {
+                in.put(f.name(), tensor(f));
+            }
+            try (OrtSession.Result r = session.run(in, new java.util.LinkedHashSet<>(wanted))) {
+                Map<String, float[]> out = new LinkedHashMap<>();
+                for (String w : wanted) {
+                    OnnxValue v = r.get(w).orElseThrow(() -> new EDiffException(name + ": output '" + w + "' was not produced"));
+                    OnnxTensor t = (OnnxTensor) v;
+                    if (!isFloat(t.getInfo())) {
+                        throw new EDiffException(name + ": output '" + w + "' is " + t.getInfo().type
+                                + "; expected float32 or float16");
+                    }
+                    FloatBuffer fb = t.getFloatBuffer(); // float16 is widened to float32
+                    float[] data = new float[fb.remaining()];
+                    fb.get(data);
+                    out.put(w, data);
+                    if (shapes != null) {
+                        shapes.put(w, t.getInfo().getShape());
+                    }
+                }
+                return out;
+            }
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": inference failed: " + e.getMessage(), e);
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private OnnxTensor tensor(Feed f) throws OrtException {
+        TensorInfo info = input(f.name(), "fed tensor");
+        Object d = f.data();
+        OnnxJavaType want = info.type;
+        if (d instanceof float[] a && want == OnnxJavaType.FLOAT) {
+            return OnnxTensor.createTensor(env, FloatBuffer.wrap(a), f.shape());
+        }
+        if (d instanceof float[] a && want == OnnxJavaType.FLOAT16) {
+            // float16 exports (e.g. optimum --dtype fp16): round to half precision here, once
+            return OnnxTensor.createTensor(env, Fp16Conversions.convertFloatBufferToFp16Buffer(FloatBuffer.wrap(a)),
+                    f.shape(), OnnxJavaType.FLOAT16);
+        }
+        if (d instanceof long[] a && want == OnnxJavaType.INT64) {
+            return OnnxTensor.createTensor(env, LongBuffer.wrap(a), f.shape());
+        }
+        if (d instanceof int[] a && want == OnnxJavaType.INT32) {
+            return OnnxTensor.createTensor(env, IntBuffer.wrap(a), f.shape());
+        }
+        throw new EDiffException(name + ": input '" + f.name() + "' is " + describe(info) + "; got " + d.getClass().getSimpleName()
+                + " data");
+    }
+
+    /** float32 or float16: the element types the adapters convert to and from Java floats. */
+    static boolean isFloat(TensorInfo info) {
+        return info.type == OnnxJavaType.FLOAT || info.type == OnnxJavaType.FLOAT16;
+    }
+
+    static String describe(TensorInfo info) {
+        String type = switch (info.type) {
+            case FLOAT -> "float32";
+            case FLOAT16 -> "float16";
+            case INT64 -> "int64";
+            case INT32 -> "int32";
+            default -> info.type.toString().toLowerCase(java.util.Locale.ROOT);
+        };
+        StringJoiner j = new StringJoiner(", ", "[", "]");
+        long[] s = info.getShape();
+        String[] names = info.getDimensionNames();
+        for (int i = 0; i < s.length; i++) {
+            j.add(s[i] >= 0 ? Long.toString(s[i]) : names != null && i < names.length && !names[i].isEmpty() ? names[i] : "?");
+        }
+        return type + " " + j;
+    }
+
+    private static String list(Map<String, TensorInfo> m) {
+        List<String> parts = new ArrayList<>();
+        m.forEach((k, v) -> parts.add("'" + k + "' " + describe(v)));
+        return String.join(", ", parts);
+    }
+
+    @Override
+    public void close() {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": closing the session failed: " + e.getMessage(), e);
+        } finally {
+            options.close();
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.ediff.onnx.diffusers;
+
+import dev.ediff.api.Conditioning;
+import dev.ediff.api.Expert;
+import dev.ediff.api.Tensor;
+import dev.ediff.api.TensorShape;
+import dev.ediff.core.model.Parameterization;
+import dev.ediff.core.model.Preconditioning;
+
+/**
+ * A diffusers UNet or SD3 transformer as an {@link Expert}: {@code D(x; sigma) = cSkip x + cOut
+ * F(cIn x, timestep)} with the parameterization of the folder's scheduler (VP eps or v, flow
+ * velocity), conditioned on the tensors its {@link DiffusersTextEncoder}s wrote under its prefix.
+ * SDXL's {@code time_ids} are built here from the sample size (original = target size, no crop;
+ * the refiner's fifth value is the aesthetic score of each row). Does not own the graph.
+ */
+final class DiffusersExpert implements Expert {
+
+    private final String name;
+    private final DenoiserGraph net;
+    private final Parameterization parameterization;
+    private final DiffusersFamily family;
+    private final String prefix;
+    private final int pixelsPerLatent;
+
+    DiffusersExpert(String name, DenoiserGraph net, Parameterization parameterization, DiffusersFamily family, String prefix,
+                    int pixelsPerLatent) {
+        this.name = name;
+        this.net = net;
+        this.parameterization = parameterization;
+        this.family = family;
+        this.prefix = prefix;
+        this.pixelsPerLatent = pixelsPerLatent;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void denoise(double[] x, TensorShape shape, double sigma, Conditioning cond, double[] out) {
+        int batch = shape.batch();
+        Tensor tokens = require(cond, prefix + ".tokens");
+        int width = (int) tokens.dim(2);
+        int sequence = (int) tokens.dim(1);
+        float[] states = tokens.toArray();
+        if (family == DiffusersFamily.SD3) {
+            Tensor t5 = require(cond, prefix + ".t5");
+            states = joinSequence(states, sequence, t5.toArray(), (int) t5.dim(1), width, batch);
+            sequence += (int) t5.dim(1);
+        }
+        float[] pooled = family == DiffusersFamily.STABLE_DIFFUSION ? null : require(cond, prefix + ".pooled").toArray();
+        float[] timeIds = net.takesAddedConditioning() ? timeIds(shape, cond) : null;
+        Preconditioning c = parameterization.at(sigma);
+        float[] in = new float[x.length];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = (float) (c.cIn() * x[i]);
+        }
+        float[] f = net.predictRows(in, shape.toLongArray(), c.cNoise(), states, sequence, width, pooled, timeIds);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = c.cSkip() * x[i] + c.cOut() * f[i];
+        }
+    }
+
+    private float[] timeIds(TensorShape shape, Conditioning cond) {
+        int h = shape.height() * pixelsPerLatent;
+        int w = shape.width() * pixelsPerLatent;
+        int batch = shape.batch();
+        if (family == DiffusersFamily.SDXL_REFINER) {
+            Tensor a = require(cond, prefix + ".aesthetic");
+            float[] ids = new float[batch * 5];
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(new float[] {h, w, 0, 0, a.get(b)}, 0, ids, b * 5, 5);
+            }
+            return ids;
+        }
+        float[] ids = new float[batch * 6];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, b * 6, 6);
+        }
+        return ids;
+    }
+
+    /** Per row: the CLIP states followed by the T5 states along the sequence. */
+    private static float[] joinSequence(float[] a, int seqA, float[] b, int seqB, int width, int batch) {
+        float[] out = new float[batch * (seqA + seqB) * width];
+        int rowA = seqA * width;
+        int rowB = seqB * width;
+        for (int r = 0; r < batch; r++) {
+            System.arraycopy(a, r * rowA, out, r * (rowA + rowB), rowA);
+            System.arraycopy(b, r * rowB, out, r * (rowA + rowB) + rowA, rowB);
+        }
+        return out;
+    }
+
+    private Tensor require(Conditioning cond, String role) {
+        return cond.get(role).orElseThrow(() -> new IllegalArgumentException("expert '" + name + "' needs conditioning '"
+                + role + "' (from the folder's text encoders); got " + cond.roles()
+                + " - set no explicit conditioning on the request, or give these roles"));
+    }
+
+    @Override
+    public String toString() {
+        return "DiffusersExpert[" + name + "]";
+    }
+}
