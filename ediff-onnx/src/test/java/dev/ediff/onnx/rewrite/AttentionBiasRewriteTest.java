@@ -59,6 +59,7 @@ class AttentionBiasRewriteTest {
             assertArrayEquals(original, Graphs.run(s, in).get("out_sample"), "zero bias must change no bit");
             in.put("attention_bias", bias);
             float[] painted = Graphs.floats(Graphs.run(s, in).get("out_sample"));
+            assertSiteQueries(model, in, 64, 16);
             float[] expected = Graphs.npy(dir.resolve(style + "_painted.npy")).data();
             float[] plain = Graphs.npy(dir.resolve(style + "_plain.npy")).data();
             double err = 0;
@@ -206,6 +207,19 @@ class AttentionBiasRewriteTest {
         EDiffException e = assertThrows(EDiffException.class, () -> AttentionBiasRewrite.defaults().sites(r.path()));
         assertTrue(e.getMessage().contains("already has an input named 'attention_bias'"), e.getMessage());
         assertEquals(List.of(r.path().getFileName().toString()), List.of("model.onnx"));
+    }
+
+    /** The attention outputs of the rewritten graph have as many queries per site as expected (8x8, then 4x4). */
+    private void assertSiteQueries(Path model, Map<String, Array> in, long... queries) throws Exception {
+        RewrittenModel r = AttentionBiasRewrite.builder().attentionOutputs(true).build().ensure(model, cache);
+        try (OrtSession s = Graphs.open(r.path())) {
+            Map<String, long[]> shapes = Graphs.shapes(s, in);
+            for (int i = 0; i < queries.length; i++) {
+                long[] shape = shapes.get(r.sites().get(i).attention());
+                assertEquals(queries[i], shape[shape.length - 2], java.util.Arrays.toString(shape));
+                assertEquals(6, shape[shape.length - 1], "keys are the text tokens");
+            }
+        }
     }
 
     private static byte[] sha(Path p) throws Exception {

@@ -97,6 +97,25 @@ final class Graphs {
         }
     }
 
+    /** The shape of every output (for attention outputs: [B, heads, queries, keys] or [B*heads, queries, keys]). */
+    static Map<String, long[]> shapes(OrtSession s, Map<String, Array> inputs) throws OrtException {
+        Map<String, OnnxTensor> in = new HashMap<>();
+        try {
+            for (Map.Entry<String, Array> e : inputs.entrySet()) {
+                in.put(e.getKey(), tensor(s, e.getKey(), e.getValue()));
+            }
+            Map<String, long[]> out = new LinkedHashMap<>();
+            try (OrtSession.Result r = s.run(in)) {
+                for (Map.Entry<String, OnnxValue> e : r) {
+                    out.put(e.getKey(), ((OnnxTensor) e.getValue()).getInfo().getShape());
+                }
+            }
+            return out;
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+        }
+    }
+
     /** A tensor of the input's declared type (float, float16, int64) from float values. */
     private static OnnxTensor tensor(OrtSession s, String name, Array a) throws OrtException {
         NodeInfo info = s.getInputInfo().get(name);

@@ -99,6 +99,18 @@ public final class MiniParityCheck {
                     java.util.Arrays.toString(sigmas), recovered, zero, painted, effect);
             worst = Math.max(worst, painted);
         }
+        RewrittenModel probe = AttentionBiasRewrite.builder().textInputs("t5_tokens", "clip_tokens").imageInputs("x")
+                .attentionOutputs(true).build().ensure(plain, cache);
+        in.put("attention_bias", new Array(bias65, new long[] {b, side * side, 2 * tokens + 1}));
+        try (OrtSession s = Graphs.open(probe.path())) {
+            Map<String, long[]> shapes = Graphs.shapes(s, in);
+            for (AttentionSite site : probe.sites()) {
+                long n = shapes.get(site.attention())[2];
+                long side2 = Math.round(Math.sqrt(n));
+                System.out.printf("  %s: %d queries (%dx%d), attention %s%n", site.product(), n, side2, side2,
+                        java.util.Arrays.toString(shapes.get(site.attention())));
+            }
+        }
         System.exit(worst <= 1e-4 ? 0 : 1);
     }
 
