@@ -9,8 +9,9 @@ styles are the score subgraphs exporters produce:
   batched  heads folded into the batch: [B*h,N,d] @ [B*h,d,T] -> Mul(scale) -> Softmax (baddbmm style)
 The bias formula (tools/mini/mini2/unet.py): logits' = QK^T + bias * log(1 + sigma) * max(QK^T)
 before the scale, max per sample and head over all queries and keys, bias [B, H*W, T] at the
-input resolution average-pooled to the layer's. Also writes `fused_mha.onnx` (a
-com.microsoft.MultiHeadAttention cross-attention the rewrite must refuse).
+input resolution average-pooled to the layer's. Also writes `fused_mha.onnx`, a cross-attention as
+one com.microsoft.MultiHeadAttention node (the rewrite feeds its attention_bias input; reference in
+numpy), and `fused_mha_projection_bias.onnx` (MHA with its packed projection-bias input, refused).
 
 Run: tools/rewrite/make_graphs.sh (writes ediff-onnx/src/test/resources/rewrite/).
 """
@@ -104,33 +105,53 @@ class Net(nn.Module):
         return self.conv_out(torch.cat([full, up], dim=1))
 
 
-def fused_mha(path):
-    """A cross-attention as one com.microsoft.MultiHeadAttention node (keys from the text)."""
+def fused_mha(path, projection_bias=False):
+    """A cross-attention as one com.microsoft.MultiHeadAttention node (keys from the text); with
+    projection_bias the node also takes MHA's packed q/k/v bias input, which the rewrite refuses."""
     rng = np.random.default_rng(5)
-    init = lambda name, shape: helper.make_tensor(name, TensorProto.FLOAT, shape, rng.standard_normal(shape).astype(np.float32).ravel())
+    weights = {n: rng.standard_normal(s).astype(np.float32) for n, s in
+               (("wq", [C, 4]), ("wk", [D, 4]), ("wv", [D, 4]), ("wo", [4, C]), ("qkv_bias", [12]))}
+    init = lambda name: helper.make_tensor(name, TensorProto.FLOAT, list(weights[name].shape), weights[name].ravel())
+    mha_inputs = ["q", "k", "v"] + (["qkv_bias"] if projection_bias else [])
     nodes = [
         helper.make_node("Transpose", ["sample"], ["t0"], perm=[0, 2, 3, 1]),
         helper.make_node("Reshape", ["t0", "shape_bnc"], ["tokens"]),
         helper.make_node("MatMul", ["tokens", "wq"], ["q"]),
         helper.make_node("MatMul", ["encoder_hidden_states", "wk"], ["k"]),
         helper.make_node("MatMul", ["encoder_hidden_states", "wv"], ["v"]),
-        helper.make_node("MultiHeadAttention", ["q", "k", "v"], ["attn"], domain="com.microsoft", num_heads=2),
+        helper.make_node("MultiHeadAttention", mha_inputs, ["attn"], domain="com.microsoft", num_heads=2),
         helper.make_node("MatMul", ["attn", "wo"], ["o"]),
-        helper.make_node("Shape", ["sample"], ["sshape"]),
-        helper.make_node("Reshape", ["o", "sshape_nhwc"], ["o4"]),
-        helper.make_node("Transpose", ["o4"], ["out"], perm=[0, 3, 1, 2]),
+        helper.make_node("Reshape", ["o", "shape_nhwc"], ["o4"]),
+        helper.make_node("Transpose", ["o4"], ["out_sample"], perm=[0, 3, 1, 2]),
     ]
-    inits = [init("wq", [C, 4]), init("wk", [D, 4]), init("wv", [D, 4]), init("wo", [4, C]),
-             helper.make_tensor("shape_bnc", TensorProto.INT64, [3], [0, -1, C]),
-             helper.make_tensor("sshape_nhwc", TensorProto.INT64, [4], [B, H, W, C])]
+    inits = [init("wq"), init("wk"), init("wv"), init("wo")] + ([init("qkv_bias")] if projection_bias else []) + [
+        helper.make_tensor("shape_bnc", TensorProto.INT64, [3], [0, -1, C]),
+        helper.make_tensor("shape_nhwc", TensorProto.INT64, [4], [B, H, W, C])]
     g = helper.make_graph(nodes, "fused_mha",
                           [helper.make_tensor_value_info("sample", TensorProto.FLOAT, [B, C, H, W]),
                            helper.make_tensor_value_info("encoder_hidden_states", TensorProto.FLOAT, [B, T, D])],
-                          [helper.make_tensor_value_info("out", TensorProto.FLOAT, [B, C, H, W])], inits)
+                          [helper.make_tensor_value_info("out_sample", TensorProto.FLOAT, [B, C, H, W])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
     m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, str(path))
+    return weights
+
+
+def fused_reference(weights, sample, ctx, bias=None, sigma=None):
+    """numpy: MultiHeadAttention (2 heads, scale 1/sqrt(d)) with the paint-with-words term."""
+    tokens = sample.transpose(0, 2, 3, 1).reshape(B, H * W, C).astype(np.float64)
+    heads = lambda x: x.reshape(B, x.shape[1], 2, 2).transpose(0, 2, 1, 3)
+    q, k, v = heads(tokens @ weights["wq"]), heads(ctx @ weights["wk"]), heads(ctx @ weights["wv"])
+    s = q @ k.transpose(0, 1, 3, 2)
+    if bias is not None:
+        s = s + bias[:, None].astype(np.float64) * np.log1p(sigma.astype(np.float64))[:, None, None, None] \
+            * s.max(axis=(2, 3), keepdims=True)
+    s = s / math.sqrt(2)
+    a = np.exp(s - s.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    o = (a @ v).transpose(0, 2, 1, 3).reshape(B, H * W, 4) @ weights["wo"]
+    return o.reshape(B, H, W, C).transpose(0, 3, 1, 2).astype(np.float32)
 
 
 def main():
@@ -165,7 +186,16 @@ def main():
         m = onnx.load(str(path))
         summary[style] = {"softmax": sum(n.op_type == "Softmax" for n in m.graph.node),
                           "painted_minus_plain_max": float(np.abs(painted - plain).max()), "ort_vs_torch": err}
-    fused_mha(OUT / "fused_mha.onnx")
+    weights = fused_mha(OUT / "fused_mha.onnx")
+    fused_mha(OUT / "fused_mha_projection_bias.onnx", projection_bias=True)
+    sess = ort.InferenceSession(str(OUT / "fused_mha.onnx"), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"sample": sample.numpy(), "encoder_hidden_states": ctx.numpy()})[0]
+    plain = fused_reference(weights, sample.numpy(), ctx.numpy())
+    err = float(np.abs(got - plain).max())
+    assert err < 1e-5, ("fused", err)
+    painted = fused_reference(weights, sample.numpy(), ctx.numpy(), bias.numpy(), sigma.numpy())
+    np.save(OUT / "fused_mha_painted.npy", painted)
+    summary["fused_mha"] = {"painted_minus_plain_max": float(np.abs(painted - plain).max()), "ort_vs_numpy": err}
     json.dump(summary, sys.stdout, indent=1)
     print()
 

@@ -39,10 +39,16 @@ import java.util.stream.Collectors;
  *
  * <p>A cross-attention site is a {@code MatMul} whose second operand (the keys) depends on the text
  * inputs and not on the image input, and whose output reaches a {@code Softmax} through at most a
- * few element-wise ops (scale, mask, cast). Self-attention (keys from the image) and joint
- * attention (keys from both, SD3's MMDiT) are left alone; a graph with no site, or whose
- * cross-attention is a fused op ({@code com.microsoft.MultiHeadAttention}, {@code Attention}), is
- * refused with the reason. Instances are immutable and thread-safe.
+ * few element-wise ops (scale, mask, cast); the term is added after the constant scale, before any
+ * mask. A {@code com.microsoft.MultiHeadAttention} node whose key comes from the text (projected
+ * query, key and value; no packed projection bias) is a site too: the term, computed from its
+ * scaled scores, goes into its {@code attention_bias} input (there a zero bias is not bit-identical,
+ * only within 1e-5 relative, because ONNX Runtime's kernel takes another path when given a bias).
+ * Self-attention (keys from the image) and joint attention (keys from both, SD3's MMDiT) are left
+ * alone; a graph with no site, or whose cross-attention is another fused form (ONNX
+ * {@code Attention}, packed MHA variants), is refused with the reason. The latent H and W must be
+ * multiples of every site's downsampling factor (true for the U-Nets' usual sizes); otherwise the
+ * rewritten graph fails at run time in a Reshape. Instances are immutable and thread-safe.
  */
 public final class AttentionBiasRewrite {
 
@@ -188,6 +194,10 @@ public final class AttentionBiasRewrite {
                 consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
             }
         }
+        Map<String, Node> producers = new HashMap<>();
+        for (Node n : f.nodes) {
+            n.outputs().forEach(o -> producers.put(o, n));
+        }
         List<AttentionSite> sites = new ArrayList<>();
         List<Node> siteNodes = new ArrayList<>();
         List<String> joint = new ArrayList<>();
@@ -195,7 +205,15 @@ public final class AttentionBiasRewrite {
         for (Node n : f.nodes) {
             if (FUSED.contains(n.opType()) && n.inputs().size() > 1 && fromText.contains(n.inputs().get(1))
                     && !fromImage.contains(n.inputs().get(1))) {
-                fused.add((n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType() + " '" + n.name() + "'");
+                String why = f.opset < 15 ? "the graph's opset is below 15" : fusedProblem(n, producers);
+                if (why == null) {
+                    sites.add(new AttentionSite(n.name(), "", n.name(), ""));
+                    siteNodes.add(n);
+                } else {
+                    fused.add((n.domain().isEmpty() ? "" : n.domain() + ".") + n.opType() + " '" + n.name() + "' ("
+                            + why + ")");
+                }
+                continue;
             }
             if (!n.opType().equals("MatMul") || !n.domain().isEmpty() || n.inputs().size() != 2) {
                 continue;
@@ -219,7 +237,7 @@ public final class AttentionBiasRewrite {
         }
         if (!fused.isEmpty()) {
             throw refuse(f, "its cross-attention is fused into " + String.join(", ", fused)
-                    + ", whose scores the rewrite cannot reach (export without attention fusion)");
+                    + ", a form whose scores the rewrite cannot reach (export without attention fusion)");
         }
         if (sites.isEmpty()) {
             throw refuse(f, joint.isEmpty()
@@ -229,6 +247,35 @@ public final class AttentionBiasRewrite {
         }
         boolean hasSigma = inputs.contains(sigmaInput);
         return new Analysis(List.copyOf(sites), List.copyOf(siteNodes), image, sigmaInput, !hasSigma);
+    }
+
+    /**
+     * Why a fused attention node cannot take the bias, or null when it can: only
+     * {@code com.microsoft.MultiHeadAttention} with separate projected query, key and value
+     * ([B, S, hidden], [B, L, hidden]: the key made by a projection) and no packed projection bias;
+     * the bias then goes into its {@code attention_bias} input (index 5).
+     */
+    private static String fusedProblem(Node n, Map<String, Node> producers) {
+        if (!n.opType().equals("MultiHeadAttention") || !n.domain().equals("com.microsoft")) {
+            return "only com.microsoft.MultiHeadAttention is supported";
+        }
+        if (n.inputs().size() < 3 || n.inputs().get(2).isEmpty()) {
+            return "packed key/value";
+        }
+        if (n.inputs().size() > 3 && !n.inputs().get(3).isEmpty()) {
+            return "packed projection bias input";
+        }
+        if (n.inputs().size() > 6) {
+            return "past key/value inputs";
+        }
+        if (n.intAttribute("num_heads", 0) <= 0) {
+            return "no num_heads";
+        }
+        Node key = producers.get(n.inputs().get(1));
+        if (key == null || !Set.of("MatMul", "Gemm", "Add").contains(key.opType())) {
+            return "its key is not a projection output, so it may be in the per-head layout";
+        }
+        return null;
     }
 
     /**
@@ -413,34 +460,46 @@ public final class AttentionBiasRewrite {
 
         Map<Integer, ByteBuffer> replaced = new HashMap<>();
         Map<Integer, List<ByteBuffer>> after = new LinkedHashMap<>();
+        Shared sh = new Shared(ls4, h, w, hw, b, t, bias4);
+        Map<Integer, List<ByteBuffer>> before = new LinkedHashMap<>();
         for (Node n : a.siteNodes()) {
+            if (n.opType().equals("MultiHeadAttention")) {
+                // MHA adds attention_bias to scale * Q K^T: recompute the scaled scores for their maximum
+                long heads = n.intAttribute("num_heads", 0);
+                String q = n.inputs().get(0);
+                String k = n.inputs().get(1);
+                String perHead = e.ints(0, 0, heads, -1);
+                String q4 = e.node("Transpose", List.of(e.node("Reshape", List.of(q, perHead))),
+                        Emitter.intsAttr("perm", 0, 2, 1, 3));
+                String kt = e.node("Transpose", List.of(e.node("Reshape", List.of(k, perHead))),
+                        Emitter.intsAttr("perm", 0, 2, 3, 1));
+                String scores = e.node("MatMul", List.of(q4, kt));
+                float scale = n.floatAttribute("scale", 0f);
+                String scaleT;
+                if (scale != 0f) {
+                    scaleT = e.node("CastLike", List.of(e.scalarFloat(scale), scores));
+                } else {
+                    String d = e.node("Cast", List.of(e.gather(e.node("Shape", List.of(q4)), 3)), Emitter.intAttr("to", 1));
+                    scaleT = e.node("CastLike", List.of(e.node("Reciprocal", List.of(e.node("Sqrt", List.of(d)))), scores));
+                }
+                String scaled = e.node("Mul", List.of(scores, scaleT));
+                String term = biasTerm(e, sh, scaled);
+                String existing = n.inputs().size() > 5 ? n.inputs().get(5) : "";
+                String biasIn = existing.isEmpty() ? term : e.node("Add", List.of(existing, term));
+                List<String> inputs = new ArrayList<>(n.inputs());
+                while (inputs.size() < 6) {
+                    inputs.add("");
+                }
+                inputs.set(5, biasIn);
+                replaced.put(n.field(), replaceInputs(n, inputs));
+                before.put(n.field(), new ArrayList<>(e.nodes));
+                e.nodes.clear();
+                continue;
+            }
             String scores = n.outputs().get(0);
             String raw = e.fresh("scores");
             replaced.put(n.field(), renameOutput(n, raw));
-            // pooling factor from the number of queries: f = sqrt(H*W / N)
-            String scoreShape = e.node("Shape", List.of(raw));
-            String queries = e.gather(scoreShape, -2);
-            String f2 = e.node("Cast", List.of(e.node("Div", List.of(hw, queries))), Emitter.intAttr("to", 1));
-            String factor = e.node("Cast", List.of(e.node("Round", List.of(e.node("Sqrt", List.of(f2))))),
-                    Emitter.intAttr("to", 7));
-            String hs = e.node("Div", List.of(h, factor));
-            String ws = e.node("Div", List.of(w, factor));
-            String blocks = e.node("Reshape", List.of(bias4, e.concat(b, t, hs, factor, ws, factor)));
-            String pooled = e.reduce("ReduceMean", blocks, false, 3, 5);
-            String flat = e.node("Reshape", List.of(pooled, e.concat(b, t, queries)));
-            String nt = e.node("Transpose", List.of(flat), Emitter.intsAttr("perm", 0, 2, 1));
-            String weighted = e.node("Mul", List.of(e.unsqueeze(nt, 1), ls4));
-            // heads = size / (B*N*T); [B,1,N,T] -> [B,heads,N,T] -> the scores' own shape ([B,h,N,T] or [B*h,N,T])
-            String heads = e.node("Div", List.of(e.node("Size", List.of(raw)),
-                    e.node("Mul", List.of(e.node("Mul", List.of(b, queries)), t))));
-            String expanded = e.node("Expand", List.of(weighted, e.concat(b, heads, queries, t)));
-            String shaped = e.node("Reshape", List.of(expanded, scoreShape));
-            String max = e.node("Cast", List.of(e.reduce("ReduceMax", raw, true, -2, -1)), Emitter.intAttr("to", 1));
-            String term = e.node("Mul", List.of(shaped, max));
-            if (f.opset >= 15) {
-                term = e.node("CastLike", List.of(term, raw));
-            }
-            e.node("Add", List.of(raw, term), scores);
+            e.node("Add", List.of(raw, biasTerm(e, sh, raw)), scores);
             after.put(n.field(), new ArrayList<>(e.nodes));
             e.nodes.clear();
         }
@@ -452,6 +511,9 @@ public final class AttentionBiasRewrite {
             if (g.number() == OnnxModelFile.GRAPH_NODE && !sharedDone) {
                 addAll(graph, OnnxModelFile.GRAPH_NODE, shared);
                 sharedDone = true;
+            }
+            if (before.containsKey(i)) {
+                addAll(graph, OnnxModelFile.GRAPH_NODE, before.get(i));
             }
             ByteBuffer r = replaced.get(i);
             if (r != null) {
@@ -472,7 +534,7 @@ public final class AttentionBiasRewrite {
         }
         if (attentionOutputs) {
             for (AttentionSite s : a.sites()) {
-                if (!f.outputs.contains(s.attention())) {
+                if (!s.attention().isEmpty() && !f.outputs.contains(s.attention())) {
                     graph.add(new Writer().message(OnnxModelFile.GRAPH_OUTPUT, new Writer().string(1, s.attention()))
                             .toBuffer());
                 }
@@ -497,6 +559,54 @@ public final class AttentionBiasRewrite {
                 }
             }
         }
+    }
+
+    /** Tensors every site uses: log(1 + sigma) as [B,1,1,1]; latent H, W, H*W, batch B, tokens T (1-D int64); the bias as [B,T,H,W]. */
+    private record Shared(String ls4, String h, String w, String hw, String b, String t, String bias4) {
+    }
+
+    /**
+     * The term {@code bias * log(1 + sigma) * max(scores)} in the shape and type of {@code scores}
+     * ([B, heads, N, T] or [B*heads, N, T]), the bias average-pooled to N = (H/f)(W/f) queries, with
+     * the factor f = sqrt(H*W/N) computed at run time (the latent size is a dynamic axis).
+     */
+    private static String biasTerm(Emitter e, Shared s, String raw) {
+        String scoreShape = e.node("Shape", List.of(raw));
+        String queries = e.gather(scoreShape, -2);
+        String f2 = e.node("Cast", List.of(e.node("Div", List.of(s.hw(), queries))), Emitter.intAttr("to", 1));
+        String factor = e.node("Cast", List.of(e.node("Round", List.of(e.node("Sqrt", List.of(f2))))),
+                Emitter.intAttr("to", 7));
+        String hs = e.node("Div", List.of(s.h(), factor));
+        String ws = e.node("Div", List.of(s.w(), factor));
+        String blocks = e.node("Reshape", List.of(s.bias4(), e.concat(s.b(), s.t(), hs, factor, ws, factor)));
+        String pooled = e.reduce("ReduceMean", blocks, false, 3, 5);
+        String flat = e.node("Reshape", List.of(pooled, e.concat(s.b(), s.t(), queries)));
+        String nt = e.node("Transpose", List.of(flat), Emitter.intsAttr("perm", 0, 2, 1));
+        String weighted = e.node("Mul", List.of(e.unsqueeze(nt, 1), s.ls4()));
+        // heads = size / (B*N*T); [B,1,N,T] -> [B,heads,N,T] -> the scores' own shape
+        String heads = e.node("Div", List.of(e.node("Size", List.of(raw)),
+                e.node("Mul", List.of(e.node("Mul", List.of(s.b(), queries)), s.t()))));
+        String expanded = e.node("Expand", List.of(weighted, e.concat(s.b(), heads, queries, s.t())));
+        String shaped = e.node("Reshape", List.of(expanded, scoreShape));
+        String max = e.node("Cast", List.of(e.reduce("ReduceMax", raw, true, -2, -1)), Emitter.intAttr("to", 1));
+        String term = e.node("Mul", List.of(shaped, max));
+        return e.opset >= 15 ? e.node("CastLike", List.of(term, raw)) : term;
+    }
+
+    private static ByteBuffer replaceInputs(Node n, List<String> inputs) {
+        Writer w = new Writer();
+        boolean done = false;
+        for (Field f : n.fields()) {
+            if (f.number() == OnnxModelFile.NODE_INPUT && f.wire() == ProtoWire.LEN) {
+                if (!done) {
+                    inputs.forEach(i -> w.string(OnnxModelFile.NODE_INPUT, i));
+                    done = true;
+                }
+            } else {
+                w.field(f);
+            }
+        }
+        return w.toBuffer();
     }
 
     private static void addAll(List<ByteBuffer> graph, int number, List<ByteBuffer> messages) {
@@ -634,7 +744,8 @@ public final class AttentionBiasRewrite {
 
         /**
          * Also makes every site's attention probabilities a graph output (named as in
-         * {@link AttentionSite#attention()}), for inspecting where the words land.
+         * {@link AttentionSite#attention()}; not for fused sites, whose probabilities stay inside
+         * the fused op), for inspecting where the words land.
          *
          * @param on whether to add the outputs (default false)
          * @return this builder

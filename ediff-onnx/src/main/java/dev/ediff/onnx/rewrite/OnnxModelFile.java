@@ -43,6 +43,33 @@ final class OnnxModelFile {
     /** A node: its position among the graph's fields and the fields the analysis needs. */
     record Node(int field, String name, String opType, String domain, List<String> inputs, List<String> outputs,
                 List<Field> fields) {
+
+        /** An INT attribute (AttributeProto: name 1, i 3), or the default. */
+        long intAttribute(String name, long otherwise) {
+            Field f = attribute(name, 3);
+            return f == null ? otherwise : f.varint();
+        }
+
+        /** A FLOAT attribute (AttributeProto: name 1, f 2), or the default. */
+        float floatAttribute(String name, float otherwise) {
+            Field f = attribute(name, 2);
+            return f == null ? otherwise : f.payload().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat();
+        }
+
+        private Field attribute(String name, int valueField) {
+            for (Field a : fields) {
+                if (a.number() != NODE_ATTRIBUTE || a.wire() != ProtoWire.LEN) {
+                    continue;
+                }
+                List<Field> parts = ProtoWire.parse(a.payload());
+                boolean named = parts.stream().anyMatch(p -> p.number() == 1 && p.wire() == ProtoWire.LEN
+                        && p.string().equals(name));
+                if (named) {
+                    return parts.stream().filter(p -> p.number() == valueField).findFirst().orElse(null);
+                }
+            }
+            return null;
+        }
     }
 
     final Path path;
