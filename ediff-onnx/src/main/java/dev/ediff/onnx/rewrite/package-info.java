@@ -9,10 +9,10 @@
  * inputs and outputs, initializer names and external-data locations, the opset) and writes every
  * other field back as the exact bytes it read, so nothing it does not understand is lost, fields
  * of newer ONNX versions included. The file is memory-mapped and initializers are never decoded or
- * copied into objects, which matters for multi-gigabyte U-Nets. The alternatives cost more:
- * protobuf-java with generated ONNX classes (or tribuo-util-onnx's {@code OnnxMl}, now a test-only
- * dependency) would add megabytes of runtime dependencies and automatic modules to the module
- * graph, copy every weight into a heap {@code ByteString}, and drop fields newer than the
- * generated classes; the rewrite needs about a dozen field numbers from {@code onnx.proto3}.
+ * copied into objects, which matters for U-Nets of up to 2 GB in one file. The alternatives cost
+ * more: protobuf-java with generated ONNX classes (or tribuo-util-onnx's {@code OnnxMl}, now a
+ * test-only dependency) would add megabytes of runtime dependencies and automatic modules to the
+ * module graph and copy every weight into a heap {@code ByteString}; the rewrite needs about a
+ * dozen field numbers from {@code onnx.proto3}.
  */
 package dev.ediff.onnx.rewrite;
