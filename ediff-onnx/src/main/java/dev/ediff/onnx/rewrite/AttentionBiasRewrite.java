@@ -661,8 +661,14 @@ public final class AttentionBiasRewrite {
             // a hard link, not a symbolic one: ONNX Runtime resolves links and refuses data outside the model's folder
             try {
                 Files.createLink(target, source);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // another process is filling the same cache entry
             } catch (UnsupportedOperationException | IOException e) {
-                Files.copy(source, target);
+                try {
+                    Files.copy(source, target);
+                } catch (java.nio.file.FileAlreadyExistsException again) {
+                    // as above
+                }
             }
         }
     }
