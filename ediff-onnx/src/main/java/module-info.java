@@ -13,6 +13,7 @@ module dev.ediff.onnx {
     exports dev.ediff.onnx;
     exports dev.ediff.onnx.bundle;
     exports dev.ediff.onnx.diffusers;
+    exports dev.ediff.onnx.rewrite;
 
     provides dev.ediff.core.ModelLoader with dev.ediff.onnx.bundle.OnnxModelLoader;
 }
