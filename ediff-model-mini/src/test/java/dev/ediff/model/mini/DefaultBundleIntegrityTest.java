@@ -34,7 +34,8 @@ class DefaultBundleIntegrityTest {
             files = s.filter(Files::isRegularFile).map(p -> SOURCE.relativize(p).toString().replace('\\', '/'))
                     .filter(f -> !f.equals(Manifest.FILE)).collect(Collectors.toCollection(TreeSet::new));
         }
-        assertTrue(files.size() >= 10, "the bundle's files: " + files);
+        // encoders, tokenizers, base experts and SR: a walk that finds fewer is looking in the wrong place
+        assertTrue(files.size() >= 5, "the bundle's files: " + files);
         assertEquals(files, new TreeSet<>(m.sha256().keySet()), "a digest for every file, and no other");
         for (Map.Entry<String, String> e : m.sha256().entrySet()) {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
