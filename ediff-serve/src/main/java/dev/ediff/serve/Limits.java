@@ -168,11 +168,16 @@ public final class Limits {
         /**
          * The most steps per generation, at least 1.
          *
-         * @param steps the most sampler steps per generation
+         * @param steps the most sampler steps per generation, in 1..{@link dev.ediff.api.Request#MAX_STEPS}
+         *              (the SDK refuses more, so a larger server limit would promise what it cannot give)
          * @return this builder
-         * @throws IllegalArgumentException if {@code steps} is below 1
+         * @throws IllegalArgumentException if {@code steps} is outside that range
          */
         public Builder maxSteps(int steps) {
+            if (steps > dev.ediff.api.Request.MAX_STEPS) {
+                throw new IllegalArgumentException("maxSteps must be <= " + dev.ediff.api.Request.MAX_STEPS + " (the SDK's"
+                        + " limit), got " + steps);
+            }
             this.maxSteps = atLeast("maxSteps", steps, 1);
             return this;
         }

@@ -49,7 +49,7 @@ class EDiffServerTest {
     @BeforeAll
     static void start() {
         ediff = EDiff.openDefault();
-        server = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(2000).build());
+        server = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(800).build());
         http = new ServerFixture(server.uri());
     }
 
@@ -82,7 +82,7 @@ class EDiffServerTest {
         m.get("samplers").forEach(n -> samplers.add(n.asText()));
         assertEquals(Samplers.NAMES, samplers);
         assertEquals(ediff.stages().get(0).defaultSteps(), m.get("defaults").get("steps").asInt());
-        assertEquals(2000, m.get("limits").get("maxSteps").asInt());
+        assertEquals(800, m.get("limits").get("maxSteps").asInt());
     }
 
     @Test
@@ -227,7 +227,7 @@ class EDiffServerTest {
         String mask = ServerFixture.dataUrl(ServerFixture.rectangleMask(32, 32, 0, 0, 16, 16));
         Map<String, ObjectNode> cases = new java.util.LinkedHashMap<>();
         cases.put("steps", shortRequest().put("steps", 0));
-        cases.put("steps ", shortRequest().put("steps", 2001));
+        cases.put("steps ", shortRequest().put("steps", 801));
         cases.put("count", shortRequest().put("count", 99));
         cases.put("sampler", shortRequest().put("sampler", "nope"));
         cases.put("guidance", shortRequest().put("guidance", "strong"));
@@ -322,9 +322,9 @@ class EDiffServerTest {
     @Test
     void aFullQueueAnswersBusyAndCancelStopsRunningAndQueuedGenerations() throws Exception {
         try (EDiffServer one = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().workers(1).queue(1)
-                .maxSteps(100_000).build())) {
+                .maxSteps(1000).build())) {
             ServerFixture s = new ServerFixture(one.uri());
-            ObjectNode slow = shortRequest().put("steps", 50_000);
+            ObjectNode slow = shortRequest().put("steps", 1000);
             String running = s.post("/api/generate", slow).json().get("id").asText();
             awaitProgress(s, running);
             ServerFixture.Answer queued = s.post("/api/generate", slow);
@@ -339,7 +339,7 @@ class EDiffServerTest {
             assertEquals(202, s.post("/api/jobs/" + running + "/cancel", "{}").status());
             JsonNode r = s.awaitFinished(running, Duration.ofSeconds(20));
             assertEquals("cancelled", r.get("state").asText(), r.toString());
-            assertTrue(r.get("progress").get("step").asInt() < 50_000);
+            assertTrue(r.get("progress").get("step").asInt() < 1000);
             assertEquals(0, r.get("images").size());
             JsonNode w = s.awaitFinished(waiting, Duration.ofSeconds(20));
             assertEquals("cancelled", w.get("state").asText());
@@ -352,9 +352,9 @@ class EDiffServerTest {
 
     @Test
     void closeCancelsARunningGenerationAndStopsListening() throws Exception {
-        EDiffServer temp = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(100_000).build());
+        EDiffServer temp = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(1000).build());
         ServerFixture s = new ServerFixture(temp.uri());
-        String id = s.post("/api/generate", shortRequest().put("steps", 50_000)).json().get("id").asText();
+        String id = s.post("/api/generate", shortRequest().put("steps", 1000)).json().get("id").asText();
         awaitState(s, id, "running");
         long t0 = System.nanoTime();
         temp.close();
