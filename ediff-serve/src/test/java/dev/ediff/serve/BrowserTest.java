@@ -233,7 +233,7 @@ class BrowserTest {
         open();
         settings(1, 0);
         driver.findElement(By.id("generate")).click();
-        waitUpTo(10).until(d -> d.findElement(By.id("message")).getText().startsWith("steps: steps must be >= 1"));
+        waitUpTo(10).until(d -> d.findElement(By.id("message")).getText().startsWith("steps: steps must be in 1.."));
         assertTrue(driver.findElement(By.id("steps")).getDomAttribute("class").contains("bad"));
         settings(1, 4);
         pick(7, 8, "blue square"); // but nothing painted for it
