@@ -30,6 +30,13 @@ import java.util.List;
  * pixels by the VAE at the end. An SDXL base with its refiner is one stage with two experts routed
  * by sigma at diffusers' {@code denoising_end} boundary. {@link EDiff#open(Path)} reaches this
  * through the ONNX model loader for any folder with a {@code model_index.json}.
+ *
+ * <p>Paint-with-words ({@code Request.paint}): the stage declares the attention bias among its
+ * roles; on the first painted request each U-Net is rewritten by
+ * {@link dev.ediff.onnx.rewrite.AttentionBiasRewrite} into the cache folder
+ * ({@link #defaultRewriteCache()} unless given) and the rewritten copy is opened beside the
+ * original, which keeps serving unpainted requests. SD3's transformer is refused (joint attention):
+ * a painted request fails with the reason.
  */
 public final class DiffusersPipeline {
 
