@@ -92,7 +92,7 @@ class DiffusersPaintTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sd15", "sd2", "sdxl-base"})
+    @ValueSource(strings = {"sd15", "sd15-fp16", "sd2", "sdxl-base"})
     void paintingChangesTheImageMostWhereAndAsMuchAsPainted(String name) {
         try (EDiff ediff = EDiff.open(References.folder(name))) {
             Sample plain = image(ediff, request().build());
