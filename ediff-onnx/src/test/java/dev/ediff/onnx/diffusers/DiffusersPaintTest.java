@@ -122,6 +122,20 @@ class DiffusersPaintTest {
         }
     }
 
+    /**
+     * A phrase's columns are its CLIP token positions: start token at 0, "a" at 1, "red" and "cube"
+     * at 2 and 3 (single-token words in CLIP's vocabulary), in SD's one tokenizer and in both of SDXL's.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"sd15", "sdxl-base"})
+    void phraseColumnsAreTheClipTokenPositions(String name) {
+        try (EDiff ediff = EDiff.open(References.folder(name))) {
+            assertEquals(new dev.ediff.api.PhraseSpan(2, 4), ediff.textEncoders().get("clip").locate(PROMPT, "red cube"));
+            assertEquals(new dev.ediff.api.PhraseSpan(6, 8), ediff.textEncoders().get("clip").locate(PROMPT, "blue table"));
+            assertThrows(IllegalArgumentException.class, () -> ediff.textEncoders().get("clip").locate(PROMPT, "green"));
+        }
+    }
+
     /** Base and refiner as one routed stage: each expert is rewritten and takes its own encoder's columns. */
     @Test
     void sdxlBaseAndRefinerBothPaint() {
