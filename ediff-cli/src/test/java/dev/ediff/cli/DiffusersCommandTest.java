@@ -46,6 +46,57 @@ class DiffusersCommandTest {
         assertEquals(List.of("ediff-1.png"), GenerateCommandTest.files(out));
     }
 
+    /** --paint on an SD 1.x folder: the U-Net is rewritten into the cache of the property, and the image changes most where painted. */
+    @Test
+    void paintRewritesTheUnetAndChangesThePaintedRegion(@TempDir Path tmp) throws Exception {
+        String property = dev.ediff.onnx.diffusers.DiffusersPipeline.REWRITE_CACHE_PROPERTY;
+        String previous = System.getProperty(property);
+        System.setProperty(property, tmp.resolve("cache").toString());
+        try {
+            String[] plain = ConformanceCommandTest.run("generate", "--model", fixture("sd15").toString(), "--seed", "2",
+                    "--steps", "4", "--threads", "1", "--out", tmp.resolve("plain").toString(), "a red cube on a table");
+            assertEquals("0", plain[0], plain[2]);
+            String[] painted = ConformanceCommandTest.run("generate", "--model", fixture("sd15").toString(), "--seed", "2",
+                    "--steps", "4", "--threads", "1", "--paint", "red cube=rect(0,0,0.5,1):2", "--out",
+                    tmp.resolve("painted").toString(), "a red cube on a table");
+            assertEquals("0", painted[0], painted[2]);
+            assertTrue(java.nio.file.Files.list(tmp.resolve("cache")).findAny().isPresent(), "a rewrite in the cache folder");
+            BufferedImage a = ImageIO.read(tmp.resolve("plain").resolve("ediff-2.png").toFile());
+            BufferedImage b = ImageIO.read(tmp.resolve("painted").resolve("ediff-2.png").toFile());
+            double left = 0;
+            double right = 0;
+            for (int y = 0; y < a.getHeight(); y++) {
+                for (int x = 0; x < a.getWidth(); x++) {
+                    int pa = a.getRGB(x, y);
+                    int pb = b.getRGB(x, y);
+                    double d = 0;
+                    for (int shift = 0; shift <= 16; shift += 8) {
+                        d += Math.abs(((pa >> shift) & 0xff) - ((pb >> shift) & 0xff));
+                    }
+                    if (x < a.getWidth() / 2) {
+                        left += d;
+                    } else {
+                        right += d;
+                    }
+                }
+            }
+            assertTrue(left > 0, "painting changes the image");
+            assertTrue(left > right, "more inside the painted left half (" + left + ") than outside (" + right + ")");
+            String[] sd3 = ConformanceCommandTest.run("generate", "--model", fixture("sd3").toString(), "--steps", "2",
+                    "--threads", "1", "--paint", "red cube=rect(0,0,0.5,1):1", "--out", tmp.resolve("sd3").toString(),
+                    "a red cube on a table");
+            assertTrue(!sd3[0].equals("0"), sd3[2]);
+            assertTrue(sd3[2].contains("cannot paint words") && sd3[2].contains("joint"), sd3[2]);
+            assertTrue(!sd3[2].contains("\tat "), "no stack trace: " + sd3[2]);
+        } finally {
+            if (previous == null) {
+                System.clearProperty(property);
+            } else {
+                System.setProperty(property, previous);
+            }
+        }
+    }
+
     @Test
     void refinerWithoutADiffusersBaseIsAUsageError(@TempDir Path tmp) {
         String[] r = ConformanceCommandTest.run("generate", "--refiner", fixture("sdxl-refiner").toString(), "--out",

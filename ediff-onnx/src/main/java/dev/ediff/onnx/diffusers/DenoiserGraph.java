@@ -32,8 +32,14 @@ public final class DenoiserGraph implements AutoCloseable {
     private final TimestepForm timestepForm;
     private final boolean half;
     private final boolean added;
+    private final String biasInput;
+    private final String sigmaInput;
 
     private DenoiserGraph(ComponentGraph graph, boolean transformer) {
+        this(graph, transformer, null, null);
+    }
+
+    private DenoiserGraph(ComponentGraph graph, boolean transformer, String biasInput, String sigmaInput) {
         this.graph = graph;
         this.transformer = transformer;
         this.xInput = transformer ? "hidden_states" : "sample";
@@ -64,7 +70,16 @@ public final class DenoiserGraph implements AutoCloseable {
                 requireFloat(graph.input("time_ids", "SDXL time ids"), "time_ids", 2);
             }
         }
+        this.biasInput = biasInput;
+        this.sigmaInput = sigmaInput;
+        if (biasInput != null) {
+            requireFloat(graph.input(biasInput, "attention bias"), biasInput, 3);
+            requireFloat(graph.input(sigmaInput, "noise level"), sigmaInput, 1);
+        }
         for (String in : graph.inputs().keySet()) {
+            if (biasInput != null && (in.equals(biasInput) || in.equals(sigmaInput))) {
+                continue;
+            }
             if (!List.of(xInput, "timestep", "encoder_hidden_states", "text_embeds", "time_ids", "pooled_projections").contains(in)) {
                 throw new EDiffException(graph.name() + ": unexpected input '" + in + "'; a diffusers "
                         + (transformer ? "SD3 transformer" : "UNet") + " takes " + xInput + ", timestep, encoder_hidden_states"
@@ -84,6 +99,28 @@ public final class DenoiserGraph implements AutoCloseable {
         ComponentGraph g = ComponentGraph.open(folder.model(folder.family().denoiser()), threads);
         try {
             return new DenoiserGraph(g, folder.family() == DiffusersFamily.SD3);
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens a denoiser rewritten for paint-with-words ({@code dev.ediff.onnx.rewrite}): the original
+     * inputs plus the attention bias and sigma.
+     *
+     * @param rewritten the rewritten model file
+     * @param family    the folder's family
+     * @param bias      name of the bias input
+     * @param sigma     name of the sigma input
+     * @param threads   intra-op threads (0: ONNX Runtime's default)
+     * @return the graph adapter; the caller closes it
+     */
+    static DenoiserGraph openRewritten(java.nio.file.Path rewritten, DiffusersFamily family, String bias, String sigma,
+                                       int threads) {
+        ComponentGraph g = ComponentGraph.open(rewritten, threads);
+        try {
+            return new DenoiserGraph(g, family == DiffusersFamily.SD3, bias, sigma);
         } catch (RuntimeException e) {
             g.close();
             throw e;
@@ -152,8 +189,27 @@ public final class DenoiserGraph implements AutoCloseable {
      */
     float[] predictRows(float[] x, long[] shape, double timestep, float[] tokens, int sequence, int width, float[] pooled,
                         float[] timeIds) {
+        return predictRows(x, shape, timestep, tokens, sequence, width, pooled, timeIds, null, 0);
+    }
+
+    /**
+     * As {@link #predictRows(float[], long[], double, float[], int, int, float[], float[])} on a
+     * rewritten graph, also feeding the attention bias {@code [B, H*W, sequence]} (flattened; null
+     * on a graph that was not rewritten) and the SDK's noise level {@code sigma}.
+     */
+    float[] predictRows(float[] x, long[] shape, double timestep, float[] tokens, int sequence, int width, float[] pooled,
+                        float[] timeIds, float[] bias, double sigma) {
         int batch = (int) shape[0];
         List<ComponentGraph.Feed> feeds = new ArrayList<>();
+        if (bias != null) {
+            if (biasInput == null) {
+                throw new IllegalStateException(graph.name() + " was not rewritten for an attention bias");
+            }
+            feeds.add(new ComponentGraph.Feed(biasInput, bias, new long[] {batch, shape[2] * shape[3], sequence}));
+            feeds.add(new ComponentGraph.Feed(sigmaInput, filledF(batch, (float) sigma), new long[] {batch}));
+        } else if (biasInput != null) {
+            throw new IllegalStateException(graph.name() + " is rewritten: feed it an attention bias");
+        }
         feeds.add(new ComponentGraph.Feed(xInput, x, shape));
         feeds.add(new ComponentGraph.Feed("encoder_hidden_states", tokens, new long[] {batch, sequence, width}));
         feeds.add(switch (timestepForm) {

@@ -30,6 +30,13 @@ import java.util.List;
  * pixels by the VAE at the end. An SDXL base with its refiner is one stage with two experts routed
  * by sigma at diffusers' {@code denoising_end} boundary. {@link EDiff#open(Path)} reaches this
  * through the ONNX model loader for any folder with a {@code model_index.json}.
+ *
+ * <p>Paint-with-words ({@code Request.paint}): the stage declares the attention bias among its
+ * roles; on the first painted request each U-Net is rewritten by
+ * {@link dev.ediff.onnx.rewrite.AttentionBiasRewrite} into the cache folder
+ * ({@link #defaultRewriteCache()} unless given) and the rewritten copy is opened beside the
+ * original, which keeps serving unpainted requests. SD3's transformer is refused (joint attention):
+ * a painted request fails with the reason.
  */
 public final class DiffusersPipeline {
 
@@ -64,6 +71,23 @@ public final class DiffusersPipeline {
      * @throws EDiffException for folders that are not an SDXL base and refiner, or cannot run
      */
     public static EDiff open(Path base, Path refiner, LoadOptions options) {
+        return open(base, refiner, options, defaultRewriteCache());
+    }
+
+    /**
+     * As {@link #open(Path, Path, LoadOptions)}, with the folder where denoisers rewritten for
+     * paint-with-words are cached. A painted request rewrites the denoiser there once (never the
+     * user's file), on the first painted evaluation, not at open.
+     *
+     * @param base         the diffusers folder (an SDXL base when {@code refiner} is given)
+     * @param refiner      the SDXL refiner folder, or null
+     * @param options      threads; the graphs run on the CPU
+     * @param rewriteCache the cache folder for rewritten graphs (created when first needed)
+     * @return the pipeline
+     * @throws EDiffException for folders that cannot run
+     */
+    public static EDiff open(Path base, Path refiner, LoadOptions options, Path rewriteCache) {
+        java.util.Objects.requireNonNull(rewriteCache, "rewriteCache");
         checkDevice(options);
         DiffusersFolder main = DiffusersFolder.open(base);
         DiffusersFolder second = refiner == null ? null : DiffusersFolder.open(refiner);
@@ -81,14 +105,14 @@ public final class DiffusersPipeline {
             DiffusersTiming timing = new DiffusersTiming(main.scheduler());
             EDiffBuilder b = EDiff.builder().name(main.root().getFileName() + (second == null ? ""
                     : "+" + second.root().getFileName()));
-            DiffusersExpert baseExpert = part(main, "base", "base", timing, threads, opened, b, TextRoles.MAIN);
+            DiffusersExpert baseExpert = part(main, "base", "base", timing, threads, opened, b, TextRoles.MAIN, rewriteCache);
             RoutingTree tree;
             DiffusersFolder decoderFolder = main;
             if (second == null) {
                 tree = RoutingTree.single(baseExpert);
             } else {
                 DiffusersExpert refinerExpert = part(second, "refiner", "refiner", timing, threads, opened, b,
-                        TextRoles.REFINER);
+                        TextRoles.REFINER, rewriteCache);
                 double boundary = boundarySigma(timing);
                 tree = RoutingTree.builder().expert(NoiseInterval.atLeast(boundary), baseExpert)
                         .expert(NoiseInterval.below(boundary), refinerExpert).build();
@@ -103,6 +127,7 @@ public final class DiffusersPipeline {
                     .defaultGuidance(Guidance.of(defaultGuidance(main.family())))
                     .decoder(latents -> decode(vae, latents))
                     .restartPerExpert(second != null) // diffusers runs the refiner with a fresh scheduler
+                    .roles(roles(second != null))
                     .build();
             return b.stage(stage).build();
         } catch (RuntimeException e) {
@@ -121,8 +146,44 @@ public final class DiffusersPipeline {
     /** Which encoder roles a folder's text conditioning takes in the pipeline. */
     private enum TextRoles { MAIN, REFINER }
 
+    /**
+     * The cache folder for rewritten denoisers: system property {@value #REWRITE_CACHE_PROPERTY}, else
+     * environment variable {@code EDIFF_REWRITE_CACHE}, else {@code $XDG_CACHE_HOME/ediff/rewrite},
+     * else {@code ~/.cache/ediff/rewrite}.
+     *
+     * @return the folder (not created here)
+     */
+    public static Path defaultRewriteCache() {
+        String p = System.getProperty(REWRITE_CACHE_PROPERTY);
+        if (p == null || p.isBlank()) {
+            p = System.getenv("EDIFF_REWRITE_CACHE");
+        }
+        if (p != null && !p.isBlank()) {
+            return Path.of(p);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("ediff").resolve("rewrite");
+    }
+
+    /** The system property that overrides {@link #defaultRewriteCache()}. */
+    public static final String REWRITE_CACHE_PROPERTY = "ediff.rewrite.cache";
+
+    /** Every conditioning role the experts read: the text encoders' tensors and the attention bias. */
+    private static java.util.Set<String> roles(boolean refiner) {
+        java.util.Set<String> r = new java.util.HashSet<>();
+        for (String prefix : refiner ? List.of("base", "refiner") : List.of("base")) {
+            for (String part : List.of("tokens", "pooled", "t5", "aesthetic")) {
+                r.add(prefix + "." + part);
+            }
+        }
+        r.add(dev.ediff.api.Conditioning.ATTENTION_BIAS);
+        return r;
+    }
+
     private static DiffusersExpert part(DiffusersFolder folder, String prefix, String expertName, DiffusersTiming timing,
-                                        int threads, List<AutoCloseable> opened, EDiffBuilder b, TextRoles roles) {
+                                        int threads, List<AutoCloseable> opened, EDiffBuilder b, TextRoles roles,
+                                        Path rewriteCache) {
         DiffusersPromptEncoder prompts = DiffusersPromptEncoder.open(folder, threads);
         opened.add(prompts);
         b.owning(prompts);
@@ -134,8 +195,13 @@ public final class DiffusersPipeline {
         if (folder.family() == DiffusersFamily.SD3) {
             b.textEncoder(DiffusersTextEncoder.t5(prompts, prefix));
         }
-        return new DiffusersExpert(expertName + " (" + folder.root().getFileName() + ")", net, timing.parameterization(),
-                folder.family(), prefix, pixelsPerLatent(folder));
+        // the pipeline's bias concatenates its encoders' tokens, role "clip" before "refiner_clip"
+        DiffusersExpert expert = new DiffusersExpert(expertName + " (" + folder.root().getFileName() + ")", net,
+                timing.parameterization(), folder.family(), prefix, pixelsPerLatent(folder),
+                folder.model(folder.family().denoiser()), rewriteCache, roles == TextRoles.MAIN ? 0 : 77, threads);
+        opened.add(expert);
+        b.owning(expert);
+        return expert;
     }
 
     /**

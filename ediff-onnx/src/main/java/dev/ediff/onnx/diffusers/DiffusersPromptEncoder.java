@@ -228,6 +228,21 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
         return t5.encode(text, T5_TOKENS, List.of("last_hidden_state")).outputs().get("last_hidden_state");
     }
 
+    /**
+     * The tokenizers whose token positions are the columns of the text states: every CLIP's (their
+     * states are joined along the width, so column {@code t} is token {@code t} of each), or T5's.
+     */
+    List<dev.ediff.core.text.Tokenizer> columnTokenizers(boolean t5Tokenizer) {
+        if (t5Tokenizer) {
+            return t5 == null ? List.of() : List.of(t5.tokenizer());
+        }
+        List<dev.ediff.core.text.Tokenizer> out = new ArrayList<>();
+        for (TextEncoderGraph c : clips) {
+            out.add(c.tokenizer());
+        }
+        return out;
+    }
+
     /** The tokenizer that decides truncation: the first CLIP's, or T5's for {@code t5}. */
     dev.ediff.core.text.Tokenizer tokenizer(boolean t5Tokenizer) {
         return t5Tokenizer && t5 != null ? t5.tokenizer() : clips.get(0).tokenizer();

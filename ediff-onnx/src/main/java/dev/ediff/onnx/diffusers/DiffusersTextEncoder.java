@@ -1,13 +1,17 @@
 package dev.ediff.onnx.diffusers;
 
 import dev.ediff.api.Conditioning;
+import dev.ediff.api.PhraseSpan;
 import dev.ediff.api.Tensor;
 import dev.ediff.api.TextEncoder;
 import dev.ediff.api.TextEncoding;
 import dev.ediff.core.text.Encoding;
+import dev.ediff.core.text.TokenSpan;
+import dev.ediff.core.text.Tokenizer;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A diffusers folder's text conditioning as one of the pipeline's {@link TextEncoder}s, writing
@@ -124,6 +128,37 @@ final class DiffusersTextEncoder implements TextEncoder {
             dropped = at >= 0 ? text.substring(at) : "";
         }
         return new TextEncoding(Conditioning.of(m), Math.min(full.length(), limit), dropped);
+    }
+
+    /**
+     * The phrase's token positions within this encoder's padded sequence. SDXL's two CLIP encoders
+     * tokenize alike, but their spans are united in case a vocabulary splits a word differently:
+     * the states are joined along the width, so a column belongs to the phrase if either
+     * encoder's token there does. T5's positions are T5's (after the CLIP columns in SD3's joint
+     * sequence, which the expert handles).
+     */
+    @Override
+    public PhraseSpan locate(String prompt, String phrase) {
+        int limit = tokenLength();
+        int start = Integer.MAX_VALUE;
+        int end = -1;
+        for (Tokenizer tok : prompts.columnTokenizers(t5)) {
+            Optional<TokenSpan> span = tok.findSpan(tok.encode(prompt, limit), phrase);
+            if (span.isPresent()) {
+                start = Math.min(start, span.get().start());
+                end = Math.max(end, span.get().end());
+            } else if (tok.findSpan(tok.encode(prompt), phrase).isPresent()) {
+                throw new IllegalArgumentException("the painted phrase '" + phrase + "' is cut off by the " + role
+                        + " encoder's limit of " + limit + " tokens; shorten the prompt or move the phrase forward");
+            } else {
+                throw new IllegalArgumentException("the painted phrase '" + phrase + "' is not in the prompt \"" + prompt
+                        + "\" (phrases must be whole words of the prompt)");
+            }
+        }
+        if (end < 0) {
+            throw new IllegalArgumentException("text encoder '" + role + "' has no tokenizer to locate '" + phrase + "' with");
+        }
+        return new PhraseSpan(start, end);
     }
 
     @Override
