@@ -1,0 +1,193 @@
+package dev.ediff.onnx.bench;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.sun.management.ThreadMXBean;
+import dev.ediff.api.Request;
+import dev.ediff.core.EDiff;
+import dev.ediff.core.text.Tokenizers;
+import dev.ediff.onnx.SessionConfig;
+import dev.ediff.onnx.bundle.Manifest;
+import dev.ediff.onnx.bundle.ModelBundle;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * End-to-end numbers of a whole model in one fresh JVM, the SDK side of {@code tools/bench/compare.py}
+ * (its Python twin is {@code tools/bench/ort_loop.py}): the time to open the model (first thing in
+ * the JVM, so it includes class loading and the native library), the median time of a whole
+ * generation per batch size (after one warm-up generation), the Java bytes the generating thread
+ * allocates per generation, and the process's peak resident memory at the end.
+ *
+ * <p>Usage: {@code PipelineBenchmark [--model DIR] [--threads N] [--batches 1,4,16] [--runs N]
+ * [--split] [--json]}. Without {@code --model} the default bundle on the classpath is used.
+ * {@code --split} instead opens the parts one at a time in a fresh JVM (ONNX Runtime's environment,
+ * each tokenizer, each ONNX session) and prints what each costs cold.
+ */
+public final class PipelineBenchmark {
+
+    private PipelineBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        long jvmStart = ManagementFactory.getRuntimeMXBean().getStartTime();
+        long t0 = System.nanoTime();
+        Map<String, String> a = parse(args);
+        int threads = Integer.parseInt(a.getOrDefault("threads", "0"));
+        SessionConfig config = threads > 0 ? SessionConfig.builder().intraOpThreads(threads).interOpThreads(1).build()
+                : SessionConfig.DEFAULT;
+        if (a.containsKey("split")) {
+            split(a.get("model"), config, a.containsKey("json"));
+            return;
+        }
+        int runs = Integer.parseInt(a.getOrDefault("runs", "3"));
+        String prompt = a.getOrDefault("prompt", "a small red circle above a large blue square");
+        EDiff ediff = a.containsKey("model") ? ModelBundle.open(Path.of(a.get("model")), config)
+                : ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
+        double load = (System.nanoTime() - t0) / 1e9;
+        double sinceJvm = (System.currentTimeMillis() - jvmStart) / 1e3;
+        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Map<String, double[]> batches = new LinkedHashMap<>();
+        try (ediff) {
+            for (String b : a.getOrDefault("batches", "1,4,16").split(",")) {
+                int count = Integer.parseInt(b.trim());
+                ediff.generate(Request.prompt(prompt).seed(1).count(count).build()); // warm-up
+                double[] times = new double[runs];
+                long bytes = 0;
+                for (int r = 0; r < runs; r++) {
+                    Request req = Request.prompt(prompt).seed(42 + r).count(count).build();
+                    long alloc0 = mx.getCurrentThreadAllocatedBytes();
+                    long s = System.nanoTime();
+                    ediff.generate(req);
+                    times[r] = (System.nanoTime() - s) / 1e9;
+                    bytes += mx.getCurrentThreadAllocatedBytes() - alloc0;
+                }
+                Arrays.sort(times);
+                batches.put(b.trim(), new double[] {times[runs / 2], (double) bytes / runs});
+            }
+        }
+        double peak = peakRssMiB();
+        if (a.containsKey("json")) {
+            StringBuilder sb = new StringBuilder("{\"impl\": \"sdk\", \"threads\": " + threads + ", \"load_s\": " + load
+                    + ", \"jvm_to_loaded_s\": " + sinceJvm + ", \"batches\": {");
+            StringBuilder al = new StringBuilder("\"alloc_bytes\": {");
+            String sep = "";
+            for (Map.Entry<String, double[]> e : batches.entrySet()) {
+                sb.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue()[0]);
+                al.append(sep).append('"').append(e.getKey()).append("\": ").append((long) e.getValue()[1]);
+                sep = ", ";
+            }
+            sb.append("}, ").append(al).append("}, \"peak_rss_mib\": ").append(peak).append('}');
+            System.out.println(sb);
+        } else {
+            System.out.printf(Locale.ROOT, "SDK, %s thread(s): load %.3f s (JVM start to loaded %.3f s)%n",
+                    threads > 0 ? Integer.toString(threads) : "default", load, sinceJvm);
+            batches.forEach((b, v) -> System.out.printf(Locale.ROOT, "  batch %3s: %.3f s (median of %d), %.1f MB Java allocation per generation%n",
+                    b, v[0], runs, v[1] / 1e6));
+            System.out.printf(Locale.ROOT, "  peak RSS %.0f MiB%n", peak);
+        }
+    }
+
+    /** Opens each part of the bundle by itself, cold, in the bundle's order. */
+    private static void split(String model, SessionConfig config, boolean json) throws OrtException {
+        Map<String, Double> t = new LinkedHashMap<>();
+        long s = System.nanoTime();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        t.put("onnxruntime environment", (System.nanoTime() - s) / 1e9);
+        s = System.nanoTime();
+        Manifest m = model != null ? ModelBundle.manifest(Path.of(model)) : ModelBundle.defaultManifest().orElseThrow();
+        t.put("manifest", (System.nanoTime() - s) / 1e9);
+        List<String> sessions = new ArrayList<>();
+        for (Manifest.TextEncoderSpec e : m.textEncoders()) {
+            s = System.nanoTime();
+            byte[] tokenizerJson = bytes(model, e.tokenizer());
+            Tokenizers.load(tokenizerJson, e.tokenizer());
+            t.put(e.role() + " tokenizer", (System.nanoTime() - s) / 1e9);
+            sessions.add(e.model());
+        }
+        m.imageEncoder().ifPresent(ie -> sessions.add(ie.model()));
+        m.stages().forEach(st -> st.experts().forEach(x -> sessions.add(x.model())));
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            if (config.intraOpThreads() > 0) {
+                o.setIntraOpNumThreads(config.intraOpThreads());
+            }
+            for (String f : sessions) {
+                s = System.nanoTime();
+                byte[] b = bytes(model, f);
+                double read = (System.nanoTime() - s) / 1e9;
+                s = System.nanoTime();
+                env.createSession(b, o).close();
+                t.put(f + " (read " + String.format(Locale.ROOT, "%.0f ms", read * 1e3) + ")", read + (System.nanoTime() - s) / 1e9);
+            }
+        }
+        if (json) {
+            StringBuilder sb = new StringBuilder("{");
+            String sep = "";
+            for (Map.Entry<String, Double> e : t.entrySet()) {
+                sb.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
+                sep = ", ";
+            }
+            System.out.println(sb.append('}'));
+        } else {
+            t.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-45s %8.1f ms%n", k, v * 1e3));
+        }
+    }
+
+    private static byte[] bytes(String model, String file) {
+        try {
+            if (model != null) {
+                return Files.readAllBytes(Path.of(model, file));
+            }
+            try (InputStream in = PipelineBenchmark.class.getClassLoader()
+                    .getResourceAsStream(ModelBundle.DEFAULT_CLASSPATH_ROOT + "/" + file)) {
+                return in.readAllBytes();
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Map<String, String> parse(String[] args) {
+        Map<String, String> a = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument '" + args[i] + "'; options are --model DIR"
+                        + " --threads N --batches 1,4,16 --runs N --prompt TEXT --split --json");
+            }
+            String k = args[i].substring(2);
+            if (k.equals("split") || k.equals("json")) {
+                a.put(k, "true");
+            } else if (i + 1 < args.length) {
+                a.put(k, args[++i]);
+            } else {
+                throw new IllegalArgumentException("--" + k + " needs a value");
+            }
+        }
+        return a;
+    }
+
+    /** VmHWM from /proc/self/status in MiB (Linux), NaN elsewhere. */
+    static double peakRssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) / 1024.0;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+}
