@@ -32,6 +32,7 @@ final class SessionOpener {
     }
 
     static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
+        NativeLibrary.prepare();
         if (config.provider() instanceof ExecutionProvider.Cuda cuda) {
             try {
                 return openCuda(env, loader, config, cuda);

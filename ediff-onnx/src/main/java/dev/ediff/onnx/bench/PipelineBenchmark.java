@@ -103,7 +103,7 @@ public final class PipelineBenchmark {
     private static void split(String model, SessionConfig config, boolean json) throws OrtException {
         Map<String, Double> t = new LinkedHashMap<>();
         long s = System.nanoTime();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
         t.put("onnxruntime environment", (System.nanoTime() - s) / 1e9);
         s = System.nanoTime();
         Manifest m = model != null ? ModelBundle.manifest(Path.of(model)) : ModelBundle.defaultManifest().orElseThrow();
