@@ -177,7 +177,8 @@ def main():
     t = time.perf_counter()
     p = Pipeline(a.bundle, a.threads)
     load = time.perf_counter() - t
-    res = {"impl": "python-ort", "ort": ort.__version__, "threads": a.threads, "import_s": IMPORT_S, "load_s": load,
+    cpu = time.process_time()
+    res = {"impl": "python-ort", "ort": ort.__version__, "threads": a.threads, "import_s": IMPORT_S, "load_s": load, "cpu_to_loaded_s": cpu,
            "load_split_s": p.times, "batches": {}}
     for b in [int(v) for v in a.batches.split(",") if v]:
         p.generate(a.prompt, b, 1)  # warm-up

@@ -88,6 +88,16 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         return new OnnxExpert(name, contract, (e, o) -> e.createSession(model, o), config);
     }
 
+    /**
+     * Opens a model held in a direct (or mapped) buffer, from its position to its limit, without a
+     * copy on the Java heap; the buffer is not kept after the session is created.
+     *
+     * @throws IllegalArgumentException if the buffer is not direct
+     */
+    public static OnnxExpert open(String name, java.nio.ByteBuffer model, ExpertContract contract, SessionConfig config) {
+        return new OnnxExpert(name, contract, SessionOpener.fromBuffer(model), config);
+    }
+
     @Override
     public String name() {
         return name;

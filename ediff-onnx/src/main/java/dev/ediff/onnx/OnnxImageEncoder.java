@@ -74,6 +74,11 @@ public final class OnnxImageEncoder implements ImageEncoder {
                 (e, o) -> e.createSession(modelFile.toString(), o), session), config);
     }
 
+    /** Opens a model held in a direct (or mapped) buffer, without a copy on the Java heap. */
+    public static OnnxImageEncoder open(String name, java.nio.ByteBuffer model, Config config, SessionConfig session) {
+        return new OnnxImageEncoder(new OnnxModel(name, SessionOpener.fromBuffer(model), session), config);
+    }
+
     /** Opens a model held in memory. */
     public static OnnxImageEncoder open(String name, byte[] modelBytes, Config config, SessionConfig session) {
         return new OnnxImageEncoder(new OnnxModel(name, (e, o) -> e.createSession(modelBytes, o), session), config);

@@ -148,6 +148,12 @@ public final class OnnxTextEncoder implements TextEncoder {
                 tokenizer, config);
     }
 
+    /** Opens a model held in a direct (or mapped) buffer, without a copy on the Java heap. */
+    public static OnnxTextEncoder open(String name, java.nio.ByteBuffer model, Tokenizer tokenizer, Config config,
+                                       SessionConfig session) {
+        return new OnnxTextEncoder(new OnnxModel(name, SessionOpener.fromBuffer(model), session), tokenizer, config);
+    }
+
     /** Opens a model held in memory. */
     public static OnnxTextEncoder open(String name, byte[] modelBytes, Tokenizer tokenizer, Config config,
                                        SessionConfig session) {

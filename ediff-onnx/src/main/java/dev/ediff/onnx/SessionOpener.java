@@ -31,6 +31,17 @@ final class SessionOpener {
     private SessionOpener() {
     }
 
+    /** A loader reading a direct buffer from its position to its limit (the buffer itself is not moved). */
+    static Loader fromBuffer(java.nio.ByteBuffer model) {
+        java.util.Objects.requireNonNull(model, "model");
+        if (!model.isDirect()) {
+            throw new IllegalArgumentException("the model buffer must be direct (ByteBuffer.allocateDirect or a mapped"
+                    + " file); wrap a byte[] with the byte[] overload instead");
+        }
+        java.nio.ByteBuffer view = model.duplicate();
+        return (e, o) -> e.createSession(view.duplicate(), o);
+    }
+
     static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
         NativeLibrary.prepare();
         if (config.provider() instanceof ExecutionProvider.Cuda cuda) {

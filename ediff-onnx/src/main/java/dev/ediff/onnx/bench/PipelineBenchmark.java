@@ -56,6 +56,7 @@ public final class PipelineBenchmark {
         EDiff ediff = a.containsKey("model") ? ModelBundle.open(Path.of(a.get("model")), config)
                 : ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
         double load = (System.nanoTime() - t0) / 1e9;
+        double loadCpu = processCpuSeconds();
         double sinceJvm = (System.currentTimeMillis() - jvmStart) / 1e3;
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         Map<String, double[]> batches = new LinkedHashMap<>();
@@ -80,7 +81,7 @@ public final class PipelineBenchmark {
         double peak = peakRssMiB();
         if (a.containsKey("json")) {
             StringBuilder sb = new StringBuilder("{\"impl\": \"sdk\", \"threads\": " + threads + ", \"load_s\": " + load
-                    + ", \"jvm_to_loaded_s\": " + sinceJvm + ", \"batches\": {");
+                    + ", \"jvm_to_loaded_s\": " + sinceJvm + ", \"cpu_to_loaded_s\": " + loadCpu + ", \"batches\": {");
             StringBuilder al = new StringBuilder("\"alloc_bytes\": {");
             String sep = "";
             for (Map.Entry<String, double[]> e : batches.entrySet()) {
@@ -91,8 +92,8 @@ public final class PipelineBenchmark {
             sb.append("}, ").append(al).append("}, \"peak_rss_mib\": ").append(peak).append('}');
             System.out.println(sb);
         } else {
-            System.out.printf(Locale.ROOT, "SDK, %s thread(s): load %.3f s (JVM start to loaded %.3f s)%n",
-                    threads > 0 ? Integer.toString(threads) : "default", load, sinceJvm);
+            System.out.printf(Locale.ROOT, "SDK, %s thread(s): load %.3f s (JVM start to loaded %.3f s, %.3f s of CPU)%n",
+                    threads > 0 ? Integer.toString(threads) : "default", load, sinceJvm, loadCpu);
             batches.forEach((b, v) -> System.out.printf(Locale.ROOT, "  batch %3s: %.3f s (median of %d), %.1f MB Java allocation per generation%n",
                     b, v[0], runs, v[1] / 1e6));
             System.out.printf(Locale.ROOT, "  peak RSS %.0f MiB%n", peak);
@@ -175,6 +176,12 @@ public final class PipelineBenchmark {
             }
         }
         return a;
+    }
+
+    /** CPU time of the whole process so far (all threads, JIT and GC included). */
+    static double processCpuSeconds() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime() / 1e9;
     }
 
     /** VmHWM from /proc/self/status in MiB (Linux), NaN elsewhere. */

@@ -286,15 +286,18 @@ public final class ModelBundle {
         }
     }
 
-    /** A model's bytes, and its path when it must be opened from disk (external data beside it). */
-    private record Model(byte[] bytes, Optional<Path> path) {
+    /**
+     * A model's bytes outside the heap, and its path for a folder bundle (ONNX Runtime then reads
+     * the file itself, and finds external data beside it).
+     */
+    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path) {
     }
 
     private static Model model(BundleSource src, String file, String field) {
-        byte[] bytes = src.read(file, field);
-        List<String> external = OnnxExternalData.locations(bytes, src.describe() + "/" + file + " (" + field + ")");
+        BundleSource.ModelFile mf = src.model(file, field);
+        List<String> external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
         if (external.isEmpty()) {
-            return new Model(bytes, Optional.empty());
+            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path());
         }
         if (!(src instanceof BundleSource.Folder folder)) {
             throw new BundleException(src.describe() + "/" + file + " (" + field + ") stores weights in external files "
@@ -310,7 +313,7 @@ public final class ModelBundle {
             BundlePaths.resolveInside(folder.dir, dir + loc, src.describe() + "/" + file,
                     "external data of " + field);
         }
-        return new Model(bytes, src.path(file, field));
+        return new Model(null, mf.path());
     }
 
     @FunctionalInterface

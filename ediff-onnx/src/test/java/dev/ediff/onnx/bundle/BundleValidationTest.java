@@ -153,6 +153,34 @@ class BundleValidationTest {
         fails("sr/low.onnx", "stages[1].experts[0].model", "is not a valid ONNX model file");
     }
 
+    /** #13: a 2.5 GB model file is refused from its size, without being read (a sparse file: no disk, no time). */
+    @Test
+    void anOversizedModelFileIsRefusedUnread() throws Exception {
+        java.nio.file.Path big = fixture.dir.resolve("base/mid.onnx");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(2_500_000_000L);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long allocated = mx.getCurrentThreadAllocatedBytes();
+        fails("base/mid.onnx", "stages[0].experts[1].model", "2500000000 bytes", "smaller than 2 GiB");
+        allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
+        assertTrue(allocated < 200_000_000, "the file was not read onto the heap: " + allocated + " bytes allocated");
+    }
+
+    /** Just under the limit: mapped, not read onto the heap, and refused at its first bytes (zeros are no protobuf). */
+    @Test
+    void aLargeFileOfZerosIsRefusedQuickly() throws Exception {
+        java.nio.file.Path big = fixture.dir.resolve("base/mid.onnx");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(2_000_000_000L);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long allocated = mx.getCurrentThreadAllocatedBytes();
+        fails("base/mid.onnx", "stages[0].experts[1].model", "is not a valid ONNX model file", "field number 0");
+        allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
+        assertTrue(allocated < 200_000_000, "the file was not read onto the heap: " + allocated + " bytes allocated");
+    }
+
     @Test
     void notATokenizer() {
         fixture.write("t5/tokenizer.json", "{\"model\": {\"type\": \"WordPiece\"}}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
