@@ -125,11 +125,12 @@ public final class ModelBundle {
                 Manifest.ImageEncoderSpec s = ie.get();
                 OnnxImageEncoder.Config c = new OnnxImageEncoder.Config(s.input(), s.output(), s.size(), s.mean(),
                         s.std(), s.dim());
-                OnnxImageEncoder e = withContext(where, "image_encoder.model", s.model(), () -> {
-                    Model model = model(src, s.model(), "image_encoder.model");
-                    return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
-                            : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
-                });
+                // The file is found and checked now; the session opens on the first style image.
+                Model model = withContext(where, "image_encoder.model", s.model(),
+                        () -> model(src, s.model(), "image_encoder.model"));
+                LazyImageEncoder e = new LazyImageEncoder(() -> withContext(where, "image_encoder.model", s.model(),
+                        () -> model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
+                                : OnnxImageEncoder.open(s.model(), model.bytes(), c, config)), s.dim());
                 opened.add(e);
                 b.imageEncoder(e).owning(e);
             }

@@ -39,8 +39,8 @@ class BundleValidationTest {
 
     /** Two intra-op threads: each live session holds one native pool thread. */
     static final SessionConfig PROBE = SessionConfig.builder().intraOpThreads(2).build();
-    /** Sessions in the fixture: 2 text encoders, the image encoder, 3 + 2 experts. */
-    static final int SESSIONS = 8;
+    /** Sessions the fixture opens: 2 text encoders, 3 + 2 experts (the image encoder waits for a style image). */
+    static final int SESSIONS = 7;
 
     @TempDir
     static Path tmp;
@@ -117,9 +117,16 @@ class BundleValidationTest {
         assumeTrue(before > 0, "/proc/self/task is not available");
         EDiff e = ModelBundle.open(fixture.dir, PROBE);
         long open = nativeThreads();
+        e.generate(dev.ediff.api.Request.prompt("a red cat").steps(1).untilStage("base").build());
+        long unstyled = nativeThreads();
+        e.generate(dev.ediff.api.Request.prompt("a red cat").steps(1).untilStage("base")
+                .style(ModelBundleTest.styleImage(), 1.0).build());
+        long styled = nativeThreads();
         e.close();
         long closed = nativeThreads();
         assertTrue(open - before >= SESSIONS, "each session holds a pool thread: " + before + " -> " + open);
+        assertEquals(open, unstyled, "no style image: the image encoder stays closed");
+        assertTrue(styled > unstyled, "the first style image opens it: " + unstyled + " -> " + styled);
         assertTrue(closed - before < 3, "closing releases them: " + before + " -> " + closed);
     }
 
