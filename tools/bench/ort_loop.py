@@ -182,12 +182,14 @@ def main():
            "load_split_s": p.times, "batches": {}}
     for b in [int(v) for v in a.batches.split(",") if v]:
         p.generate(a.prompt, b, 1)  # warm-up
-        ts = []
+        ts, cs = [], []
         for r in range(a.runs):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             p.generate(a.prompt, b, 42 + r)
             ts.append(time.perf_counter() - t)
+            cs.append(time.process_time() - c)
         res["batches"][str(b)] = sorted(ts)[len(ts) // 2]
+        res.setdefault("cpu_s", {})[str(b)] = sorted(cs)[len(cs) // 2]
     res["peak_rss_mib"] = peak_rss_mib()
     if a.json:
         print(json.dumps(res))

@@ -65,17 +65,21 @@ public final class PipelineBenchmark {
                 int count = Integer.parseInt(b.trim());
                 ediff.generate(Request.prompt(prompt).seed(1).count(count).build()); // warm-up
                 double[] times = new double[runs];
+                double[] cpu = new double[runs];
                 long bytes = 0;
                 for (int r = 0; r < runs; r++) {
                     Request req = Request.prompt(prompt).seed(42 + r).count(count).build();
                     long alloc0 = mx.getCurrentThreadAllocatedBytes();
+                    double c = processCpuSeconds();
                     long s = System.nanoTime();
                     ediff.generate(req);
                     times[r] = (System.nanoTime() - s) / 1e9;
+                    cpu[r] = processCpuSeconds() - c;
                     bytes += mx.getCurrentThreadAllocatedBytes() - alloc0;
                 }
                 Arrays.sort(times);
-                batches.put(b.trim(), new double[] {times[runs / 2], (double) bytes / runs});
+                Arrays.sort(cpu);
+                batches.put(b.trim(), new double[] {times[runs / 2], (double) bytes / runs, cpu[runs / 2]});
             }
         }
         double peak = peakRssMiB();
@@ -83,19 +87,21 @@ public final class PipelineBenchmark {
             StringBuilder sb = new StringBuilder("{\"impl\": \"sdk\", \"threads\": " + threads + ", \"load_s\": " + load
                     + ", \"jvm_to_loaded_s\": " + sinceJvm + ", \"cpu_to_loaded_s\": " + loadCpu + ", \"batches\": {");
             StringBuilder al = new StringBuilder("\"alloc_bytes\": {");
+            StringBuilder cp = new StringBuilder("\"cpu_s\": {");
             String sep = "";
             for (Map.Entry<String, double[]> e : batches.entrySet()) {
                 sb.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue()[0]);
                 al.append(sep).append('"').append(e.getKey()).append("\": ").append((long) e.getValue()[1]);
+                cp.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue()[2]);
                 sep = ", ";
             }
-            sb.append("}, ").append(al).append("}, \"peak_rss_mib\": ").append(peak).append('}');
+            sb.append("}, ").append(al).append("}, ").append(cp).append("}, \"peak_rss_mib\": ").append(peak).append('}');
             System.out.println(sb);
         } else {
             System.out.printf(Locale.ROOT, "SDK, %s thread(s): load %.3f s (JVM start to loaded %.3f s, %.3f s of CPU)%n",
                     threads > 0 ? Integer.toString(threads) : "default", load, sinceJvm, loadCpu);
-            batches.forEach((b, v) -> System.out.printf(Locale.ROOT, "  batch %3s: %.3f s (median of %d), %.1f MB Java allocation per generation%n",
-                    b, v[0], runs, v[1] / 1e6));
+            batches.forEach((b, v) -> System.out.printf(Locale.ROOT, "  batch %3s: %.3f s (median of %d; %.3f s of CPU), %.2f MB Java allocation per generation%n",
+                    b, v[0], runs, v[2], v[1] / 1e6));
             System.out.printf(Locale.ROOT, "  peak RSS %.0f MiB%n", peak);
         }
     }
