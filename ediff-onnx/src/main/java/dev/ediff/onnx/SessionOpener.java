@@ -87,15 +87,21 @@ final class SessionOpener {
         }
     }
 
-    private static OrtSession.SessionOptions baseOptions(SessionConfig config) {
+    /** The session options of {@code config}; package-visible for the options benchmark. */
+    static OrtSession.SessionOptions baseOptions(SessionConfig config) {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
-            if (config.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(config.intraOpThreads());
-            }
+            options.setIntraOpNumThreads(config.effectiveIntraOpThreads());
             if (config.interOpThreads() > 0) {
                 options.setInterOpNumThreads(config.interOpThreads());
             }
+            options.setExecutionMode(config.executionMode() == SessionConfig.ExecutionMode.PARALLEL
+                    ? OrtSession.SessionOptions.ExecutionMode.PARALLEL : OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setCPUArenaAllocator(config.cpuArena());
+            options.setMemoryPatternOptimization(config.memoryPattern());
+            String spin = config.spinning() ? "1" : "0";
+            options.addConfigEntry("session.intra_op.allow_spinning", spin);
+            options.addConfigEntry("session.inter_op.allow_spinning", spin);
             return options;
         } catch (OrtException e) {
             options.close();

@@ -28,7 +28,8 @@ import java.util.Map;
  * (its Python twin is {@code tools/bench/ort_loop.py}): the time to open the model (first thing in
  * the JVM, so it includes class loading and the native library), the median time of a whole
  * generation per batch size (after one warm-up generation), the Java bytes the generating thread
- * allocates per generation, and the process's peak resident memory at the end.
+ * allocates per generation and per sampling step (measured between consecutive steps), and the
+ * process's peak resident memory at the end.
  *
  * <p>Usage: {@code PipelineBenchmark [--model DIR] [--threads N] [--batches 1,4,16] [--runs N]
  * [--split] [--json]}. Without {@code --model} the default bundle on the classpath is used.
@@ -60,6 +61,7 @@ public final class PipelineBenchmark {
         double sinceJvm = (System.currentTimeMillis() - jvmStart) / 1e3;
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         Map<String, double[]> batches = new LinkedHashMap<>();
+        Map<String, Long> stepBytes = new LinkedHashMap<>();
         try (ediff) {
             for (String b : a.getOrDefault("batches", "1,4,16").split(",")) {
                 int count = Integer.parseInt(b.trim());
@@ -77,6 +79,27 @@ public final class PipelineBenchmark {
                     cpu[r] = processCpuSeconds() - c;
                     bytes += mx.getCurrentThreadAllocatedBytes() - alloc0;
                 }
+                // Per step, measured step by step: the bytes the generating thread allocates between
+                // consecutive step callbacks of a stage (not a generation's total divided by its steps).
+                long[] marks = new long[1024];
+                int[] n = {0};
+                int[] last = {-1};
+                ediff.generate(Request.prompt(prompt).seed(7).count(count).onStep((i, sigma, x, d) -> {
+                    if (n[0] < marks.length) {
+                        marks[n[0]++] = i > last[0] ? mx.getCurrentThreadAllocatedBytes() : Long.MIN_VALUE;
+                    }
+                    last[0] = i;
+                }).build());
+                long[] perStep = new long[n[0]];
+                int k = 0;
+                for (int i = 1; i < n[0]; i++) {
+                    if (marks[i] != Long.MIN_VALUE && marks[i - 1] != Long.MIN_VALUE) {
+                        perStep[k++] = marks[i] - marks[i - 1];
+                    }
+                }
+                perStep = Arrays.copyOf(perStep, k);
+                Arrays.sort(perStep);
+                stepBytes.put(b.trim(), k == 0 ? 0 : perStep[k / 2]);
                 Arrays.sort(times);
                 Arrays.sort(cpu);
                 batches.put(b.trim(), new double[] {times[runs / 2], (double) bytes / runs, cpu[runs / 2]});
@@ -95,13 +118,19 @@ public final class PipelineBenchmark {
                 cp.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue()[2]);
                 sep = ", ";
             }
-            sb.append("}, ").append(al).append("}, ").append(cp).append("}, \"peak_rss_mib\": ").append(peak).append('}');
+            StringBuilder st = new StringBuilder("\"step_alloc_bytes\": {");
+            String sp = "";
+            for (Map.Entry<String, Long> e : stepBytes.entrySet()) {
+                st.append(sp).append('"').append(e.getKey()).append("\": ").append(e.getValue());
+                sp = ", ";
+            }
+            sb.append("}, ").append(al).append("}, ").append(cp).append("}, ").append(st).append("}, \"peak_rss_mib\": ").append(peak).append('}');
             System.out.println(sb);
         } else {
             System.out.printf(Locale.ROOT, "SDK, %s thread(s): load %.3f s (JVM start to loaded %.3f s, %.3f s of CPU)%n",
                     threads > 0 ? Integer.toString(threads) : "default", load, sinceJvm, loadCpu);
-            batches.forEach((b, v) -> System.out.printf(Locale.ROOT, "  batch %3s: %.3f s (median of %d; %.3f s of CPU), %.2f MB Java allocation per generation%n",
-                    b, v[0], runs, v[2], v[1] / 1e6));
+            batches.forEach((b, v) -> System.out.printf(Locale.ROOT, "  batch %3s: %.3f s (median of %d; %.3f s of CPU), %.2f MB Java allocation per generation, %d bytes per step (median)%n",
+                    b, v[0], runs, v[2], v[1] / 1e6, stepBytes.get(b)));
             System.out.printf(Locale.ROOT, "  peak RSS %.0f MiB%n", peak);
         }
     }
