@@ -37,6 +37,25 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
     record ModelFile(ByteBuffer bytes, Optional<Path> path) {
     }
 
+    /**
+     * Frees a direct or mapped buffer now rather than at a later garbage collection (which, with a
+     * large young generation, may not come at all in a short run: the memory would stay resident).
+     * The buffer must not be used afterwards. Without {@code sun.misc.Unsafe} the GC frees it.
+     */
+    static void free(ByteBuffer buffer) {
+        if (buffer == null || !buffer.isDirect()) {
+            return;
+        }
+        try {
+            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
+            java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            unsafeClass.getMethod("invokeCleaner", ByteBuffer.class).invoke(f.get(null), buffer);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // not available: the buffer is freed when it is collected
+        }
+    }
+
     static BundleException tooLarge(String where, String field, long size) {
         return new BundleException(where + " (" + field + ") is " + size + " bytes; a model file must be smaller than 2 GiB"
                 + " (ONNX's protobuf limit): save larger weights as external data beside it");

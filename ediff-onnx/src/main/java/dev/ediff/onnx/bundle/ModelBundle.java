@@ -112,9 +112,13 @@ public final class ModelBundle {
                         s.off() == Manifest.Off.EMPTY_PROMPT);
                 OnnxTextEncoder e = withContext(where, field + ".model", s.model(), () -> {
                     Model model = model(src, s.model(), field + ".model");
-                    return model.path().isPresent()
-                            ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
-                            : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
+                    try {
+                        return model.path().isPresent()
+                                ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
+                                : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
+                    } finally {
+                        model.release();
+                    }
                 });
                 opened.add(e);
                 encoders.put(s.role(), e);
@@ -125,12 +129,18 @@ public final class ModelBundle {
                 Manifest.ImageEncoderSpec s = ie.get();
                 OnnxImageEncoder.Config c = new OnnxImageEncoder.Config(s.input(), s.output(), s.size(), s.mean(),
                         s.std(), s.dim());
-                // The file is found and checked now; the session opens on the first style image.
-                Model model = withContext(where, "image_encoder.model", s.model(),
-                        () -> model(src, s.model(), "image_encoder.model"));
-                LazyImageEncoder e = new LazyImageEncoder(() -> withContext(where, "image_encoder.model", s.model(),
-                        () -> model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
-                                : OnnxImageEncoder.open(s.model(), model.bytes(), c, config)), s.dim());
+                // The file is found and checked now; the session opens on the first style image (reading it again).
+                withContext(where, "image_encoder.model", s.model(),
+                        () -> model(src, s.model(), "image_encoder.model")).release();
+                LazyImageEncoder e = new LazyImageEncoder(() -> withContext(where, "image_encoder.model", s.model(), () -> {
+                    Model model = model(src, s.model(), "image_encoder.model");
+                    try {
+                        return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
+                                : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
+                    } finally {
+                        model.release();
+                    }
+                }), s.dim());
                 opened.add(e);
                 b.imageEncoder(e).owning(e);
             }
@@ -186,9 +196,13 @@ public final class ModelBundle {
             String ef = field + ".experts[" + i + "]";
             OnnxExpert expert = withContext(where, ef + ".model", e.model(), () -> {
                 Model model = model(src, e.model(), ef + ".model");
-                return model.path().isPresent()
-                        ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
-                        : OnnxExpert.open(e.name(), model.bytes(), contract, config);
+                try {
+                    return model.path().isPresent()
+                            ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
+                            : OnnxExpert.open(e.name(), model.bytes(), contract, config);
+                } finally {
+                    model.release();
+                }
             });
             opened.add(expert);
             b.owning(expert);
@@ -288,19 +302,35 @@ public final class ModelBundle {
     }
 
     /**
-     * A model's bytes outside the heap, and its path for a folder bundle (ONNX Runtime then reads
-     * the file itself, and finds external data beside it).
+     * A model's bytes outside the heap (classpath bundles), or its path (folder bundles: ONNX
+     * Runtime reads the file itself and finds external data beside it).
      */
     private record Model(java.nio.ByteBuffer bytes, Optional<Path> path) {
+        /** Frees the native copy now that the session is made (ONNX Runtime keeps its own), not at some later GC. */
+        void release() {
+            if (bytes != null) {
+                BundleSource.free(bytes);
+            }
+        }
     }
 
     private static Model model(BundleSource src, String file, String field) {
         BundleSource.ModelFile mf = src.model(file, field);
-        List<String> external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
+        List<String> external;
+        try {
+            external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
+        } catch (RuntimeException e) {
+            BundleSource.free(mf.bytes());
+            throw e;
+        }
+        if (mf.path().isPresent()) {
+            BundleSource.free(mf.bytes()); // the mapping was for the scan; ONNX Runtime opens the path
+        }
         if (external.isEmpty()) {
             return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path());
         }
         if (!(src instanceof BundleSource.Folder folder)) {
+            BundleSource.free(mf.bytes());
             throw new BundleException(src.describe() + "/" + file + " (" + field + ") stores weights in external files "
                     + external + "; a classpath bundle must be self-contained (save the model without external data)");
         }
