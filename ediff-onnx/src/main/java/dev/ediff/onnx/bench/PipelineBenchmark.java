@@ -27,11 +27,11 @@ import java.util.Map;
  * End-to-end numbers of a whole model in one fresh JVM, the SDK side of {@code tools/bench/compare.py}
  * (its Python twin is {@code tools/bench/ort_loop.py}): the time to open the model (first thing in
  * the JVM, so it includes class loading and the native library), the median time of a whole
- * generation per batch size (after one warm-up generation), the Java bytes the generating thread
+ * generation per batch size (after {@code --warmup} generations, default 3), the Java bytes the generating thread
  * allocates per generation and per sampling step (measured between consecutive steps), and the
  * process's peak resident memory at the end.
  *
- * <p>Usage: {@code PipelineBenchmark [--model DIR] [--threads N] [--batches 1,4,16] [--runs N]
+ * <p>Usage: {@code PipelineBenchmark [--model DIR] [--threads N] [--batches 1,4,16] [--runs N] [--warmup N]
  * [--split] [--json]}. Without {@code --model} the default bundle on the classpath is used.
  * {@code --split} instead opens the parts one at a time in a fresh JVM (ONNX Runtime's environment,
  * each tokenizer, each ONNX session) and prints what each costs cold.
@@ -53,6 +53,7 @@ public final class PipelineBenchmark {
             return;
         }
         int runs = Integer.parseInt(a.getOrDefault("runs", "3"));
+        int warmup = Integer.parseInt(a.getOrDefault("warmup", "3"));
         String prompt = a.getOrDefault("prompt", "a small red circle above a large blue square");
         EDiff ediff = a.containsKey("model") ? ModelBundle.open(Path.of(a.get("model")), config)
                 : ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
@@ -65,7 +66,9 @@ public final class PipelineBenchmark {
         try (ediff) {
             for (String b : a.getOrDefault("batches", "1,4,16").split(",")) {
                 int count = Integer.parseInt(b.trim());
-                ediff.generate(Request.prompt(prompt).seed(1).count(count).build()); // warm-up
+                for (int w = 0; w < warmup; w++) { // JIT and ONNX Runtime's first-run allocations
+                    ediff.generate(Request.prompt(prompt).seed(1 + w).count(count).build());
+                }
                 double[] times = new double[runs];
                 double[] cpu = new double[runs];
                 long bytes = 0;
@@ -135,48 +138,50 @@ public final class PipelineBenchmark {
         }
     }
 
-    /** Opens each part of the bundle by itself, cold, in the bundle's order. */
+    /** Opens each part of the bundle by itself, cold, in the bundle's order: wall and process CPU time of each. */
     private static void split(String model, SessionConfig config, boolean json) throws OrtException {
-        Map<String, Double> t = new LinkedHashMap<>();
-        long s = System.nanoTime();
+        Map<String, double[]> t = new LinkedHashMap<>();
+        double[] mark = {System.nanoTime() / 1e9, processCpuSeconds()};
+        java.util.function.Consumer<String> done = name -> {
+            double w = System.nanoTime() / 1e9;
+            double c = processCpuSeconds();
+            t.put(name, new double[] {w - mark[0], c - mark[1]});
+            mark[0] = w;
+            mark[1] = c;
+        };
         OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
-        t.put("onnxruntime environment", (System.nanoTime() - s) / 1e9);
-        s = System.nanoTime();
+        done.accept("onnxruntime environment (native library)");
         Manifest m = model != null ? ModelBundle.manifest(Path.of(model)) : ModelBundle.defaultManifest().orElseThrow();
-        t.put("manifest", (System.nanoTime() - s) / 1e9);
+        done.accept("manifest (JSON reader start-up)");
         List<String> sessions = new ArrayList<>();
         for (Manifest.TextEncoderSpec e : m.textEncoders()) {
-            s = System.nanoTime();
-            byte[] tokenizerJson = bytes(model, e.tokenizer());
-            Tokenizers.load(tokenizerJson, e.tokenizer());
-            t.put(e.role() + " tokenizer", (System.nanoTime() - s) / 1e9);
+            Tokenizers.load(bytes(model, e.tokenizer()), e.tokenizer());
+            done.accept(e.role() + " tokenizer");
             sessions.add(e.model());
         }
         m.imageEncoder().ifPresent(ie -> sessions.add(ie.model()));
         m.stages().forEach(st -> st.experts().forEach(x -> sessions.add(x.model())));
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            if (config.intraOpThreads() > 0) {
-                o.setIntraOpNumThreads(config.intraOpThreads());
-            }
+            o.setIntraOpNumThreads(config.effectiveIntraOpThreads());
             for (String f : sessions) {
-                s = System.nanoTime();
                 byte[] b = bytes(model, f);
-                double read = (System.nanoTime() - s) / 1e9;
-                s = System.nanoTime();
                 env.createSession(b, o).close();
-                t.put(f + " (read " + String.format(Locale.ROOT, "%.0f ms", read * 1e3) + ")", read + (System.nanoTime() - s) / 1e9);
+                done.accept("session " + f + (m.imageEncoder().map(ie -> ie.model().equals(f)).orElse(false)
+                        ? " (opened on first style image)" : ""));
             }
         }
         if (json) {
             StringBuilder sb = new StringBuilder("{");
             String sep = "";
-            for (Map.Entry<String, Double> e : t.entrySet()) {
-                sb.append(sep).append('"').append(e.getKey()).append("\": ").append(e.getValue());
+            for (Map.Entry<String, double[]> e : t.entrySet()) {
+                sb.append(sep).append('"').append(e.getKey()).append("\": [").append(e.getValue()[0]).append(", ")
+                        .append(e.getValue()[1]).append(']');
                 sep = ", ";
             }
             System.out.println(sb.append('}'));
         } else {
-            t.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-45s %8.1f ms%n", k, v * 1e3));
+            System.out.printf(Locale.ROOT, "  %-60s %9s %9s%n", "part (cold, in this order)", "wall ms", "CPU ms");
+            t.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-60s %9.1f %9.1f%n", k, v[0] * 1e3, v[1] * 1e3));
         }
     }
 
@@ -199,7 +204,7 @@ public final class PipelineBenchmark {
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
                 throw new IllegalArgumentException("unexpected argument '" + args[i] + "'; options are --model DIR"
-                        + " --threads N --batches 1,4,16 --runs N --prompt TEXT --split --json");
+                        + " --threads N --batches 1,4,16 --runs N --warmup N --prompt TEXT --split --json");
             }
             String k = args[i].substring(2);
             if (k.equals("split") || k.equals("json")) {
