@@ -2,6 +2,7 @@ package dev.ediff.cli;
 
 import dev.ediff.core.EDiff;
 import dev.ediff.core.schedule.SchedulerConfig;
+import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
 import dev.ediff.onnx.diffusers.DiffusersFolder;
@@ -79,7 +80,9 @@ final class InfoCommand implements Callable<Integer> {
         }
         if (check) {
             // what generate checks and more: digests, every model opened, one image with the stage defaults
-            out.println("check: " + (model.dir != null ? ModelBundle.check(model.dir) : ModelBundle.checkDefault()));
+            SessionConfig config = model.sessions(main.err, 0);
+            out.println("check: " + (model.dir != null ? ModelBundle.check(model.dir, config)
+                    : ModelBundle.checkDefault(config)));
         }
         return 0;
     }

@@ -125,10 +125,23 @@ public final class ModelBundle {
      * @throws BundleException naming the file and what is wrong
      */
     public static String check(Path dir) {
+        return check(dir, SessionConfig.DEFAULT);
+    }
+
+    /**
+     * Like {@link #check(Path)} with the models opened as {@code config} says (provider, threads),
+     * so that a device that cannot be used fails the check as it would fail a generation.
+     *
+     * @param dir    the bundle folder
+     * @param config how to open the models
+     * @return a one-line summary of what was checked
+     * @throws BundleException naming the file and what is wrong
+     */
+    public static String check(Path dir, SessionConfig config) {
         if (!Files.isDirectory(dir)) {
             throw new BundleException(dir + " is not a folder; a bundle is a folder holding " + Manifest.FILE);
         }
-        return check(new BundleSource.Folder(dir));
+        return check(new BundleSource.Folder(dir), config);
     }
 
     /**
@@ -137,12 +150,22 @@ public final class ModelBundle {
      * @return a one-line summary of what was checked
      */
     public static String checkDefault() {
-        return check(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
-                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(),
-                DEFAULT_CLASSPATH_ROOT));
+        return checkDefault(SessionConfig.DEFAULT);
     }
 
-    private static String check(BundleSource src) {
+    /**
+     * Like {@link #check(Path, SessionConfig)} for the default bundle on the classpath.
+     *
+     * @param config how to open the models
+     * @return a one-line summary of what was checked
+     */
+    public static String checkDefault(SessionConfig config) {
+        return check(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(),
+                DEFAULT_CLASSPATH_ROOT), config);
+    }
+
+    private static String check(BundleSource src, SessionConfig config) {
         String where = src.describe() + "/" + Manifest.FILE;
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
         for (String file : m.sha256().keySet()) {
@@ -155,7 +178,7 @@ public final class ModelBundle {
             }
         }
         // The image encoder opens now rather than on a first style image, so that it is checked too.
-        try (EDiff ediff = open(src, SessionConfig.DEFAULT, false)) {
+        try (EDiff ediff = open(src, config, false)) {
             // The stages' default steps: fewer could leave an expert's noise interval unvisited, and so unchecked.
             Request trial = Request.prompt("a check").seed(0).count(1).build();
             try {
