@@ -2,6 +2,7 @@ package dev.ediff.cli;
 
 import dev.ediff.core.EDiff;
 import dev.ediff.core.schedule.SchedulerConfig;
+import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
 import dev.ediff.onnx.diffusers.DiffusersFolder;
@@ -78,10 +79,10 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         if (check) {
-            // A device that cannot be used fails here in one line, as generate would. The check itself
-            // (digests, every model opened, one image with the stage defaults) runs on the CPU.
-            model.sessions(main.err, 0);
-            out.println("check: " + (model.dir != null ? ModelBundle.check(model.dir) : ModelBundle.checkDefault()));
+            // what generate checks and more: digests, every model opened, one image with the stage defaults
+            SessionConfig config = model.sessions(main.err, 0);
+            out.println("check: " + (model.dir != null ? ModelBundle.check(model.dir, config)
+                    : ModelBundle.checkDefault(config)));
         }
         return 0;
     }

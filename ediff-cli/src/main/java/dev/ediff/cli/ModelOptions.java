@@ -39,7 +39,7 @@ final class ModelOptions {
     ExecutionProvider device = ExecutionProvider.cpu();
 
     @Option(names = "--threads", paramLabel = "N",
-            description = "ONNX Runtime threads per operator, 1.." + Limits.MAX_THREADS + " (default: its own choice)")
+            description = "ONNX Runtime threads per operator, 1.." + Limits.MAX_THREADS + " (default: one per physical core)")
     Integer threads;
 
     @Option(names = "--allow-cpu-fallback", description = "if CUDA cannot be used, warn and run on the CPU instead of failing")
@@ -50,7 +50,7 @@ final class ModelOptions {
      * does not offer is a one-line failure, or a one-line warning and the CPU with
      * {@code --allow-cpu-fallback}.
      *
-     * @param defaultThreads intra-op threads when {@code --threads} is not given (0 = ONNX Runtime's default)
+     * @param defaultThreads intra-op threads when {@code --threads} is not given (0 = one per physical core)
      */
     SessionConfig sessions(PrintStream err, int defaultThreads) {
         int intra = threads == null ? defaultThreads : Limits.check("--threads", threads, 1, Limits.MAX_THREADS);
@@ -76,7 +76,7 @@ final class ModelOptions {
     EDiff open(PrintStream err) {
         SessionConfig asked = sessions(err, 0);
         // CUDA first without the backend's own fallback, so that one warning line says what happened.
-        SessionConfig config = new SessionConfig(asked.provider(), false, asked.intraOpThreads(), asked.interOpThreads());
+        SessionConfig config = asked.toBuilder().allowCpuFallback(false).build();
         try {
             return open(config);
         } catch (EDiffException e) {
@@ -88,7 +88,7 @@ final class ModelOptions {
                         + " (on the command line: --allow-cpu-fallback)");
             }
             // Reopening on the CPU tells a CUDA failure from a broken bundle: a broken bundle fails again.
-            EDiff cpu = open(SessionConfig.builder().intraOpThreads(config.intraOpThreads()).build());
+            EDiff cpu = open(config.toBuilder().provider(ExecutionProvider.cpu()).build());
             err.println("ediff: warning: " + config.provider().describe() + " could not be used ("
                     + Main.oneLine(e.getMessage()) + "); running on the CPU (--allow-cpu-fallback)");
             return cpu;

@@ -36,7 +36,7 @@ class DeviceOptionsTest {
         assertEquals(ExecutionProvider.cpu(), c.provider());
         assertEquals(3, c.intraOpThreads());
         assertFalse(c.allowCpuFallback());
-        assertEquals(0, parse().sessions(quiet, 0).intraOpThreads(), "no --threads: ONNX Runtime's default");
+        assertEquals(0, parse().sessions(quiet, 0).intraOpThreads(), "no --threads: the default, one per physical core");
         assertEquals(5, parse().sessions(quiet, 5).intraOpThreads(), "no --threads: the command's default");
         assertEquals(ExecutionProvider.cuda(0), parse("--device", "cuda").device);
         assertEquals(ExecutionProvider.cuda(2), parse("--device", "CUDA:2").device);

@@ -30,8 +30,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class SignalExitTest {
 
     static final int RUNS = 10;
-    /** Signals land within this many ms after the native library is mapped: opening the default model takes longer. */
-    static final int MAX_DELAY_MS = 3000;
+    /**
+     * Signals land within this many ms after the native library is mapped: opening the default model
+     * and the first steps take longer (about 1.2 s or more here since the native library is cached and
+     * the style encoder opens lazily; 3 s missed most runs).
+     */
+    static final int MAX_DELAY_MS = 1000;
 
     @TempDir
     Path tmp;

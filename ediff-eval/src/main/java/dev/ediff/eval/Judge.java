@@ -34,7 +34,7 @@ public final class Judge implements AutoCloseable {
             "pattern_logits", "tint_logits");
 
     private final String name;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
     private final OrtSession session;
 
     private Judge(String name, OrtSession session) {
@@ -58,7 +58,7 @@ public final class Judge implements AutoCloseable {
             throw new EvalException(EvalException.USAGE, "judge " + file + " does not exist or is not a file");
         }
         try {
-            OrtEnvironment env = OrtEnvironment.getEnvironment();
+            OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
             return new Judge(file.toString(), env.createSession(file.toString(), options()));
         } catch (OrtException e) {
             throw new EvalException(EvalException.FAILED, "cannot open the judge " + file + ": " + e.getMessage());
@@ -68,7 +68,7 @@ public final class Judge implements AutoCloseable {
     /** Opens a judge held in memory (e.g. read from the classpath). */
     public static Judge open(String name, byte[] model) {
         try {
-            OrtEnvironment env = OrtEnvironment.getEnvironment();
+            OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
             return new Judge(name, env.createSession(model, options()));
         } catch (OrtException e) {
             throw new EvalException(EvalException.FAILED, "cannot open the judge " + name + ": " + e.getMessage());

@@ -49,7 +49,7 @@ class EvalConfigTest {
         Evaluation.Options o = Evaluation.Options.builder(Path.of("p.txt")).build();
         assertEquals(List.of(EvalConfig.defaults()), o.configs());
         assertEquals(1, o.jobs());
-        assertEquals(0, o.sessionConfig().intraOpThreads(), "one job: ONNX Runtime's default threads");
+        assertEquals(0, o.sessionConfig().intraOpThreads(), "one job: the default threads, one per physical core");
         int cores = Runtime.getRuntime().availableProcessors();
         assertEquals(Math.max(1, cores / 4), Evaluation.Options.builder(Path.of("p.txt")).jobs(4).build()
                 .sessionConfig().intraOpThreads());

@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.platform.Fp16Conversions;
+import dev.ediff.api.Tensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,6 +41,9 @@ abstract sealed class NativeBuffer {
     /** Writes {@code values} as they are. */
     abstract void write(float[] values);
 
+    /** Writes the elements of {@code values} as they are (its size must be this buffer's). */
+    abstract void write(Tensor values);
+
     /** Sets every element to {@code value}. */
     abstract void fill(float value);
 
@@ -49,11 +53,18 @@ abstract sealed class NativeBuffer {
     /** float32: a FloatBuffer view of direct memory. */
     static final class Float32 extends NativeBuffer {
         private final FloatBuffer buffer;
-        private final float[] staging;
+        private float[] staging;
 
         Float32(int n) {
             buffer = direct(n, Float.BYTES).asFloatBuffer();
-            staging = new float[n];
+        }
+
+        /** The heap staging array, made on first use (a conditioning buffer that is only filled never needs one). */
+        private float[] staging() {
+            if (staging == null) {
+                staging = new float[buffer.capacity()];
+            }
+            return staging;
         }
 
         @Override
@@ -63,7 +74,7 @@ abstract sealed class NativeBuffer {
 
         @Override
         void write(double[] src, double scale) {
-            float[] s = staging;
+            float[] s = staging();
             for (int i = 0; i < s.length; i++) {
                 s[i] = (float) (scale * src[i]);
             }
@@ -76,6 +87,13 @@ abstract sealed class NativeBuffer {
         }
 
         @Override
+        void write(Tensor values) {
+            float[] s = staging();
+            values.copyTo(s, 0);
+            buffer.put(0, s);
+        }
+
+        @Override
         void fill(float value) {
             for (int i = 0, n = buffer.capacity(); i < n; i++) {
                 buffer.put(i, value);
@@ -84,7 +102,7 @@ abstract sealed class NativeBuffer {
 
         @Override
         void read(double[] x, double a, double b, double[] dst) {
-            float[] s = staging;
+            float[] s = staging();
             buffer.get(0, s);
             if (a == 0) {
                 for (int i = 0; i < s.length; i++) {
@@ -129,6 +147,11 @@ abstract sealed class NativeBuffer {
                 s[i] = Fp16Conversions.floatToFp16(values[i]);
             }
             buffer.put(0, s);
+        }
+
+        @Override
+        void write(Tensor values) {
+            write(values.toArray());
         }
 
         @Override

@@ -41,6 +41,10 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     private final OnnxModel model;
     private final GraphSignature signature;
     private final int maxBatch;
+    /** Buffers of closed sessions, most recent first, for reuse by the next session of the same layout. */
+    private final java.util.ArrayDeque<OnnxSession.Buffers> idle = new java.util.ArrayDeque<>();
+    /** How many idle buffer sets an expert keeps (cond+uncond and a few batch sizes). */
+    private static final int IDLE_LIMIT = 4;
 
     private OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config) {
         this.name = Objects.requireNonNull(name, "name");
@@ -115,6 +119,21 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     public static OnnxExpert open(String name, byte[] model, ExpertContract contract, SessionConfig config) {
         Objects.requireNonNull(model, "model");
         return new OnnxExpert(name, contract, (e, o) -> e.createSession(model, o), config);
+    }
+
+    /**
+     * Opens a model held in a direct (or mapped) buffer, from its position to its limit, without a
+     * copy on the Java heap; the buffer is not kept after the session is created.
+     *
+     * @param name     the expert's name
+     * @param model    the serialized ONNX model in a direct buffer
+     * @param contract how to call it
+     * @param config   how to run the session
+     * @return the expert; the caller closes it
+     * @throws IllegalArgumentException if the buffer is not direct
+     */
+    public static OnnxExpert open(String name, java.nio.ByteBuffer model, ExpertContract contract, SessionConfig config) {
+        return new OnnxExpert(name, contract, SessionOpener.fromBuffer(model), config);
     }
 
     @Override
@@ -226,6 +245,38 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         return model.runningCalls();
     }
 
+    /** An idle buffer set made for {@code key}, or null. */
+    OnnxSession.Buffers takeBuffers(String key) {
+        synchronized (idle) {
+            for (java.util.Iterator<OnnxSession.Buffers> it = idle.iterator(); it.hasNext(); ) {
+                OnnxSession.Buffers b = it.next();
+                if (b.key.equals(key)) {
+                    it.remove();
+                    return b;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** Keeps a closed session's buffers for reuse, dropping the oldest beyond the limit; releases them once closed. */
+    void giveBack(OnnxSession.Buffers buffers) {
+        OnnxSession.Buffers dropped = null;
+        synchronized (idle) {
+            if (model.isClosing()) {
+                dropped = buffers;
+            } else {
+                idle.addFirst(buffers);
+                if (idle.size() > IDLE_LIMIT) {
+                    dropped = idle.removeLast();
+                }
+            }
+        }
+        if (dropped != null) {
+            dropped.close();
+        }
+    }
+
     private void ensureOpen() {
         if (model.isClosing()) {
             throw new IllegalStateException("ONNX expert '" + name + "' is closed");
@@ -235,7 +286,14 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     /** Refuses new calls, waits for running ones, then releases the ONNX Runtime session. Idempotent. */
     @Override
     public void close() {
-        model.close();
+        try {
+            model.close();
+        } finally {
+            synchronized (idle) {
+                idle.forEach(OnnxSession.Buffers::close);
+                idle.clear();
+            }
+        }
     }
 
     @Override

@@ -24,7 +24,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 final class OnnxModel implements AutoCloseable {
 
     private final String name;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = NativeLibrary.environment();
     private final OrtSession session;
     private final OrtSession.SessionOptions options;
     private final ExecutionProvider provider;

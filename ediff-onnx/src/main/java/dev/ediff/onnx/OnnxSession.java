@@ -40,14 +40,14 @@ public final class OnnxSession implements Expert.Session {
     private final TensorShape shape;
     private final ExpertContract contract;
     private final int size;
+    /** The native buffers and tensors, borrowed from the expert's pool and given back on close. */
+    private Buffers buffers;
     private final NativeBuffer x;
     private final NativeBuffer noise;
     private final NativeBuffer output;
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> pinnedOutputs;
     private final OrtSession.RunOptions runOptions;
-    /** Every native object this session created, closed exactly once by {@link #close}. */
-    private final List<AutoCloseable> owned = new ArrayList<>();
     /** Held during a call, so that close waits for it. */
     private final ReentrantLock callLock = new ReentrantLock();
     /** Guards runOptions against use after close when abort races with close. */
@@ -62,54 +62,65 @@ public final class OnnxSession implements Expert.Session {
         this.shape = shape;
         this.contract = expert.contract();
         this.size = shape.size();
-        GraphSignature sig = expert.signature();
+        List<Feed> feeds = new ArrayList<>();
+        StringBuilder key = new StringBuilder(shape.toString());
+        for (Map.Entry<String, ExpertContract.ConditioningInput> e : contract.conditioning().entrySet()) {
+            Feed f = feed(e.getKey(), e.getValue(), cond);
+            feeds.add(f);
+            key.append('|').append(f.input()).append(java.util.Arrays.toString(f.dims()))
+                    .append(f.given() == null ? "=" + f.fill() : "");
+        }
+        Buffers b = null;
+        OrtSession.RunOptions options = null;
         try {
-            runOptions = own(new OrtSession.RunOptions());
-            x = NativeBuffer.allocate(sig.input(contract.xInput()).type, size);
-            output = NativeBuffer.allocate(sig.output(contract.output()).type, size);
-            ExpertContract.NoiseInput noiseShape = contract.noiseShape();
-            noise = NativeBuffer.allocate(sig.input(contract.noiseInput()).type,
-                    noiseShape == ExpertContract.NoiseInput.SCALAR ? 1 : shape.batch());
-            Map<String, OnnxTensor> in = new LinkedHashMap<>();
-            in.put(contract.xInput(), own(x.wrap(expert.environment(), shape.toLongArray())));
-            in.put(contract.noiseInput(), own(noise.wrap(expert.environment(), noiseShape.dims(shape.batch()))));
-            for (Map.Entry<String, ExpertContract.ConditioningInput> e : contract.conditioning().entrySet()) {
-                in.put(e.getValue().input(), own(conditioningTensor(e.getKey(), e.getValue(), cond)));
+            options = new OrtSession.RunOptions();
+            b = expert.takeBuffers(key.toString());
+            if (b == null) {
+                b = Buffers.create(expert, shape, key.toString(), feeds);
+            } else {
+                b.write(feeds);
             }
-            inputs = Collections.unmodifiableMap(in);
-            pinnedOutputs = Map.of(contract.output(), own(output.wrap(expert.environment(), shape.toLongArray())));
         } catch (OrtException | RuntimeException e) {
-            closeOwned();
+            if (options != null) {
+                options.close();
+            }
+            if (b != null) {
+                b.close();
+            }
             if (e instanceof RuntimeException re) {
                 throw re;
             }
             throw new EDiffException(expert.name() + ": could not create the session's tensors: " + e.getMessage(), e);
         }
+        this.runOptions = options;
+        this.buffers = b;
+        this.x = b.x;
+        this.noise = b.noise;
+        this.output = b.output;
+        this.inputs = b.inputs;
+        this.pinnedOutputs = b.pinnedOutputs;
     }
 
-    private <T extends AutoCloseable> T own(T resource) {
-        owned.add(resource);
-        return resource;
+    /** One conditioning input of a call: the given tensor, or the contract's fill value. */
+    private record Feed(String input, long[] dims, Tensor given, float fill) {
     }
 
-    private OnnxTensor conditioningTensor(String role, ExpertContract.ConditioningInput target, Conditioning cond)
-            throws OrtException {
+    private Feed feed(String role, ExpertContract.ConditioningInput target, Conditioning cond) {
         TensorInfo info = expert.signature().input(target.input());
         long[] declared = info.getShape();
         Optional<Tensor> given = cond.get(role);
-        long[] dims;
-        float[] values;
         if (given.isPresent()) {
             Tensor t = given.get();
-            dims = t.shape();
+            long[] dims = t.shape();
             if (dims[0] != shape.batch()) {
                 throw new EDiffException(expert.name() + ": conditioning '" + role + "' has batch " + dims[0]
                         + " but the call has batch " + shape.batch());
             }
             expert.checkStaticDims("input '" + target.input() + "' (conditioning '" + role + "')", info, dims);
-            values = t.toArray();
-        } else if (target.fill().isPresent()) {
-            dims = declared.clone();
+            return new Feed(target.input(), dims, t, 0f);
+        }
+        if (target.fill().isPresent()) {
+            long[] dims = declared.clone();
             dims[0] = shape.batch();
             for (int i = 1; i < dims.length; i++) {
                 if (dims[i] < 0) {
@@ -118,15 +129,11 @@ public final class OnnxSession implements Expert.Session {
                             + " has a dynamic dimension, so no default can be made; give the role");
                 }
             }
-            values = new float[Math.toIntExact(product(dims))];
-            java.util.Arrays.fill(values, target.fill().get());
-        } else {
-            throw new EDiffException(expert.name() + ": input '" + target.input() + "' needs conditioning '" + role
-                    + "', which this call does not have (roles given: " + cond.roles() + ")");
+            product(dims);
+            return new Feed(target.input(), dims, null, target.fill().get());
         }
-        NativeBuffer buffer = NativeBuffer.allocate(info.type, values.length);
-        buffer.write(values);
-        return buffer.wrap(expert.environment(), dims);
+        throw new EDiffException(expert.name() + ": input '" + target.input() + "' needs conditioning '" + role
+                + "', which this call does not have (roles given: " + cond.roles() + ")");
     }
 
     private static long product(long[] dims) {
@@ -135,6 +142,80 @@ public final class OnnxSession implements Expert.Session {
             p = Math.multiplyExact(p, d);
         }
         return p;
+    }
+
+    /**
+     * The native side of a session: direct buffers for x, the noise level, the output and each
+     * conditioning input, and the ONNX tensors wrapping them. A filled input (no painted words:
+     * an all-zero attention bias) is written once, when made. An expert keeps a few of these for
+     * reuse by later sessions of the same shape and conditioning layout, so a generation does not
+     * allocate them again.
+     */
+    static final class Buffers implements AutoCloseable {
+        final String key;
+        final NativeBuffer x;
+        final NativeBuffer noise;
+        final NativeBuffer output;
+        final Map<String, NativeBuffer> conditioning = new LinkedHashMap<>();
+        final Map<String, OnnxTensor> inputs;
+        final Map<String, OnnxTensor> pinnedOutputs;
+        private final List<OnnxTensor> owned = new ArrayList<>();
+
+        private Buffers(OnnxExpert expert, TensorShape shape, String key, List<Feed> feeds) throws OrtException {
+            this.key = key;
+            GraphSignature sig = expert.signature();
+            ExpertContract contract = expert.contract();
+            try {
+                x = NativeBuffer.allocate(sig.input(contract.xInput()).type, shape.size());
+                output = NativeBuffer.allocate(sig.output(contract.output()).type, shape.size());
+                ExpertContract.NoiseInput noiseShape = contract.noiseShape();
+                noise = NativeBuffer.allocate(sig.input(contract.noiseInput()).type,
+                        noiseShape == ExpertContract.NoiseInput.SCALAR ? 1 : shape.batch());
+                Map<String, OnnxTensor> in = new LinkedHashMap<>();
+                in.put(contract.xInput(), own(x.wrap(expert.environment(), shape.toLongArray())));
+                in.put(contract.noiseInput(), own(noise.wrap(expert.environment(), noiseShape.dims(shape.batch()))));
+                for (Feed f : feeds) {
+                    NativeBuffer buffer = NativeBuffer.allocate(sig.input(f.input()).type, Math.toIntExact(product(f.dims())));
+                    if (f.given() == null && f.fill() != 0f) {
+                        buffer.fill(f.fill()); // direct memory starts zeroed
+                    }
+                    conditioning.put(f.input(), buffer);
+                    in.put(f.input(), own(buffer.wrap(expert.environment(), f.dims())));
+                }
+                inputs = Collections.unmodifiableMap(in);
+                pinnedOutputs = Map.of(contract.output(), own(output.wrap(expert.environment(), shape.toLongArray())));
+            } catch (OrtException | RuntimeException e) {
+                close();
+                throw e;
+            }
+            write(feeds);
+        }
+
+        static Buffers create(OnnxExpert expert, TensorShape shape, String key, List<Feed> feeds) throws OrtException {
+            return new Buffers(expert, shape, key, feeds);
+        }
+
+        private OnnxTensor own(OnnxTensor t) {
+            owned.add(t);
+            return t;
+        }
+
+        /** Writes the given conditioning tensors (filled inputs keep their constant content). */
+        void write(List<Feed> feeds) {
+            for (Feed f : feeds) {
+                if (f.given() != null) {
+                    conditioning.get(f.input()).write(f.given());
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            for (int i = owned.size() - 1; i >= 0; i--) {
+                owned.get(i).close();
+            }
+            owned.clear();
+        }
     }
 
     /** {@return the shape this session was opened for} */
@@ -219,7 +300,10 @@ public final class OnnxSession implements Expert.Session {
         return closed;
     }
 
-    /** Waits for a running call, then releases the session's tensors and run options. Idempotent. */
+    /**
+     * Waits for a running call, then releases the run options and gives the buffers back to the
+     * expert for reuse (or releases them). Idempotent.
+     */
     @Override
     public void close() {
         callLock.lock();
@@ -229,21 +313,13 @@ public final class OnnxSession implements Expert.Session {
                     return;
                 }
                 closed = true;
-                closeOwned();
+                runOptions.close();
+                Buffers b = buffers;
+                buffers = null;
+                expert.giveBack(b);
             }
         } finally {
             callLock.unlock();
         }
-    }
-
-    private void closeOwned() {
-        for (int i = owned.size() - 1; i >= 0; i--) {
-            try {
-                owned.get(i).close();
-            } catch (Exception ignored) {
-                // OnnxTensor and RunOptions close without checked failures; nothing useful to do here.
-            }
-        }
-        owned.clear();
     }
 }

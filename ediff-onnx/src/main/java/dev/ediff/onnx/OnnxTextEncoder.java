@@ -169,6 +169,23 @@ public final class OnnxTextEncoder implements TextEncoder {
     }
 
     /**
+     * Opens a model held in a direct (or mapped) buffer, without a copy on the Java heap.
+     *
+     * @param name      the encoder's name
+     * @param model     the serialized ONNX model, a direct buffer; read from its position to its limit
+     *                  and kept referenced until the session is made
+     * @param tokenizer the tokenizer that makes its input ids
+     * @param config    how to call it
+     * @param session   how to run the session
+     * @return the encoder; the caller closes it
+     * @throws IllegalArgumentException if the buffer is not direct
+     */
+    public static OnnxTextEncoder open(String name, java.nio.ByteBuffer model, Tokenizer tokenizer, Config config,
+                                       SessionConfig session) {
+        return new OnnxTextEncoder(new OnnxModel(name, SessionOpener.fromBuffer(model), session), tokenizer, config);
+    }
+
+    /**
      * Opens a model held in memory.
      *
      * @param name       the encoder's name

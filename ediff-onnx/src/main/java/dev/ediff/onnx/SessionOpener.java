@@ -31,7 +31,19 @@ final class SessionOpener {
     private SessionOpener() {
     }
 
+    /** A loader reading a direct buffer from its position to its limit (the buffer itself is not moved). */
+    static Loader fromBuffer(java.nio.ByteBuffer model) {
+        java.util.Objects.requireNonNull(model, "model");
+        if (!model.isDirect()) {
+            throw new IllegalArgumentException("the model buffer must be direct (ByteBuffer.allocateDirect or a mapped"
+                    + " file); wrap a byte[] with the byte[] overload instead");
+        }
+        java.nio.ByteBuffer view = model.duplicate();
+        return (e, o) -> e.createSession(view.duplicate(), o);
+    }
+
     static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
+        NativeLibrary.prepare();
         if (config.provider() instanceof ExecutionProvider.Cuda cuda) {
             try {
                 return openCuda(env, loader, config, cuda);
@@ -76,15 +88,21 @@ final class SessionOpener {
         }
     }
 
-    private static OrtSession.SessionOptions baseOptions(SessionConfig config) {
+    /** The session options of {@code config}; package-visible for the options benchmark. */
+    static OrtSession.SessionOptions baseOptions(SessionConfig config) {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
-            if (config.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(config.intraOpThreads());
-            }
+            options.setIntraOpNumThreads(config.effectiveIntraOpThreads());
             if (config.interOpThreads() > 0) {
                 options.setInterOpNumThreads(config.interOpThreads());
             }
+            options.setExecutionMode(config.executionMode() == SessionConfig.ExecutionMode.PARALLEL
+                    ? OrtSession.SessionOptions.ExecutionMode.PARALLEL : OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setCPUArenaAllocator(config.cpuArena());
+            options.setMemoryPatternOptimization(config.memoryPattern());
+            String spin = config.spinning() ? "1" : "0";
+            options.addConfigEntry("session.intra_op.allow_spinning", spin);
+            options.addConfigEntry("session.inter_op.allow_spinning", spin);
             return options;
         } catch (OrtException e) {
             options.close();

@@ -1,6 +1,7 @@
 package dev.ediff.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,7 +55,7 @@ class BrowserTest {
         File chromium = executable("ediff.chromium", "/usr/bin/chromium", "chromium");
         File chromedriver = executable("ediff.chromedriver", "/usr/bin/chromedriver", "chromium-driver");
         ediff = EDiff.openDefault();
-        server = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(1000).build());
+        server = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(Request.MAX_STEPS).build());
         http = new ServerFixture(server.uri());
         profile = Files.createTempDirectory("ediff-chromium");
         ChromeOptions options = new ChromeOptions();
@@ -206,7 +207,7 @@ class BrowserTest {
     @Test
     void cancelStopsARunningGeneration() throws Exception {
         open();
-        settings(3, 1000);
+        settings(3, Request.MAX_STEPS);
         pick(2, 3, "red circle");
         stroke(0.2, 0.4, 0.5);
         stroke(0.7, 0.8, 0.2); // a slip of the brush, erased again:
@@ -222,7 +223,7 @@ class BrowserTest {
         String id = driver.findElement(By.tagName("body")).getDomAttribute("data-job");
         JsonNode job = http.get("/api/jobs/" + id).json();
         assertEquals("cancelled", job.get("state").asText());
-        assertTrue(job.get("progress").get("step").asInt() < 1000, job.toString());
+        assertTrue(job.get("progress").get("step").asInt() < Request.MAX_STEPS, job.toString());
         assertEquals(0, job.get("images").size());
         checkStroke(job.get("paints").get(0), "red circle", 0.2, 0.4, 0.5);
         assertTrue(driver.findElement(By.id("generate")).isEnabled(), "Generate is enabled again after a cancel");
@@ -233,7 +234,8 @@ class BrowserTest {
         open();
         settings(1, 0);
         driver.findElement(By.id("generate")).click();
-        waitUpTo(10).until(d -> d.findElement(By.id("message")).getText().startsWith("steps: steps must be in 1.."));
+        waitUpTo(10).until(d -> d.findElement(By.id("message")).getText()
+                .startsWith("steps: steps must be in 1.." + Request.MAX_STEPS));
         assertTrue(driver.findElement(By.id("steps")).getDomAttribute("class").contains("bad"));
         settings(1, 4);
         pick(7, 8, "blue square"); // but nothing painted for it

@@ -322,9 +322,9 @@ class EDiffServerTest {
     @Test
     void aFullQueueAnswersBusyAndCancelStopsRunningAndQueuedGenerations() throws Exception {
         try (EDiffServer one = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().workers(1).queue(1)
-                .maxSteps(1000).build())) {
+                .maxSteps(Request.MAX_STEPS).build())) {
             ServerFixture s = new ServerFixture(one.uri());
-            ObjectNode slow = shortRequest().put("steps", 1000);
+            ObjectNode slow = shortRequest().put("steps", Request.MAX_STEPS);
             String running = s.post("/api/generate", slow).json().get("id").asText();
             awaitProgress(s, running);
             ServerFixture.Answer queued = s.post("/api/generate", slow);
@@ -339,7 +339,7 @@ class EDiffServerTest {
             assertEquals(202, s.post("/api/jobs/" + running + "/cancel", "{}").status());
             JsonNode r = s.awaitFinished(running, Duration.ofSeconds(20));
             assertEquals("cancelled", r.get("state").asText(), r.toString());
-            assertTrue(r.get("progress").get("step").asInt() < 1000);
+            assertTrue(r.get("progress").get("step").asInt() < Request.MAX_STEPS);
             assertEquals(0, r.get("images").size());
             JsonNode w = s.awaitFinished(waiting, Duration.ofSeconds(20));
             assertEquals("cancelled", w.get("state").asText());
@@ -352,9 +352,9 @@ class EDiffServerTest {
 
     @Test
     void closeCancelsARunningGenerationAndStopsListening() throws Exception {
-        EDiffServer temp = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(1000).build());
+        EDiffServer temp = EDiffServer.start(ediff, "127.0.0.1", 0, Limits.builder().maxSteps(Request.MAX_STEPS).build());
         ServerFixture s = new ServerFixture(temp.uri());
-        String id = s.post("/api/generate", shortRequest().put("steps", 1000)).json().get("id").asText();
+        String id = s.post("/api/generate", shortRequest().put("steps", Request.MAX_STEPS)).json().get("id").asText();
         awaitState(s, id, "running");
         long t0 = System.nanoTime();
         temp.close();

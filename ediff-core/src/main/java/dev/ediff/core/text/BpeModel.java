@@ -34,21 +34,27 @@ final class BpeModel {
     private final Cache<String, Word> cache = CacheBuilder.newBuilder().maximumSize(CACHE_SIZE).build();
 
     /**
-     * @param vocab  token string -> id (ids need not be dense, but must be non-negative)
+     * @param vocab  token string -> id (ids need not be dense, but must be non-negative); kept, not
+     *               copied: the caller hands it over and does not change it afterwards
      * @param merges merge pairs in rank order
      * @param unk    id for a byte symbol missing from the vocabulary, or {@link SpecialIds#NONE}
      * @param source file name for error messages
      */
     BpeModel(Map<String, Integer> vocab, List<String[]> merges, int unk, String source) {
-        int size = vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
-        this.tokens = new String[size];
+        // One pass over the vocabulary and no copy of it: this runs in a fresh JVM, before the JIT helps.
+        int max = -1;
         for (Map.Entry<String, Integer> e : vocab.entrySet()) {
-            if (e.getValue() < 0) {
-                throw new TokenizerFormatException(source + ": vocabulary id " + e.getValue() + " of '" + e.getKey() + "' is negative");
+            int id = e.getValue();
+            if (id < 0) {
+                throw new TokenizerFormatException(source + ": vocabulary id " + id + " of '" + e.getKey() + "' is negative");
             }
+            max = Math.max(max, id);
+        }
+        this.tokens = new String[max + 1];
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
             tokens[e.getValue()] = e.getKey();
         }
-        this.ids = new HashMap<>(vocab);
+        this.ids = vocab;
         this.merges = new PairRanks(merges.size());
         for (int rank = 0; rank < merges.size(); rank++) {
             String[] m = merges.get(rank);

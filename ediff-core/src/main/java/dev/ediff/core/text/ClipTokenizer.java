@@ -210,6 +210,14 @@ public final class ClipTokenizer extends BaseTokenizer {
     }
 
     static ClipTokenizer fromTokenizerJson(JsonNode root, String source) {
+        return fromTokenizerJson(root, null, source);
+    }
+
+    /**
+     * @param big when not null, {@code model.vocab} and {@code model.merges} already read (and
+     *            emptied in {@code root}) by {@link BpeSections}
+     */
+    static ClipTokenizer fromTokenizerJson(JsonNode root, BpeSections big, String source) {
         JsonNode model = TokenizerJson.model(root, "BPE", source);
         String suffix = model.path("end_of_word_suffix").asText("");
         if (!suffix.equals(BpeModel.END_OF_WORD)) {
@@ -220,13 +228,13 @@ public final class ClipTokenizer extends BaseTokenizer {
         if (!vocabNode.isObject()) {
             throw TokenizerFormatException.field(source, "model.vocab", "expected an object of token -> id");
         }
-        Map<String, Integer> vocab = new HashMap<>();
+        Map<String, Integer> vocab = big != null ? big.vocab : new HashMap<>();
         vocabNode.fields().forEachRemaining(e -> vocab.put(e.getKey(), e.getValue().asInt()));
         JsonNode mergesNode = model.path("merges");
         if (!mergesNode.isArray()) {
             throw TokenizerFormatException.field(source, "model.merges", "expected an array of \"a b\" strings or [a, b] pairs");
         }
-        List<String[]> merges = new ArrayList<>(mergesNode.size());
+        List<String[]> merges = big != null ? big.merges : new ArrayList<>(mergesNode.size());
         int i = 0;
         for (JsonNode m : mergesNode) {
             String[] pair;

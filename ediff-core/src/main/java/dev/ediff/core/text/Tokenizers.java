@@ -33,7 +33,16 @@ public final class Tokenizers {
         if (path.getFileName() != null && path.getFileName().toString().endsWith(".gz")) {
             return ClipTokenizer.fromBpeGz(path);
         }
-        return fromJson(TokenizerJson.read(path), path.toString());
+        if (!Files.isRegularFile(path)) {
+            throw new TokenizerFormatException(path + ": no such file (expected a HuggingFace tokenizer.json)");
+        }
+        byte[] json;
+        try {
+            json = Files.readAllBytes(path);
+        } catch (java.io.IOException e) {
+            throw new TokenizerFormatException(path + ": cannot read: " + e.getMessage(), e);
+        }
+        return load(json, path.toString());
     }
 
     /**
@@ -44,6 +53,15 @@ public final class Tokenizers {
      * @return the tokenizer
      */
     public static Tokenizer load(byte[] tokenizerJson, String source) {
+        // A BPE file's vocabulary and merges are most of its bytes: read them with a byte scanner and
+        // only the rest as a JSON tree (BpeSections answers null for anything but the plain layout).
+        BpeSections big = BpeSections.split(tokenizerJson);
+        if (big != null) {
+            JsonNode rest = tree(big.rest);
+            if (rest != null && rest.isObject() && rest.path("model").path("type").asText("").equals("BPE")) {
+                return ClipTokenizer.fromTokenizerJson(rest, big, source);
+            }
+        }
         JsonNode root;
         try {
             root = TokenizerJson.mapper().readTree(tokenizerJson);
@@ -54,6 +72,15 @@ public final class Tokenizers {
             throw new TokenizerFormatException(source + ": expected a JSON object (a tokenizer.json)");
         }
         return fromJson(root, source);
+    }
+
+    /** The tree of {@code json}, or null when it does not parse (the caller then reports on the whole file). */
+    private static JsonNode tree(byte[] json) {
+        try {
+            return TokenizerJson.mapper().readTree(json);
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 
     private static Tokenizer fromJson(JsonNode root, String source) {

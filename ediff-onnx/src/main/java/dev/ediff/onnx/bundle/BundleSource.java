@@ -2,8 +2,13 @@ package dev.ediff.onnx.bundle;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URL;
+import java.net.URLConnection;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 
 /** Where a bundle's files come from: a folder, or a folder on the classpath. */
@@ -20,6 +25,41 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
 
     /** The file on disk, for a folder bundle. */
     abstract Optional<Path> path(String file, String field);
+
+    /**
+     * An ONNX model file's bytes outside the Java heap: mapped read-only from a folder bundle
+     * (then {@code path} is the file, which ONNX Runtime opens itself), or copied once into a
+     * direct buffer from the classpath. The size is checked before anything is read.
+     */
+    abstract ModelFile model(String file, String field);
+
+    /** A model's bytes (a direct or mapped buffer) and, for a folder bundle, its path. */
+    record ModelFile(ByteBuffer bytes, Optional<Path> path) {
+    }
+
+    /**
+     * Frees a direct or mapped buffer now rather than at a later garbage collection (which, with a
+     * large young generation, may not come at all in a short run: the memory would stay resident).
+     * The buffer must not be used afterwards. Without {@code sun.misc.Unsafe} the GC frees it.
+     */
+    static void free(ByteBuffer buffer) {
+        if (buffer == null || !buffer.isDirect()) {
+            return;
+        }
+        try {
+            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
+            java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            unsafeClass.getMethod("invokeCleaner", ByteBuffer.class).invoke(f.get(null), buffer);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // not available: the buffer is freed when it is collected
+        }
+    }
+
+    static BundleException tooLarge(String where, String field, long size) {
+        return new BundleException(where + " (" + field + ") is " + size + " bytes; a model file must be smaller than 2 GiB"
+                + " (ONNX's protobuf limit): save larger weights as external data beside it");
+    }
 
     /** A bundle folder on disk. */
     static final class Folder extends BundleSource {
@@ -50,6 +90,20 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
         @Override
         Optional<Path> path(String file, String field) {
             return Optional.of(BundlePaths.resolveInside(dir, file, describe() + "/" + Manifest.FILE, field));
+        }
+
+        @Override
+        ModelFile model(String file, String field) {
+            Path p = BundlePaths.resolveInside(dir, file, describe() + "/" + Manifest.FILE, field);
+            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                long size = ch.size();
+                if (size > MAX_FILE) {
+                    throw tooLarge(p.toString(), field, size);
+                }
+                return new ModelFile(ch.map(FileChannel.MapMode.READ_ONLY, 0, size), Optional.of(p));
+            } catch (IOException e) {
+                throw new BundleException(p + " (" + field + ") could not be read: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -86,6 +140,43 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
         @Override
         Optional<Path> path(String file, String field) {
             return Optional.empty();
+        }
+
+        @Override
+        ModelFile model(String file, String field) {
+            BundlePaths.checkRelative(file, describe() + "/" + Manifest.FILE, field);
+            URL url = loader.getResource(root + file);
+            if (url == null) {
+                throw new BundleException(describe() + "/" + Manifest.FILE + ": " + field + " names '" + file
+                        + "', which is not on the classpath under " + describe());
+            }
+            String where = describe() + "/" + file;
+            try {
+                URLConnection c = url.openConnection();
+                long size = c.getContentLengthLong();
+                if (size > MAX_FILE) {
+                    throw tooLarge(where, field, size);
+                }
+                try (InputStream in = c.getInputStream()) {
+                    ByteBuffer out = ByteBuffer.allocateDirect(size >= 0 ? (int) size : 1 << 20);
+                    byte[] chunk = new byte[1 << 16];
+                    for (int n; (n = in.read(chunk)) > 0; ) {
+                        if (out.remaining() < n) {
+                            long grown = Math.max(out.capacity() * 2L, (long) out.position() + n);
+                            if (grown > MAX_FILE) {
+                                throw tooLarge(where, field, grown);
+                            }
+                            ByteBuffer bigger = ByteBuffer.allocateDirect((int) grown);
+                            bigger.put(out.flip());
+                            out = bigger;
+                        }
+                        out.put(chunk, 0, n);
+                    }
+                    return new ModelFile(out.flip(), Optional.empty());
+                }
+            } catch (IOException e) {
+                throw new BundleException(where + " (" + field + ") could not be read: " + e.getMessage(), e);
+            }
         }
     }
 }

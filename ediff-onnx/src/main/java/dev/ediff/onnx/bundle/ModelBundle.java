@@ -4,6 +4,7 @@ import dev.ediff.api.CancelledException;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
+import dev.ediff.api.ImageEncoder;
 import dev.ediff.api.NoiseInterval;
 import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
@@ -28,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Opens a model bundle (a folder, or a folder on the classpath, holding {@code manifest.json} and
@@ -123,10 +125,23 @@ public final class ModelBundle {
      * @throws BundleException naming the file and what is wrong
      */
     public static String check(Path dir) {
+        return check(dir, SessionConfig.DEFAULT);
+    }
+
+    /**
+     * Like {@link #check(Path)} with the models opened as {@code config} says (provider, threads),
+     * so that a device that cannot be used fails the check as it would fail a generation.
+     *
+     * @param dir    the bundle folder
+     * @param config how to open the models
+     * @return a one-line summary of what was checked
+     * @throws BundleException naming the file and what is wrong
+     */
+    public static String check(Path dir, SessionConfig config) {
         if (!Files.isDirectory(dir)) {
             throw new BundleException(dir + " is not a folder; a bundle is a folder holding " + Manifest.FILE);
         }
-        return check(new BundleSource.Folder(dir));
+        return check(new BundleSource.Folder(dir), config);
     }
 
     /**
@@ -135,12 +150,22 @@ public final class ModelBundle {
      * @return a one-line summary of what was checked
      */
     public static String checkDefault() {
-        return check(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
-                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(),
-                DEFAULT_CLASSPATH_ROOT));
+        return checkDefault(SessionConfig.DEFAULT);
     }
 
-    private static String check(BundleSource src) {
+    /**
+     * Like {@link #check(Path, SessionConfig)} for the default bundle on the classpath.
+     *
+     * @param config how to open the models
+     * @return a one-line summary of what was checked
+     */
+    public static String checkDefault(SessionConfig config) {
+        return check(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(),
+                DEFAULT_CLASSPATH_ROOT), config);
+    }
+
+    private static String check(BundleSource src, SessionConfig config) {
         String where = src.describe() + "/" + Manifest.FILE;
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
         for (String file : m.sha256().keySet()) {
@@ -152,7 +177,8 @@ public final class ModelBundle {
                 BundleDigests.check(m, src.describe(), file, src.read(file, field));
             }
         }
-        try (EDiff ediff = open(src, SessionConfig.DEFAULT)) {
+        // The image encoder opens now rather than on a first style image, so that it is checked too.
+        try (EDiff ediff = open(src, config, false)) {
             // The stages' default steps: fewer could leave an expert's noise interval unvisited, and so unchecked.
             Request trial = Request.prompt("a check").seed(0).count(1).build();
             try {
@@ -169,6 +195,11 @@ public final class ModelBundle {
     }
 
     static EDiff open(BundleSource src, SessionConfig config) {
+        return open(src, config, true);
+    }
+
+    /** With {@code lazyImageEncoder} false the image encoder's session opens here, as every other model's. */
+    static EDiff open(BundleSource src, SessionConfig config, boolean lazyImageEncoder) {
         String where = src.describe() + "/" + Manifest.FILE;
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
         List<AutoCloseable> opened = new ArrayList<>();
@@ -200,9 +231,13 @@ public final class ModelBundle {
                         s.off() == Manifest.Off.EMPTY_PROMPT);
                 OnnxTextEncoder e = withContext(where, field + ".model", s.model(), () -> {
                     Model model = model(src, m, s.model(), field + ".model");
-                    return model.path().isPresent()
-                            ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
-                            : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
+                    try {
+                        return model.path().isPresent()
+                                ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
+                                : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
+                    } finally {
+                        model.release();
+                    }
                 });
                 opened.add(e);
                 encoders.put(s.role(), e);
@@ -213,11 +248,24 @@ public final class ModelBundle {
                 Manifest.ImageEncoderSpec s = ie.get();
                 OnnxImageEncoder.Config c = new OnnxImageEncoder.Config(s.input(), s.output(), s.size(), s.mean(),
                         s.std(), s.dim());
-                OnnxImageEncoder e = withContext(where, "image_encoder.model", s.model(), () -> {
+                Supplier<OnnxImageEncoder> openImageEncoder = () -> withContext(where, "image_encoder.model", s.model(), () -> {
                     Model model = model(src, m, s.model(), "image_encoder.model");
-                    return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
-                            : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
+                    try {
+                        return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
+                                : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
+                    } finally {
+                        model.release();
+                    }
                 });
+                ImageEncoder e;
+                if (lazyImageEncoder) {
+                    // The file is found and checked now; the session opens on the first style image (reading it again).
+                    withContext(where, "image_encoder.model", s.model(),
+                            () -> model(src, m, s.model(), "image_encoder.model")).release();
+                    e = new LazyImageEncoder(openImageEncoder, s.dim());
+                } else {
+                    e = openImageEncoder.get();
+                }
                 opened.add(e);
                 b.imageEncoder(e).owning(e);
             }
@@ -279,9 +327,13 @@ public final class ModelBundle {
             String ef = field + ".experts[" + i + "]";
             OnnxExpert expert = withContext(where, ef + ".model", e.model(), () -> {
                 Model model = model(src, m, e.model(), ef + ".model");
-                return model.path().isPresent()
-                        ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
-                        : OnnxExpert.open(e.name(), model.bytes(), contract, config);
+                try {
+                    return model.path().isPresent()
+                            ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
+                            : OnnxExpert.open(e.name(), model.bytes(), contract, config);
+                } finally {
+                    model.release();
+                }
             });
             opened.add(expert);
             b.owning(expert);
@@ -380,17 +432,38 @@ public final class ModelBundle {
         }
     }
 
-    /** A model's bytes, and its path when it must be opened from disk (external data beside it). */
-    private record Model(byte[] bytes, Optional<Path> path) {
+    /**
+     * A model's bytes outside the heap (classpath bundles), or its path (folder bundles: ONNX
+     * Runtime reads the file itself and finds external data beside it).
+     */
+    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path) {
+        /** Frees the native copy now that the session is made (ONNX Runtime keeps its own), not at some later GC. */
+        void release() {
+            if (bytes != null) {
+                BundleSource.free(bytes);
+            }
+        }
     }
 
     private static Model model(BundleSource src, Manifest m, String file, String field) {
-        byte[] bytes = BundleDigests.check(m, src.describe(), file, src.read(file, field));
-        List<String> external = OnnxExternalData.locations(bytes, src.describe() + "/" + file + " (" + field + ")");
+        BundleSource.ModelFile mf = src.model(file, field);
+        List<String> external;
+        try {
+            // Verified before ONNX Runtime sees the file: the mapping (folder) or the direct copy (classpath).
+            BundleDigests.check(m, src.describe(), file, mf.bytes());
+            external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
+        } catch (RuntimeException e) {
+            BundleSource.free(mf.bytes());
+            throw e;
+        }
+        if (mf.path().isPresent()) {
+            BundleSource.free(mf.bytes()); // the mapping was for the scan; ONNX Runtime opens the path
+        }
         if (external.isEmpty()) {
-            return new Model(bytes, Optional.empty());
+            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path());
         }
         if (!(src instanceof BundleSource.Folder folder)) {
+            BundleSource.free(mf.bytes());
             throw new BundleException(src.describe() + "/" + file + " (" + field + ") stores weights in external files "
                     + external + "; a classpath bundle must be self-contained (save the model without external data)");
         }
@@ -405,7 +478,7 @@ public final class ModelBundle {
                     "external data of " + field);
             BundleDigests.check(m, src.describe(), dir + loc, data);
         }
-        return new Model(bytes, src.path(file, field));
+        return new Model(null, mf.path());
     }
 
     @FunctionalInterface

@@ -1,5 +1,6 @@
 package dev.ediff.onnx.bundle;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,9 +45,14 @@ final class OnnxExternalData {
      * @throws BundleException if the bytes are not a well-formed protobuf message
      */
     static List<String> locations(byte[] model, String where) {
+        return locations(ByteBuffer.wrap(model), where);
+    }
+
+    /** As {@link #locations(byte[], String)}, over a buffer (a mapped file) from index 0 to its limit. */
+    static List<String> locations(ByteBuffer model, String where) {
         List<String> out = new ArrayList<>();
         try {
-            walk(model, 0, model.length, Kind.MODEL, out, 0);
+            walk(model, 0, model.limit(), Kind.MODEL, out, 0);
         } catch (IndexOutOfBoundsException | IllegalStateException e) {
             throw new BundleException(where + " is not a valid ONNX model file (" + e.getMessage() + ")");
         }
@@ -57,10 +63,10 @@ final class OnnxExternalData {
 
     /** A read position in a protobuf buffer. */
     private static final class Cursor {
-        final byte[] b;
+        final ByteBuffer b;
         int pos;
 
-        Cursor(byte[] b, int pos) {
+        Cursor(ByteBuffer b, int pos) {
             this.b = b;
             this.pos = pos;
         }
@@ -68,7 +74,7 @@ final class OnnxExternalData {
         long varint() {
             long result = 0;
             for (int shift = 0; shift < 64; shift += 7) {
-                byte x = b[pos++];
+                byte x = b.get(pos++);
                 result |= (long) (x & 0x7F) << shift;
                 if ((x & 0x80) == 0) {
                     return result;
@@ -78,7 +84,7 @@ final class OnnxExternalData {
         }
     }
 
-    private static void walk(byte[] b, int from, int end, Kind kind, List<String> out, int depth) {
+    private static void walk(ByteBuffer b, int from, int end, Kind kind, List<String> out, int depth) {
         if (depth > MAX_DEPTH) {
             throw new IllegalStateException("graphs nested deeper than " + MAX_DEPTH);
         }
@@ -89,6 +95,10 @@ final class OnnxExternalData {
             long key = c.varint();
             int field = (int) (key >>> 3);
             int wire = (int) (key & 7);
+            if (field == 0) {
+                // protobuf has no field 0: this is not a model (and a file of zeros ends here, not after its last byte)
+                throw new IllegalStateException("field number 0 at byte " + (c.pos - 1));
+            }
             switch (wire) {
                 case 0 -> {
                     long v = c.varint();
@@ -146,7 +156,7 @@ final class OnnxExternalData {
         };
     }
 
-    private static String[] entry(byte[] b, int from, int end) {
+    private static String[] entry(ByteBuffer b, int from, int end) {
         Cursor c = new Cursor(b, from);
         String k = null;
         String v = null;
@@ -165,7 +175,9 @@ final class OnnxExternalData {
             if (len < 0 || c.pos + len > end) {
                 throw new IllegalStateException("truncated external_data entry");
             }
-            String s = new String(b, c.pos, len, StandardCharsets.UTF_8);
+            byte[] text = new byte[len];
+            b.get(c.pos, text);
+            String s = new String(text, StandardCharsets.UTF_8);
             if (field == ENTRY_KEY) {
                 k = s;
             } else if (field == ENTRY_VALUE) {

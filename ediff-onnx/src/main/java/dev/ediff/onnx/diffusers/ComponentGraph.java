@@ -10,6 +10,8 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.platform.Fp16Conversions;
 import dev.ediff.api.EDiffException;
+import dev.ediff.onnx.NativeLibrary;
+import dev.ediff.onnx.SessionConfig;
 
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -54,14 +56,17 @@ final class ComponentGraph implements AutoCloseable {
         }
     }
 
-    /** Opens {@code model} on the CPU with {@code threads} intra-op threads (0: ONNX Runtime's default). */
+    /**
+     * Opens {@code model} on the CPU with {@code threads} intra-op threads (0: one per physical core,
+     * as {@link SessionConfig}), without spinning pool threads (the SDK's measured defaults).
+     */
     static ComponentGraph open(Path model, int threads) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = NativeLibrary.environment();
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
-            if (threads > 0) {
-                options.setIntraOpNumThreads(threads);
-            }
+            options.setIntraOpNumThreads(threads > 0 ? threads : SessionConfig.defaultIntraOpThreads());
+            options.addConfigEntry("session.intra_op.allow_spinning", "0");
+            options.addConfigEntry("session.inter_op.allow_spinning", "0");
             OrtSession session = env.createSession(model.toString(), options);
             try {
                 return new ComponentGraph(model.toString(), env, options, session);

@@ -92,7 +92,7 @@ public final class DenoiserGraph implements AutoCloseable {
      * Opens the folder's denoiser ({@code unet/} or {@code transformer/}) and checks its signature.
      *
      * @param folder  the checked folder
-     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @param threads intra-op threads of the session (0: one per physical core)
      * @return the graph adapter; the caller closes it
      */
     public static DenoiserGraph open(DiffusersFolder folder, int threads) {

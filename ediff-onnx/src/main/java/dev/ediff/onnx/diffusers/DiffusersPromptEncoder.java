@@ -85,7 +85,7 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * default) and checks that their width is the denoiser's cross-attention width.
      *
      * @param folder  the checked folder
-     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @param threads intra-op threads of the session (0: one per physical core)
      * @return the encoder; the caller closes it
      */
     public static DiffusersPromptEncoder open(DiffusersFolder folder, int threads) {

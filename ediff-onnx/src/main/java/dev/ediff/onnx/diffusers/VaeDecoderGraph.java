@@ -35,7 +35,7 @@ public final class VaeDecoderGraph implements AutoCloseable {
      * Opens {@code vae_decoder/} with the folder's VAE scaling.
      *
      * @param folder  the checked folder
-     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @param threads intra-op threads of the session (0: one per physical core)
      * @return the decoder; the caller closes it
      */
     public static VaeDecoderGraph open(DiffusersFolder folder, int threads) {

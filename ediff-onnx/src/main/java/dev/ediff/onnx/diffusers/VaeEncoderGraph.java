@@ -33,7 +33,7 @@ public final class VaeEncoderGraph implements AutoCloseable {
      * Opens {@code vae_encoder/} with the folder's VAE scaling.
      *
      * @param folder  the checked folder
-     * @param threads intra-op threads of the session (0: ONNX Runtime's default)
+     * @param threads intra-op threads of the session (0: one per physical core)
      * @return the encoder; the caller closes it
      */
     public static VaeEncoderGraph open(DiffusersFolder folder, int threads) {

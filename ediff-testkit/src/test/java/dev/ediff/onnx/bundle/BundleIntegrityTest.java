@@ -142,4 +142,21 @@ class BundleIntegrityTest {
         assertTrue(e.getMessage().contains("generating one image with the stages' defaults fails"), e.getMessage());
         assertTrue(e.getMessage().contains("[3, 3, 8, 8]"), e.getMessage());
     }
+
+    @Test
+    void theStyleEncoderIsVerifiedAtOpenThoughItsSessionOpensLater() throws Exception {
+        addDigests();
+        flipBit("clip/image.onnx", 7);
+        BundleException e = assertThrows(BundleException.class, () -> ModelBundle.open(fixture.dir, FixtureBundle.CPU));
+        assertTrue(e.getMessage().contains(fixture.dir + "/clip/image.onnx is damaged or was changed"), e.getMessage());
+    }
+
+    @Test
+    void checkOpensTheStyleEncoderThatAGenerationWithoutStyleNeverOpens() {
+        fixture.edit(m -> ((ObjectNode) m.get("image_encoder")).put("output", "no_such_output"));
+        ModelBundle.open(fixture.dir, FixtureBundle.CPU).close(); // opened on the first style image only
+        BundleException e = assertThrows(BundleException.class, () -> ModelBundle.check(fixture.dir));
+        assertTrue(e.getMessage().contains("no_such_output"), e.getMessage());
+        assertTrue(e.getMessage().contains("image_encoder"), e.getMessage());
+    }
 }

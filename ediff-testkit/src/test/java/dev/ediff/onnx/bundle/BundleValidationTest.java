@@ -39,8 +39,8 @@ class BundleValidationTest {
 
     /** Two intra-op threads: each live session holds one native pool thread. */
     static final SessionConfig PROBE = SessionConfig.builder().intraOpThreads(2).build();
-    /** Sessions in the fixture: 2 text encoders, the image encoder, 3 + 2 experts. */
-    static final int SESSIONS = 8;
+    /** Sessions the fixture opens: 2 text encoders, 3 + 2 experts (the image encoder waits for a style image). */
+    static final int SESSIONS = 7;
 
     @TempDir
     static Path tmp;
@@ -124,13 +124,25 @@ class BundleValidationTest {
 
     @Test
     void theLeakProbeSeesOpenSessions() {
+        dev.ediff.api.Request plain = dev.ediff.api.Request.prompt("a red cat").steps(1).untilStage("base").build();
+        dev.ediff.api.Request styledRequest = plain.toBuilder().style(ModelBundleTest.styleImage(), 1.0).build();
+        try (EDiff warm = ModelBundle.open(fixture.dir, PROBE)) { // Java threads a generation starts lazily are not sessions'
+            warm.generate(plain);
+            warm.generate(styledRequest);
+        }
         long before = nativeThreads();
         assumeTrue(before > 0, "/proc/self/task is not available");
         EDiff e = ModelBundle.open(fixture.dir, PROBE);
         long open = nativeThreads();
+        e.generate(plain);
+        long unstyled = nativeThreads();
+        e.generate(styledRequest);
+        long styled = nativeThreads();
         e.close();
         long closed = nativeThreads();
         assertTrue(open - before >= SESSIONS, "each session holds a pool thread: " + before + " -> " + open);
+        assertEquals(open, unstyled, "no style image: the image encoder stays closed");
+        assertTrue(styled > unstyled, "the first style image opens it: " + unstyled + " -> " + styled);
         assertTrue(closed - before < 3, "closing releases them: " + before + " -> " + closed);
     }
 
@@ -162,6 +174,34 @@ class BundleValidationTest {
     void notAnOnnxFile() {
         fixture.write("sr/low.onnx", "definitely not protobuf \u00ff\u00ff\u00ff".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         fails("sr/low.onnx", "stages[1].experts[0].model", "is not a valid ONNX model file");
+    }
+
+    /** #13: a 2.5 GB model file is refused from its size, without being read (a sparse file: no disk, no time). */
+    @Test
+    void anOversizedModelFileIsRefusedUnread() throws Exception {
+        java.nio.file.Path big = fixture.dir.resolve("base/mid.onnx");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(2_500_000_000L);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long allocated = mx.getCurrentThreadAllocatedBytes();
+        fails("base/mid.onnx", "stages[0].experts[1].model", "2500000000 bytes", "smaller than 2 GiB");
+        allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
+        assertTrue(allocated < 200_000_000, "the file was not read onto the heap: " + allocated + " bytes allocated");
+    }
+
+    /** Just under the limit: mapped, not read onto the heap, and refused at its first bytes (zeros are no protobuf). */
+    @Test
+    void aLargeFileOfZerosIsRefusedQuickly() throws Exception {
+        java.nio.file.Path big = fixture.dir.resolve("base/mid.onnx");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(2_000_000_000L);
+        }
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long allocated = mx.getCurrentThreadAllocatedBytes();
+        fails("base/mid.onnx", "stages[0].experts[1].model", "is not a valid ONNX model file", "field number 0");
+        allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
+        assertTrue(allocated < 200_000_000, "the file was not read onto the heap: " + allocated + " bytes allocated");
     }
 
     @Test

@@ -88,6 +88,33 @@ class ModelBundleTest {
         }
     }
 
+    /**
+     * Sessions reuse the native buffers of earlier ones (same shape and layout): a generation after
+     * others with different prompts, batch sizes and a style image is bit-identical to the same
+     * generation in a freshly opened pipeline.
+     */
+    @Test
+    void reusedSessionBuffersGiveTheSameImagesAsFreshOnes() {
+        List<Request> requests = List.of(
+                prompt("a red cat").count(2).build(),
+                prompt("a blue dog on the hat").count(2).build(),
+                prompt("a red cat").count(1).build(),
+                prompt("a red cat on the hat").style(styleImage(), 1.0).count(2).build(),
+                prompt("a red cat").count(2).build());
+        List<double[]> reused = new java.util.ArrayList<>();
+        for (Request r : requests) {
+            reused.add(ediff.generate(r).samples().stream().flatMapToDouble(x -> java.util.Arrays.stream(x.data())).toArray());
+        }
+        for (int i = 0; i < requests.size(); i++) {
+            try (EDiff fresh = ModelBundle.open(fixture.dir, FixtureBundle.CPU)) {
+                double[] expected = fresh.generate(requests.get(i)).samples().stream()
+                        .flatMapToDouble(x -> java.util.Arrays.stream(x.data())).toArray();
+                assertArrayEquals(expected, reused.get(i), "request " + i);
+            }
+        }
+        assertArrayEquals(reused.get(0), reused.get(4));
+    }
+
     @Test
     void openingOnAnInterruptedThreadIsCancelledAndKeepsTheFlag() {
         Thread.currentThread().interrupt();

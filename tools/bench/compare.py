@@ -1,0 +1,94 @@
+"""Runs the SDK and the Python + ONNX Runtime loop (ort_loop.py) side by side, interleaved round by
+round (the order alternates), and prints issue #14's table as medians over the rounds with ratios.
+
+  python tools/bench/compare.py [--rounds 3] [--threads 1] [--jar ediff-cli/target/ediff.jar]
+
+Needs a built ediff.jar (mvn -B -q package -DskipTests) and a Python with onnxruntime, numpy and
+tokenizers (tools/bench/README.md). Each round starts fresh processes: batches 1 and 4 in one (its
+peak resident memory is the "4 images" figure), batch 16 in another, and one CLI run that writes
+one PNG (cold start to first PNG, wall time).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+PROMPT = "a small red circle above a large blue square"
+
+
+def run_json(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--jar", default=os.path.join(ROOT, "ediff-cli", "target", "ediff.jar"))
+    ap.add_argument("--java", default="java")
+    ap.add_argument("--no-cli", action="store_true")
+    ap.add_argument("--big", default="16", help="the large batch, run in its own process ('' to skip)")
+    a = ap.parse_args()
+    py = [sys.executable, os.path.join(HERE, "ort_loop.py"), "--json", "--threads", str(a.threads), "--runs", "1"]
+    jv = [a.java, "-cp", a.jar, "dev.ediff.testkit.bench.PipelineBenchmark", "--json", "--threads", str(a.threads),
+          "--runs", "1"]
+    res = {"sdk": [], "py": [], "sdk16": [], "py16": [], "cli": []}
+    for r in range(a.rounds):
+        order = [("sdk", jv), ("py", py)] if r % 2 == 0 else [("py", py), ("sdk", jv)]
+        for name, cmd in order:
+            res[name].append(run_json(cmd + ["--batches", "1,4"]))
+            print(f"round {r}: {name} batches 1,4: {res[name][-1]}", file=sys.stderr)
+        if a.big:
+            for name, cmd in order:
+                res[name + "16"].append(run_json(cmd + ["--batches", a.big]))
+        if not a.no_cli:
+            with tempfile.TemporaryDirectory() as out:
+                t = time.perf_counter()
+                subprocess.run([a.java, "-jar", a.jar, "generate", "--seed", "1", "--count", "1", "--out", out, PROMPT],
+                               check=True, capture_output=True)
+                res["cli"].append(time.perf_counter() - t)
+
+    def med(rows, f):
+        return statistics.median(f(x) for x in rows)
+
+    lines = []
+    for what, key in (("", "batches"), (" (CPU time)", "cpu_s")):
+        for b in ("1", "4"):
+            s, p = med(res["sdk"], lambda x: x[key][b]), med(res["py"], lambda x: x[key][b])
+            lines.append((f"end to end, batch {b}, in process{what}", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
+        if a.big:
+            s, p = med(res["sdk16"], lambda x: x[key][a.big]), med(res["py16"], lambda x: x[key][a.big])
+            lines.append((f"end to end, batch {a.big}, in process{what}", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
+    s, p = med(res["sdk"], lambda x: x["load_s"]), med(res["py"], lambda x: x["load_s"])
+    lines.append(("loading the default model", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
+    s, p = med(res["sdk"], lambda x: x["cpu_to_loaded_s"]), med(res["py"], lambda x: x["cpu_to_loaded_s"])
+    lines.append(("CPU time from process start to model loaded", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
+    s, p = med(res["sdk"], lambda x: x["peak_rss_mib"]), med(res["py"], lambda x: x["peak_rss_mib"])
+    lines.append(("peak resident memory, 4 images", f"{s:.0f} MiB", f"{p:.0f} MiB", f"{s / p:.2f} (SDK/Python)"))
+    if res["cli"]:
+        lines.append(("CLI wall time for one image, cold", f"{statistics.median(res['cli']):.2f} s", "-", "-"))
+    for b in ("1", "4"):
+        lines.append((f"Java allocation per generation, batch {b}",
+                      f"{med(res['sdk'], lambda x: x['alloc_bytes'][b]) / 1e6:.2f} MB", "-", "-"))
+    if a.big:
+        lines.append((f"Java allocation per generation, batch {a.big}",
+                      f"{med(res['sdk16'], lambda x: x['alloc_bytes'][a.big]) / 1e6:.2f} MB", "-", "-"))
+    print(f"{a.rounds} interleaved round(s), {a.threads} intra-op thread(s); medians; ratio = Python time / SDK time")
+    print("(CPU time is the process's, all threads: on a busy machine it is steadier than wall time)")
+    print("| | SDK | Python + ORT | ratio |")
+    print("|---|---:|---:|---:|")
+    for row in lines:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
