@@ -77,6 +77,71 @@ def plan(pretrain0: int, pretrain: int, pretrain2: int, branch: int, sr: int, sr
     return phases
 
 
+# [mini-3]: the experts' split moves down to 2 so that the high expert owns every noise level
+# where layout is decided (the position probe learns position words on sigma in [2, 40]).
+SPLITS_M3 = [0.5, 2.0]
+# the shipped [mini-2] models a session can branch from instead of retraining them (mini2.recover)
+RECOVER = {"e1_high": ("base", "ediff-examples/src/main/resources/dev/ediff/models/default/base/high.onnx"),
+           "e2_mid": ("base", "ediff-examples/src/main/resources/dev/ediff/models/default/base/mid.onnx"),
+           "e2_low": ("base", "ediff-examples/src/main/resources/dev/ediff/models/default/base/low.onnx"),
+           "baseline": ("base", "tools/mini/export/baseline/base.onnx"),
+           "sr_one": ("sr", "ediff-examples/src/main/resources/dev/ediff/models/default/sr/sr.onnx")}
+MINI2_COMMIT = "8c5ec54"   # the commit whose bundle holds the [mini-2] models
+SOURCES_M3 = {"base/high": ["m3_high", "e1_high"], "base/mid": ["m3_mid", "e2_mid"], "base/low": ["m3_low", "e2_low"],
+              "baseline/base": ["m3_base", "baseline"], "sr/sr": ["sr_one", "sr"]}
+
+
+def plan_m3(high: int, mid: int, low: int, p_clip: float = 0.3, seed: int = 31, batch: int = 64) -> list:
+    """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
+    split (high: log-uniform on [2, 80], where layout is decided, with captions that state a cell
+    or relation whenever the image has one); CLIP text dropped with p_clip (0.1 before) so that
+    T5-only batches are ~24% instead of ~8% (the T5 diagnosis, MODEL_CARD). m3_base: the
+    single-model baseline continued for high + mid + low steps on the mixture of the experts'
+    noise distributions (the same data and compute, one model)."""
+    s1, s2 = SPLITS_M3
+    ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995, ckpt_every=50,
+              batch_args={"p_clip": p_clip}, placed_above=s2)
+    comps = [c for c in ((high, s2, 80.0, "loguniform"), (mid, s1, s2, "lognormal"), (low, 0.0, s1, "lognormal"))
+             if c[0] > 0]
+    return [dict(ft, name="m3_high", parent="e1_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
+            dict(ft, name="m3_mid", parent="e2_mid", steps=mid, lo=s1, hi=s2, dist="lognormal", seed=seed + 2),
+            dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
+            dict(ft, name="m3_base", parent="baseline", steps=high + mid + low, lo=0.0, hi=INF, dist=comps,
+                 seed=seed + 4)]
+
+
+def needed(phases: list, work: str, targets: set) -> set:
+    """The phases to run for `targets`: a target that is not done, and the parents of a phase to
+    run that are not done (recovered parents count as done)."""
+    by = {p["name"]: p for p in phases}
+    need = set()
+    for ph in reversed(phases):
+        if (ph["name"] in targets or ph["name"] in need) and not phase_done(work, ph):
+            need.add(ph["name"])
+            if ph.get("parent"):
+                need.add(ph["parent"])
+    return {n for n in need if not phase_done(work, by[n])}
+
+
+def recover_mini2(work: str, rev: str, full_phases: list) -> None:
+    """Writes the [mini-2] tree's final checkpoints from the ONNX files at git revision `rev`
+    (their PyTorch checkpoints were git-ignored), marked done with the full plan's step counts."""
+    import subprocess
+    import tempfile
+    from .recover import save_recovered
+    by = {p["name"]: p for p in full_phases}
+    repo = os.path.dirname(os.path.dirname(HERE))
+    for phase, (kind, path) in RECOVER.items():
+        out = os.path.join(work, phase + ".pt")
+        if os.path.exists(out):
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".onnx") as f:
+            f.write(subprocess.run(["git", "-C", repo, "show", f"{rev}:{path}"], check=True,
+                                   capture_output=True).stdout)
+            f.flush()
+            save_recovered(f.name, kind, out, {"step": by[phase]["steps"], "recovered_rev": rev}, by[phase])
+
+
 PLANS = {
     # the shipped model (sessions 1 + 2, ~2.9 h on 2 cores): 1300 steps without position
     # embeddings, 500 with, 1500 with the noise levels shifted up, 4 x 200 expert fine-tuning
@@ -84,6 +149,9 @@ PLANS = {
     "full": {"pretrain0": 1300, "pretrain": 500, "pretrain2": 1500, "branch": 200, "sr": 400, "sr_branch": 100},
     # ~1 hour: for trying changes
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
+    # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
+    # final models from the ONNX files at REV instead of training them
+    "m3": {"high": 600, "mid": 200, "low": 0},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
@@ -104,6 +172,8 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated phases to run (default: all)")
     ap.add_argument("--no-export", action="store_true",
                     help="train only (e.g. the baseline in a second process beside the experts)")
+    ap.add_argument("--recover", default=None, metavar="REV",
+                    help=f"plan m3: branch from the [mini-2] models in the ONNX files at git REV (e.g. {MINI2_COMMIT})")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -119,13 +189,24 @@ def main() -> None:
         hh, mm = map(int, args.deadline.split(":"))
         lt = time.localtime()
         deadline = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1))
-    phases = plan(**PLANS[args.plan])
+    m3 = args.plan == "m3"
+    if m3:
+        cfg["splits"] = SPLITS_M3
+        full = plan(**PLANS["full"])
+        phases = full + plan_m3(**PLANS["m3"])
+        if args.recover:
+            recover_mini2(work, args.recover, full)
+    else:
+        phases = plan(**PLANS[args.plan])
     times = {}
     if not args.export_only:
         cpath = cache_mod.build(os.path.join(work, "cache"), os.path.join(HERE, "work", "full", "data"),
                                 n=2000 if args.smoke else None, random_encoders=args.smoke)
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
+        if m3:   # only what the m3 models (or the ones named by --only) still need
+            targets = {"m3_high", "m3_mid", "m3_low", "m3_base", "sr_one"}
+            only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
                 continue
@@ -143,7 +224,7 @@ def main() -> None:
         return
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
-    report = ex.export_all(cfg, work, den_dir)
+    report = ex.export_all(cfg, work, den_dir, SOURCES_M3 if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)
         return

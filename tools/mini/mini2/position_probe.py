@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from mini import data
-from mini.encoders import FrozenEncoders
+from mini.encoders import frozen_encoders
 from mini.train import log
 from .build import MODELS, SHIFT
 from .evaluate import load
@@ -47,7 +47,7 @@ def errors(model, n: int = 200):
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
         wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
-    enc = FrozenEncoders(max_len=32)
+    enc = frozen_encoders(max_len=32)
 
     def cond(texts):
         t5, t5m = enc.t5(texts)
