@@ -87,27 +87,37 @@ RECOVER = {"e1_high": ("base", "ediff-examples/src/main/resources/dev/ediff/mode
            "baseline": ("base", "tools/mini/export/baseline/base.onnx"),
            "sr_one": ("sr", "ediff-examples/src/main/resources/dev/ediff/models/default/sr/sr.onnx")}
 MINI2_COMMIT = "8c5ec54"   # the commit whose bundle holds the [mini-2] models
-SOURCES_M3 = {"base/high": ["m3_high", "e1_high"], "base/mid": ["m3_mid", "e2_mid"], "base/low": ["m3_low", "e2_low"],
-              "baseline/base": ["m3_base", "baseline"], "sr/sr": ["sr_one", "sr"]}
+SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_mid", "e2_mid"],
+              "base/low": ["m3_low", "e2_low"], "baseline/base": ["m3_base2", "m3_base", "baseline"],
+              "sr/sr": ["sr_one", "sr"]}
 
 
-def plan_m3(high: int, mid: int, low: int, p_clip: float = 0.3, seed: int = 31, batch: int = 64) -> list:
+def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 110, p_clip: float = 0.3, single_repeat: int = 3,
+            seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
-    split (high: log-uniform on [2, 80], where layout is decided, with captions that state a cell
-    or relation whenever the image has one); CLIP text dropped with p_clip (0.1 before) so that
-    T5-only batches are ~24% instead of ~8% (the T5 diagnosis, MODEL_CARD). m3_base: the
-    single-model baseline continued for high + mid + low steps on the mixture of the experts'
-    noise distributions (the same data and compute, one model)."""
+    split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
+    relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
+    one-object images whose caption states the cell `single_repeat` times as often (after 100
+    steps of m3_high the position words still made no difference: too few such examples). CLIP
+    text dropped with p_clip (0.1 before), so T5-only batches are ~24% instead of ~8% (the T5
+    diagnosis, MODEL_CARD). The single-model baseline gets the same number of steps on the
+    mixture of the experts' noise distributions: `m3_base` (base1 steps, regular data, mixture
+    3:1 of the high and mid intervals), then `m3_base2` with the rest (mixture high2 : mid, the
+    oversampled data of m3_high2)."""
     s1, s2 = SPLITS_M3
     ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995, ckpt_every=50,
               batch_args={"p_clip": p_clip}, placed_above=s2)
-    comps = [c for c in ((high, s2, 80.0, "loguniform"), (mid, s1, s2, "lognormal"), (low, 0.0, s1, "lognormal"))
-             if c[0] > 0]
+    hi_c, mid_c, low_c = (s2, 80.0, "loguniform"), (s1, s2, "lognormal"), (0.0, s1, "lognormal")
+    mix1 = [(3, *hi_c), (1, *mid_c)]
+    mix2 = [(w, *c) for w, c in ((high2, hi_c), (mid, mid_c), (low, low_c)) if w > 0]
     return [dict(ft, name="m3_high", parent="e1_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
+            dict(ft, name="m3_high2", parent="m3_high", steps=high2, lo=s2, hi=80.0, dist="loguniform",
+                 single_repeat=single_repeat, seed=seed + 5),
             dict(ft, name="m3_mid", parent="e2_mid", steps=mid, lo=s1, hi=s2, dist="lognormal", seed=seed + 2),
             dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
-            dict(ft, name="m3_base", parent="baseline", steps=high + mid + low, lo=0.0, hi=INF, dist=comps,
-                 seed=seed + 4)]
+            dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
+            dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
+                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)]
 
 
 def needed(phases: list, work: str, targets: set) -> set:
@@ -151,7 +161,7 @@ PLANS = {
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
     # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
     # final models from the ONNX files at REV instead of training them
-    "m3": {"high": 600, "mid": 200, "low": 0},
+    "m3": {"high": 150, "high2": 400, "mid": 100, "low": 0},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
@@ -162,6 +172,7 @@ def main() -> None:
     ap.add_argument("--plan", default="full", choices=sorted(PLANS))
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--no-bundle", action="store_true")
+    ap.add_argument("--bundle-dir", default=None, help="assemble the bundle here instead of the SDK's default bundle")
     ap.add_argument("--baseline-bundle", default=None,
                     help="also assemble a bundle whose base stage is the single-model baseline (e.g. work/bundles/baseline)")
     ap.add_argument("--sr", default="one", choices=["one", "experts"],
@@ -205,7 +216,7 @@ def main() -> None:
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
         if m3:   # only what the m3 models (or the ones named by --only) still need
-            targets = {"m3_high", "m3_mid", "m3_low", "m3_base", "sr_one"}
+            targets = {"m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
             only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
@@ -237,7 +248,8 @@ def main() -> None:
         json.dump({"plan": args.plan, "export": report}, f, indent=1)
     need = ("sr/high", "sr/low") if args.sr == "experts" else ("sr/sr",)
     if not args.no_bundle and all(k in report for k in ("base/high", "base/mid", "base/low") + need):
-        ex.assemble(cfg, export_dir, den_dir, sr=args.sr)
+        ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.bundle_dir) if args.bundle_dir else ex.BUNDLE,
+                    sr=args.sr)
     other = "experts" if args.sr == "one" else "one"
     if args.sr_bundle and all(k in report for k in ("sr/high", "sr/low")):
         ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.sr_bundle), sr=other)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Dict, Optional
 
@@ -148,6 +149,10 @@ class Batches:
         rels = [p for ps in data.REL_PHRASES.values() for p in ps]
         self.placed = np.array([[any(p in cap for p in phrases) or any(r in cap for r in rels) for cap in caps]
                                 for caps in cache["captions"]], dtype=bool).T          # [N, VARIANTS]
+        # one-object images (a caption names one shape; pair captions name two)
+        shapes = set(data.SHAPES)
+        self.single = np.array([sum(w in shapes for w in re.findall(r"[a-z]+", cap)) == 1
+                                for cap in cache["captions"][0]], dtype=bool)
         self.groups = {int(k): np.nonzero(style == k)[0] for k in np.unique(style)}
         self.style = style
 

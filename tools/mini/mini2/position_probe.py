@@ -5,6 +5,7 @@ with the true caption, with the position phrase swapped for another cell, and wi
 200 one-object test images (the check of MODEL_CARD, "What the table says").
 
     python -m mini2.position_probe --steps 300 [--sigma 2,40]
+    python -m mini2.position_probe --check e1_high m3_high      # only the check, on trained phases
 """
 from __future__ import annotations
 
@@ -70,9 +71,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sigma", default=None, help="LO,HI: sample noise levels log-uniformly there (default: as pretrain2)")
+    ap.add_argument("--check", nargs="+", default=None, metavar="PHASE",
+                    help="no training: the true / swapped / no-text errors of these phases' EMA weights")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = os.path.join(HERE, "work", "mini2")
+    if args.check:
+        for name in args.check:
+            m, step = load(work, name)
+            e = errors(m)
+            log(f"{name} (step {step}): " + " | ".join(
+                f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}" for s, v in e.items()))
+        return
     cache = torch.load(os.path.join(work, "cache", "cache.pt"), map_location="cpu", weights_only=False)
     subset = positional_subset(cache)
     log(f"position probe: {len(subset)} training images whose captions both state the cell")

@@ -131,7 +131,13 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         return state
     log(f"{ph['name']}: {kind}, {n_params(model):,} params, steps {state['step']}->{ph['steps']}, "
         f"sigma [{ph['lo']}, {ph['hi']}) {ph['dist']}, lr {lr}, batch {ph['batch']}")
-    batches = Batches(cache, seed=ph["seed"], subset=ph.get("subset"))
+    subset = ph.get("subset")
+    if ph.get("single_repeat", 1) > 1:
+        # one-object images with a caption variant that states the cell, k times as often
+        b0 = Batches(cache, seed=ph["seed"])
+        single = np.nonzero(b0.placed.any(axis=1) & b0.single)[0]
+        subset = np.concatenate([np.arange(cache["x32"].shape[0])] + [single] * (ph["single_repeat"] - 1))
+    batches = Batches(cache, seed=ph["seed"], subset=subset)
     model.train()
     t_start = time.time()
     elapsed0 = state["elapsed"]
