@@ -161,7 +161,7 @@ PLANS = {
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
     # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
     # final models from the ONNX files at REV instead of training them
-    "m3": {"high": 150, "high2": 400, "mid": 100, "low": 0},
+    "m3": {"high": 150, "high2": 700, "mid": 100, "low": 0},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
