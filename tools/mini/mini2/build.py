@@ -92,7 +92,7 @@ SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_
               "sr/sr": ["sr_one", "sr"]}
 
 
-def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 110, p_clip: float = 0.3, single_repeat: int = 3,
+def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
             seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
     split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
