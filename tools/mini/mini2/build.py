@@ -128,8 +128,8 @@ def needed(phases: list, work: str, targets: set) -> set:
     for ph in reversed(phases):
         if (ph["name"] in targets or ph["name"] in need) and not phase_done(work, ph):
             need.add(ph["name"])
-            if ph.get("parent"):
-                need.add(ph["parent"])
+            if ph.get("parent") and not os.path.exists(os.path.join(work, ph["name"] + ".pt")):
+                need.add(ph["parent"])   # a phase with a checkpoint resumes; it needs no parent
     return {n for n in need if not phase_done(work, by[n])}
 
 
@@ -150,6 +150,40 @@ def recover_mini2(work: str, rev: str, full_phases: list) -> None:
                                    capture_output=True).stdout)
             f.flush()
             save_recovered(f.name, kind, out, {"step": by[phase]["steps"], "recovered_rev": rev}, by[phase])
+
+
+RESUME = os.path.join(HERE, "resume")   # committed compact checkpoints of unfinished phases
+
+
+def pack_resume(work: str, phase: str) -> str:
+    """Writes resume/<phase>.pt: model and EMA in float16, Adam moments in bfloat16 (float32's
+    exponent range: the second moments are far below float16's smallest number); half the size,
+    and resuming from it continues the phase with rounding-level differences."""
+    ck = torch.load(os.path.join(work, phase + ".pt"), map_location="cpu", weights_only=False)
+    half = lambda d, t: {k: (v.to(t) if torch.is_tensor(v) and v.is_floating_point() and v.dim() > 0 else v)
+                         for k, v in d.items()}
+    ck["model"], ck["ema"] = half(ck["model"], torch.float16), half(ck["ema"], torch.float16)
+    ck["opt"]["state"] = {i: half(st, torch.bfloat16) for i, st in ck["opt"]["state"].items()}
+    os.makedirs(RESUME, exist_ok=True)
+    out = os.path.join(RESUME, phase + ".pt")
+    torch.save(ck, out)
+    return out
+
+
+def unpack_resume(work: str) -> None:
+    """resume/<phase>.pt -> work/<phase>.pt (float32) for every phase without a checkpoint."""
+    if not os.path.isdir(RESUME):
+        return
+    for fn in sorted(os.listdir(RESUME)):
+        dst = os.path.join(work, fn)
+        if not fn.endswith(".pt") or os.path.exists(dst):
+            continue
+        ck = torch.load(os.path.join(RESUME, fn), map_location="cpu", weights_only=False)
+        full = lambda d: {k: (v.float() if torch.is_tensor(v) and v.is_floating_point() else v) for k, v in d.items()}
+        ck["model"], ck["ema"] = full(ck["model"]), full(ck["ema"])
+        ck["opt"]["state"] = {i: full(st) for i, st in ck["opt"]["state"].items()}
+        torch.save(ck, dst)
+        log(f"resume: {fn} (step {ck['state']['step']}) from {RESUME}")
 
 
 PLANS = {
@@ -207,6 +241,7 @@ def main() -> None:
         phases = full + plan_m3(**PLANS["m3"])
         if args.recover:
             recover_mini2(work, args.recover, full)
+        unpack_resume(work)
     else:
         phases = plan(**PLANS[args.plan])
     times = {}
