@@ -133,15 +133,19 @@ def needed(phases: list, work: str, targets: set) -> set:
     return {n for n in need if not phase_done(work, by[n])}
 
 
-def recover_mini2(work: str, rev: str, full_phases: list) -> None:
-    """Writes the [mini-2] tree's final checkpoints from the ONNX files at git revision `rev`
-    (their PyTorch checkpoints were git-ignored), marked done with the full plan's step counts."""
+# the shipped [mini-3] experts (the default bundle from the commit that shipped them on)
+RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"]}
+
+
+def recover_mini2(work: str, rev: str, phases: list, which: dict = RECOVER) -> None:
+    """Writes final checkpoints of the phases in `which` from the ONNX files at git revision
+    `rev` (the PyTorch checkpoints were git-ignored), marked done with the plan's step counts."""
     import subprocess
     import tempfile
     from .recover import save_recovered
-    by = {p["name"]: p for p in full_phases}
+    by = {p["name"]: p for p in phases}
     repo = os.path.dirname(os.path.dirname(HERE))
-    for phase, (kind, path) in RECOVER.items():
+    for phase, (kind, path) in which.items():
         out = os.path.join(work, phase + ".pt")
         if os.path.exists(out):
             continue
@@ -195,7 +199,7 @@ PLANS = {
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
     # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
     # final models from the ONNX files at REV instead of training them
-    "m3": {"high": 150, "high2": 700, "mid": 100, "low": 0},
+    "m3": {"high": 160, "high2": 700, "mid": 100, "low": 0},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
@@ -219,6 +223,8 @@ def main() -> None:
                     help="train only (e.g. the baseline in a second process beside the experts)")
     ap.add_argument("--recover", default=None, metavar="REV",
                     help=f"plan m3: branch from the [mini-2] models in the ONNX files at git REV (e.g. {MINI2_COMMIT})")
+    ap.add_argument("--recover-m3", default=None, metavar="REV",
+                    help="plan m3: take the finished m3 experts (m3_high2, m3_mid) from the default bundle at git REV")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -241,6 +247,8 @@ def main() -> None:
         phases = full + plan_m3(**PLANS["m3"])
         if args.recover:
             recover_mini2(work, args.recover, full)
+        if args.recover_m3:
+            recover_mini2(work, args.recover_m3, phases, RECOVER_M3)
         unpack_resume(work)
     else:
         phases = plan(**PLANS[args.plan])
