@@ -69,6 +69,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data-only", action="store_true",
+                    help="stop after the data stage (the encoders and judge are committed under export/)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg = SMOKE if args.smoke else FULL
@@ -113,6 +115,9 @@ def main() -> None:
             for h in held:
                 f.write(h["prompt"] + "\n")
     timed("data", make_data)
+    if args.data_only:
+        log("data only: done")
+        return
 
     # ------------------------------------------------------------------ tokenizers + case files
     clip_dir, t5_dir, judge_dir = (os.path.join(export, k) for k in ("clip", "t5", "judge"))

@@ -400,7 +400,8 @@ def load_split(path: str) -> Dict:
 
 
 def heldout_prompts(seed: int, train_captions: set, n_single_pos: int = 100, n_single: int = 50,
-                    n_pair: int = 150) -> List[Dict]:
+                    n_pair: int = 150, split: str = "heldout", exclude: set = frozenset(),
+                    first_seed: int = 1000) -> List[Dict]:
     """Evaluation prompts with their spec and a sampling seed: single objects with a stated
     cell, single objects without (free position: for paint-with-words), and pairs with a
     relation. Positions the prompt does not state are free."""
@@ -409,7 +410,7 @@ def heldout_prompts(seed: int, train_captions: set, n_single_pos: int = 100, n_s
     have = {k: 0 for k in want}
     i = 0
     while any(have[k] < want[k] for k in want):
-        rng = example_rng(seed, "heldout", i)
+        rng = example_rng(seed, split, i)
         i += 1
         lab = sample_labels(rng)
         cap, spec = make_caption(lab, rng)
@@ -421,8 +422,8 @@ def heldout_prompts(seed: int, train_captions: set, n_single_pos: int = 100, n_s
         # set; every other kind is a caption text that no training image has.
         seen = cap in train_captions
         if (seen and key != ("single", False)) or have[key] >= want[key] \
-                or any(o["prompt"] == cap for o in out):
+                or cap in exclude or any(o["prompt"] == cap for o in out):
             continue
         have[key] += 1
-        out.append({"prompt": cap, "seed": 1000 + len(out), "seen_in_train": seen, "spec": spec})
+        out.append({"prompt": cap, "seed": first_seed + len(out), "seen_in_train": seen, "spec": spec})
     return out

@@ -62,3 +62,47 @@ class FrozenEncoders:
         if x.shape[-1] != 64:
             x = torch.nn.functional.interpolate(x, size=(64, 64), mode="bilinear", align_corners=False)
         return self.clip.image(tr.clip_normalize(x))
+
+
+class OnnxEncoders:
+    """The same interface as FrozenEncoders, computed by ONNX Runtime from the committed graphs in
+    export/ (what the SDK runs). Used when the PyTorch checkpoints under work/full/ are absent
+    (they are git-ignored; a fresh checkout has only the ONNX files)."""
+
+    def __init__(self, export: str = os.path.join(HERE, "export"), max_len: int = toks.CLIP_MAX_LEN,
+                 threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+        self.max_len = max_len
+        self.ctok = Tokenizer.from_file(os.path.join(export, "clip", "tokenizer.json"))
+        self.ttok = Tokenizer.from_file(os.path.join(export, "t5", "tokenizer.json"))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+
+        def sess(p):
+            return ort.InferenceSession(os.path.join(export, p), so, providers=["CPUExecutionProvider"])
+        self.s_clip, self.s_t5, self.s_img = (sess("clip/text_encoder.onnx"), sess("t5/encoder.onnx"),
+                                              sess("clip/image_encoder.onnx"))
+
+    def clip_text(self, texts: List[str]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        ids, mask = toks.clip_encode_batch(self.ctok, texts, self.max_len)
+        tok, pooled = self.s_clip.run(["last_hidden_state", "text_embeds"], {"input_ids": ids, "attention_mask": mask})
+        return torch.from_numpy(tok), torch.from_numpy(mask), torch.from_numpy(pooled)
+
+    def t5(self, texts: List[str]) -> Tuple[torch.Tensor, torch.Tensor]:
+        ids, mask = toks.t5_encode_batch(self.ttok, texts, self.max_len)
+        tok, = self.s_t5.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})
+        return torch.from_numpy(tok), torch.from_numpy(mask)
+
+    def clip_image(self, images_u8: np.ndarray) -> torch.Tensor:
+        x = tr.clip_normalize(tr.images_to_float(torch.from_numpy(np.ascontiguousarray(images_u8)))).numpy()
+        emb, = self.s_img.run(["image_embeds"], {"pixel_values": x})
+        return torch.from_numpy(emb)
+
+
+def frozen_encoders(max_len: int = toks.CLIP_MAX_LEN):
+    """PyTorch encoders if their checkpoints exist, else the committed ONNX graphs."""
+    if os.path.exists(os.path.join(HERE, "work", "full", "t5.pt")):
+        return FrozenEncoders(max_len=max_len)
+    return OnnxEncoders(max_len=max_len)

@@ -77,6 +77,119 @@ def plan(pretrain0: int, pretrain: int, pretrain2: int, branch: int, sr: int, sr
     return phases
 
 
+# [mini-3]: the experts' split moves down to 2 so that the high expert owns every noise level
+# where layout is decided (the position probe learns position words on sigma in [2, 40]).
+SPLITS_M3 = [0.5, 2.0]
+# the shipped [mini-2] models a session can branch from instead of retraining them (mini2.recover)
+RECOVER = {"e1_high": ("base", "ediff-examples/src/main/resources/dev/ediff/models/default/base/high.onnx"),
+           "e2_mid": ("base", "ediff-examples/src/main/resources/dev/ediff/models/default/base/mid.onnx"),
+           "e2_low": ("base", "ediff-examples/src/main/resources/dev/ediff/models/default/base/low.onnx"),
+           "baseline": ("base", "tools/mini/export/baseline/base.onnx"),
+           "sr_one": ("sr", "ediff-examples/src/main/resources/dev/ediff/models/default/sr/sr.onnx")}
+MINI2_COMMIT = "8c5ec54"   # the commit whose bundle holds the [mini-2] models
+SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_mid", "e2_mid"],
+              "base/low": ["m3_low", "e2_low"], "baseline/base": ["m3_base2", "m3_base", "baseline"],
+              "sr/sr": ["sr_one", "sr"]}
+
+
+def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
+            seed: int = 31, batch: int = 64) -> list:
+    """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
+    split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
+    relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
+    one-object images whose caption states the cell `single_repeat` times as often (after 100
+    steps of m3_high the position words still made no difference: too few such examples). CLIP
+    text dropped with p_clip (0.1 before), so T5-only batches are ~24% instead of ~8% (the T5
+    diagnosis, MODEL_CARD). The single-model baseline gets the same number of steps on the
+    mixture of the experts' noise distributions: `m3_base` (base1 steps, regular data, mixture
+    3:1 of the high and mid intervals), then `m3_base2` with the rest (mixture high2 : mid, the
+    oversampled data of m3_high2)."""
+    s1, s2 = SPLITS_M3
+    ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995, ckpt_every=50,
+              batch_args={"p_clip": p_clip}, placed_above=s2)
+    hi_c, mid_c, low_c = (s2, 80.0, "loguniform"), (s1, s2, "lognormal"), (0.0, s1, "lognormal")
+    mix1 = [(3, *hi_c), (1, *mid_c)]
+    mix2 = [(w, *c) for w, c in ((high2, hi_c), (mid, mid_c), (low, low_c)) if w > 0]
+    return [dict(ft, name="m3_high", parent="e1_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
+            dict(ft, name="m3_high2", parent="m3_high", steps=high2, lo=s2, hi=80.0, dist="loguniform",
+                 single_repeat=single_repeat, seed=seed + 5),
+            dict(ft, name="m3_mid", parent="e2_mid", steps=mid, lo=s1, hi=s2, dist="lognormal", seed=seed + 2),
+            dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
+            dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
+            dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
+                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)]
+
+
+def needed(phases: list, work: str, targets: set) -> set:
+    """The phases to run for `targets`: a target that is not done, and the parents of a phase to
+    run that are not done (recovered parents count as done)."""
+    by = {p["name"]: p for p in phases}
+    need = set()
+    for ph in reversed(phases):
+        if (ph["name"] in targets or ph["name"] in need) and not phase_done(work, ph):
+            need.add(ph["name"])
+            if ph.get("parent") and not os.path.exists(os.path.join(work, ph["name"] + ".pt")):
+                need.add(ph["parent"])   # a phase with a checkpoint resumes; it needs no parent
+    return {n for n in need if not phase_done(work, by[n])}
+
+
+# the shipped [mini-3] experts (the default bundle from the commit that shipped them on)
+RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"]}
+
+
+def recover_mini2(work: str, rev: str, phases: list, which: dict = RECOVER) -> None:
+    """Writes final checkpoints of the phases in `which` from the ONNX files at git revision
+    `rev` (the PyTorch checkpoints were git-ignored), marked done with the plan's step counts."""
+    import subprocess
+    import tempfile
+    from .recover import save_recovered
+    by = {p["name"]: p for p in phases}
+    repo = os.path.dirname(os.path.dirname(HERE))
+    for phase, (kind, path) in which.items():
+        out = os.path.join(work, phase + ".pt")
+        if os.path.exists(out):
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".onnx") as f:
+            f.write(subprocess.run(["git", "-C", repo, "show", f"{rev}:{path}"], check=True,
+                                   capture_output=True).stdout)
+            f.flush()
+            save_recovered(f.name, kind, out, {"step": by[phase]["steps"], "recovered_rev": rev}, by[phase])
+
+
+RESUME = os.path.join(HERE, "resume")   # committed compact checkpoints of unfinished phases
+
+
+def pack_resume(work: str, phase: str) -> str:
+    """Writes resume/<phase>.pt: model and EMA in float16, Adam moments in bfloat16 (float32's
+    exponent range: the second moments are far below float16's smallest number); half the size,
+    and resuming from it continues the phase with rounding-level differences."""
+    ck = torch.load(os.path.join(work, phase + ".pt"), map_location="cpu", weights_only=False)
+    half = lambda d, t: {k: (v.to(t) if torch.is_tensor(v) and v.is_floating_point() and v.dim() > 0 else v)
+                         for k, v in d.items()}
+    ck["model"], ck["ema"] = half(ck["model"], torch.float16), half(ck["ema"], torch.float16)
+    ck["opt"]["state"] = {i: half(st, torch.bfloat16) for i, st in ck["opt"]["state"].items()}
+    os.makedirs(RESUME, exist_ok=True)
+    out = os.path.join(RESUME, phase + ".pt")
+    torch.save(ck, out)
+    return out
+
+
+def unpack_resume(work: str) -> None:
+    """resume/<phase>.pt -> work/<phase>.pt (float32) for every phase without a checkpoint."""
+    if not os.path.isdir(RESUME):
+        return
+    for fn in sorted(os.listdir(RESUME)):
+        dst = os.path.join(work, fn)
+        if not fn.endswith(".pt") or os.path.exists(dst):
+            continue
+        ck = torch.load(os.path.join(RESUME, fn), map_location="cpu", weights_only=False)
+        full = lambda d: {k: (v.float() if torch.is_tensor(v) and v.is_floating_point() else v) for k, v in d.items()}
+        ck["model"], ck["ema"] = full(ck["model"]), full(ck["ema"])
+        ck["opt"]["state"] = {i: full(st) for i, st in ck["opt"]["state"].items()}
+        torch.save(ck, dst)
+        log(f"resume: {fn} (step {ck['state']['step']}) from {RESUME}")
+
+
 PLANS = {
     # the shipped model (sessions 1 + 2, ~2.9 h on 2 cores): 1300 steps without position
     # embeddings, 500 with, 1500 with the noise levels shifted up, 4 x 200 expert fine-tuning
@@ -84,6 +197,9 @@ PLANS = {
     "full": {"pretrain0": 1300, "pretrain": 500, "pretrain2": 1500, "branch": 200, "sr": 400, "sr_branch": 100},
     # ~1 hour: for trying changes
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
+    # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
+    # final models from the ONNX files at REV instead of training them
+    "m3": {"high": 160, "high2": 700, "mid": 100, "low": 0},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
@@ -94,6 +210,7 @@ def main() -> None:
     ap.add_argument("--plan", default="full", choices=sorted(PLANS))
     ap.add_argument("--export-only", action="store_true")
     ap.add_argument("--no-bundle", action="store_true")
+    ap.add_argument("--bundle-dir", default=None, help="assemble the bundle here instead of the SDK's default bundle")
     ap.add_argument("--baseline-bundle", default=None,
                     help="also assemble a bundle whose base stage is the single-model baseline (e.g. work/bundles/baseline)")
     ap.add_argument("--sr", default="one", choices=["one", "experts"],
@@ -104,6 +221,10 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated phases to run (default: all)")
     ap.add_argument("--no-export", action="store_true",
                     help="train only (e.g. the baseline in a second process beside the experts)")
+    ap.add_argument("--recover", default=None, metavar="REV",
+                    help=f"plan m3: branch from the [mini-2] models in the ONNX files at git REV (e.g. {MINI2_COMMIT})")
+    ap.add_argument("--recover-m3", default=None, metavar="REV",
+                    help="plan m3: take the finished m3 experts (m3_high2, m3_mid) from the default bundle at git REV")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -119,13 +240,27 @@ def main() -> None:
         hh, mm = map(int, args.deadline.split(":"))
         lt = time.localtime()
         deadline = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1))
-    phases = plan(**PLANS[args.plan])
+    m3 = args.plan == "m3"
+    if m3:
+        cfg["splits"] = SPLITS_M3
+        full = plan(**PLANS["full"])
+        phases = full + plan_m3(**PLANS["m3"])
+        if args.recover:
+            recover_mini2(work, args.recover, full)
+        if args.recover_m3:
+            recover_mini2(work, args.recover_m3, phases, RECOVER_M3)
+        unpack_resume(work)
+    else:
+        phases = plan(**PLANS[args.plan])
     times = {}
     if not args.export_only:
         cpath = cache_mod.build(os.path.join(work, "cache"), os.path.join(HERE, "work", "full", "data"),
                                 n=2000 if args.smoke else None, random_encoders=args.smoke)
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
+        if m3:   # only what the m3 models (or the ones named by --only) still need
+            targets = {"m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
+            only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
                 continue
@@ -143,7 +278,7 @@ def main() -> None:
         return
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
-    report = ex.export_all(cfg, work, den_dir)
+    report = ex.export_all(cfg, work, den_dir, SOURCES_M3 if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)
         return
@@ -156,7 +291,8 @@ def main() -> None:
         json.dump({"plan": args.plan, "export": report}, f, indent=1)
     need = ("sr/high", "sr/low") if args.sr == "experts" else ("sr/sr",)
     if not args.no_bundle and all(k in report for k in ("base/high", "base/mid", "base/low") + need):
-        ex.assemble(cfg, export_dir, den_dir, sr=args.sr)
+        ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.bundle_dir) if args.bundle_dir else ex.BUNDLE,
+                    sr=args.sr)
     other = "experts" if args.sr == "one" else "one"
     if args.sr_bundle and all(k in report for k in ("sr/high", "sr/low")):
         ex.assemble(cfg, export_dir, den_dir, os.path.abspath(args.sr_bundle), sr=other)

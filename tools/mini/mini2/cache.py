@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Dict, Optional
 
@@ -106,8 +107,8 @@ def build(work: str, data_dir: str, n: Optional[int] = None, random_encoders: bo
         t5m[:, :, :12] = 1
         cm[:, :, :13] = 1
     else:
-        from mini.encoders import FrozenEncoders
-        enc = FrozenEncoders(max_len=TOKENS)
+        from mini.encoders import frozen_encoders
+        enc = frozen_encoders(max_len=TOKENS)
         bs = 500
         for v in range(VARIANTS):
             for s in range(0, N, bs):
@@ -143,6 +144,15 @@ class Batches:
         self.subset = subset
         self.N = cache["x32"].shape[0] if subset is None else len(subset)
         style = cache["style"].numpy()
+        # per image and caption variant: does the caption state where (a cell or a relation)?
+        phrases = [p for ps in data.CELL_PHRASES for p in ps]
+        rels = [p for ps in data.REL_PHRASES.values() for p in ps]
+        self.placed = np.array([[any(p in cap for p in phrases) or any(r in cap for r in rels) for cap in caps]
+                                for caps in cache["captions"]], dtype=bool).T          # [N, VARIANTS]
+        # one-object images (a caption names one shape; pair captions name two)
+        shapes = set(data.SHAPES)
+        self.single = np.array([sum(w in shapes for w in re.findall(r"[a-z]+", cap)) == 1
+                                for cap in cache["captions"][0]], dtype=bool)
         self.groups = {int(k): np.nonzero(style == k)[0] for k in np.unique(style)}
         self.style = style
 
@@ -154,11 +164,19 @@ class Batches:
         return idx if self.subset is None else self.subset[idx]
 
     def get(self, step: int, bs: int, p_uncond=0.1, p_t5=0.1, p_clip=0.1, p_image=0.35, sr=False,
-            crop: int = 32, aug_max: float = 0.4) -> Dict[str, torch.Tensor]:
+            crop: int = 32, aug_max: float = 0.4, prefer_placed=None) -> Dict[str, torch.Tensor]:
+        """prefer_placed: bool [bs] (or None): for these samples take a caption variant that states
+        a cell or relation when the image has one (at high noise, where layout is decided)."""
         rng = np.random.default_rng([self.seed, 999, step])
         idx = self.indices(step, bs)
         ti = torch.from_numpy(idx)
-        var = torch.from_numpy(rng.integers(0, VARIANTS, size=bs))
+        var_np = rng.integers(0, VARIANTS, size=bs)
+        if prefer_placed is not None:
+            pl = self.placed[idx]                                  # [bs, VARIANTS]
+            other = (var_np + 1) % VARIANTS
+            swap = prefer_placed & ~pl[np.arange(bs), var_np] & pl[np.arange(bs), other]
+            var_np = np.where(swap, other, var_np)
+        var = torch.from_numpy(var_np)
         c = self.c
         out = {
             "t5_tokens": c["t5"][ti, var].float(), "t5_mask": c["t5_mask"][ti, var].float(),

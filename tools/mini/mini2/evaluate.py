@@ -90,8 +90,8 @@ def main() -> None:
         m, st = load(work, args.which)
         pick = routed([(0.0, float("inf"), m)])
         steps_info = {args.which: st}
-    from mini.encoders import FrozenEncoders
-    enc = FrozenEncoders(max_len=32)
+    from mini.encoders import frozen_encoders
+    enc = frozen_encoders(max_len=32)
     texts = [p["prompt"] for p in prompts]
     t5, t5m = enc.t5(texts)
     ct, cm, cp = enc.clip_text(texts)

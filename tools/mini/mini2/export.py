@@ -123,8 +123,8 @@ def check_model(model, kind: str, path: str) -> Dict:
     return out
 
 
-def load_ema(cfg: Dict, work: str, key: str):
-    for phase in SOURCES[key]:
+def load_ema(cfg: Dict, work: str, key: str, sources: Dict = None):
+    for phase in (sources or SOURCES)[key]:
         if os.path.exists(ckpt_path(work, phase)):
             ck = load_phase(work, phase)
             kind = ck["phase"]["kind"]
@@ -136,10 +136,10 @@ def load_ema(cfg: Dict, work: str, key: str):
     return None, None, None
 
 
-def export_all(cfg: Dict, work: str, export_dir: str) -> Dict:
+def export_all(cfg: Dict, work: str, export_dir: str, sources: Dict = None) -> Dict:
     report = {}
-    for key in SOURCES:
-        m, kind, info = load_ema(cfg, work, key)
+    for key in (sources or SOURCES):
+        m, kind, info = load_ema(cfg, work, key, sources)
         if m is None:
             log(f"export: nothing trained for {key} yet")
             continue
@@ -169,7 +169,7 @@ def manifest(cfg: Dict, experts: List[Dict], sr_experts: List[Dict], name="mini-
     return {
         "format_version": 1,
         "name": name,
-        "description": ("Miniature eDiff-I trained on procedural shapes (tools/mini, issues [mini-1] and [mini-2]): "
+        "description": ("Miniature eDiff-I trained on procedural shapes (tools/mini, issues [mini-1], [mini-2], [mini-3]): "
                         "mini-T5 + mini-CLIP text, mini-CLIP image embedding for style, three base experts at "
                         "32x32 (binary-tree fine-tuned), a 32->64 super-resolution stage."),
         "text_encoders": [

@@ -5,6 +5,7 @@ with the true caption, with the position phrase swapped for another cell, and wi
 200 one-object test images (the check of MODEL_CARD, "What the table says").
 
     python -m mini2.position_probe --steps 300 [--sigma 2,40]
+    python -m mini2.position_probe --check e1_high m3_high      # only the check, on trained phases
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from mini import data
-from mini.encoders import FrozenEncoders
+from mini.encoders import frozen_encoders
 from mini.train import log
 from .build import MODELS, SHIFT
 from .evaluate import load
@@ -47,7 +48,7 @@ def errors(model, n: int = 200):
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
         wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
-    enc = FrozenEncoders(max_len=32)
+    enc = frozen_encoders(max_len=32)
 
     def cond(texts):
         t5, t5m = enc.t5(texts)
@@ -65,14 +66,62 @@ def errors(model, n: int = 200):
     return out
 
 
+OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}
+
+
+def pair_errors(model, n: int = 200):
+    """Two-object test images: error with the true relation word vs the opposite one vs no text."""
+    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
+    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 2][:n]
+    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    true, wrong = [], []
+    for k, i in enumerate(idx):
+        a, b = d["labels"][i]["objects"]
+        rel = data.relations_between(a, b)[0]
+        pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
+        true.append(f"{pa} {data.REL_PHRASES[rel][0]} {pb}")
+        wrong.append(f"{pa} {data.REL_PHRASES[OPPOSITE[rel]][0]} {pb}")
+    return _errors(model, x, true, wrong)
+
+
+def _errors(model, x, true, wrong):
+    enc = frozen_encoders(max_len=32)
+
+    def cond(texts):
+        t5, t5m = enc.t5(texts)
+        ct, cm, cp = enc.clip_text(texts)
+        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
+                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
+    c_true, c_wrong = cond(true), cond(wrong)
+    c_none = {k: torch.zeros_like(v) for k, v in c_true.items()}
+    out = {}
+    for s in (1.0, 2.0, 4.0, 8.0, 16.0):
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+        sig = torch.full((x.shape[0],), s)
+        with torch.no_grad():
+            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in (c_true, c_wrong, c_none)]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--sigma", default=None, help="LO,HI: sample noise levels log-uniformly there (default: as pretrain2)")
+    ap.add_argument("--check", nargs="+", default=None, metavar="PHASE",
+                    help="no training: the true / swapped / no-text errors of these phases' EMA weights")
+    ap.add_argument("--pairs", action="store_true",
+                    help="with --check: two-object images, the true relation word vs the opposite one")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = os.path.join(HERE, "work", "mini2")
+    if args.check:
+        for name in args.check:
+            m, step = load(work, name)
+            e = pair_errors(m) if args.pairs else errors(m)
+            log(f"{name} (step {step}): " + " | ".join(
+                f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}" for s, v in e.items()))
+        return
     cache = torch.load(os.path.join(work, "cache", "cache.pt"), map_location="cpu", weights_only=False)
     subset = positional_subset(cache)
     log(f"position probe: {len(subset)} training images whose captions both state the cell")

@@ -29,6 +29,16 @@ def sample_sigma(rng: np.random.Generator, n: int, lo: float, hi: float, dist: s
     or log-uniform on [lo, hi) ("loguniform", for the top expert whose interval the log-normal
     barely reaches)."""
     P_MEAN, P_STD = p_mean, p_std
+    if isinstance(dist, (list, tuple)):
+        # a mixture [(weight, lo, hi, dist), ...]: per sample one component (the experts' noise
+        # distribution seen by one model: the equal-compute baseline)
+        w = np.array([c[0] for c in dist], np.float64)
+        k = rng.choice(len(dist), size=n, p=w / w.sum())
+        out = np.empty(n)
+        for j, (_, clo, chi, cd) in enumerate(dist):
+            m = k == j
+            out[m] = sample_sigma(rng, int(m.sum()), clo, chi, cd, p_mean, p_std)
+        return out
     if dist == "loguniform":
         return np.exp(rng.uniform(math.log(max(lo, 1e-3)), math.log(hi), size=n))
     ndtr = lambda v: float(torch.special.ndtr(torch.tensor(v, dtype=torch.float64)))
@@ -121,7 +131,13 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         return state
     log(f"{ph['name']}: {kind}, {n_params(model):,} params, steps {state['step']}->{ph['steps']}, "
         f"sigma [{ph['lo']}, {ph['hi']}) {ph['dist']}, lr {lr}, batch {ph['batch']}")
-    batches = Batches(cache, seed=ph["seed"], subset=ph.get("subset"))
+    subset = ph.get("subset")
+    if ph.get("single_repeat", 1) > 1:
+        # one-object images with a caption variant that states the cell, k times as often
+        b0 = Batches(cache, seed=ph["seed"])
+        single = np.nonzero(b0.placed.any(axis=1) & b0.single)[0]
+        subset = np.concatenate([np.arange(cache["x32"].shape[0])] + [single] * (ph["single_repeat"] - 1))
+    batches = Batches(cache, seed=ph["seed"], subset=subset)
     model.train()
     t_start = time.time()
     elapsed0 = state["elapsed"]
@@ -147,12 +163,16 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         cur_lr = lr * min(1.0, (step + 1) / ph.get("warmup", 100))
         for g in opt.param_groups:
             g["lr"] = cur_lr
-        b = batches.get(step, ph["batch"], sr=(kind == "sr"), **ph.get("batch_args", {}))
         rng = np.random.default_rng([ph["seed"], 31, step])
+        sig_np = sample_sigma(rng, ph["batch"], ph["lo"], ph["hi"], ph["dist"],
+                              ph.get("p_mean", P_MEAN), ph.get("p_std", P_STD))
+        args = dict(ph.get("batch_args", {}))
+        if "placed_above" in ph:   # captions that state where, for the samples at high noise
+            args["prefer_placed"] = sig_np >= ph["placed_above"]
+        b = batches.get(step, ph["batch"], sr=(kind == "sr"), **args)
         x0 = b.pop("x0")
         gen_seed = b.pop("_gen_seed")
-        sigma = torch.from_numpy(sample_sigma(rng, x0.shape[0], ph["lo"], ph["hi"], ph["dist"],
-                                              ph.get("p_mean", P_MEAN), ph.get("p_std", P_STD))).float()
+        sigma = torch.from_numpy(sig_np).float()
         g = torch.Generator().manual_seed(gen_seed)
         noise = torch.randn(x0.shape, generator=g)
         s = sigma[:, None, None, None]
