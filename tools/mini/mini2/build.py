@@ -134,7 +134,7 @@ def needed(phases: list, work: str, targets: set) -> set:
 
 
 # the shipped [mini-3] experts (the default bundle from the commit that shipped them on)
-RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"]}
+RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"], "m3_base2": RECOVER["baseline"]}
 
 
 def recover_mini2(work: str, rev: str, phases: list, which: dict = RECOVER) -> None:
@@ -224,7 +224,7 @@ def main() -> None:
     ap.add_argument("--recover", default=None, metavar="REV",
                     help=f"plan m3: branch from the [mini-2] models in the ONNX files at git REV (e.g. {MINI2_COMMIT})")
     ap.add_argument("--recover-m3", default=None, metavar="REV",
-                    help="plan m3: take the finished m3 experts (m3_high2, m3_mid) from the default bundle at git REV")
+                    help="plan m3: take the finished m3 models (m3_high2, m3_mid, m3_base2) from the files at git REV")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
