@@ -48,22 +48,7 @@ def errors(model, n: int = 200):
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
         wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
-    enc = frozen_encoders(max_len=32)
-
-    def cond(texts):
-        t5, t5m = enc.t5(texts)
-        ct, cm, cp = enc.clip_text(texts)
-        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
-                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
-    c_true, c_wrong = cond(true), cond(wrong)
-    c_none = {k: torch.zeros_like(v) for k, v in c_true.items()}
-    out = {}
-    for s in (1.0, 2.0, 4.0, 8.0, 16.0):
-        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
-        sig = torch.full((len(idx),), s)
-        with torch.no_grad():
-            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in (c_true, c_wrong, c_none)]
-    return out
+    return _errors(model, x, true, wrong)
 
 
 OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}

@@ -179,6 +179,18 @@ public final class ClipTokenizer extends BaseTokenizer {
             throw new TokenizerFormatException(vocabJson + ": cannot read vocab.json: " + e.getMessage(), e);
         }
         List<String[]> merges = new ArrayList<>();
+        for (String line : readMergeLines(mergesTxt)) {
+            merges.add(line.split(" "));
+        }
+        return create(vocab, merges, List.of(), vocabJson.toString(), DEFAULT_CONTEXT_LENGTH, -1);
+    }
+
+    /**
+     * The merge lines of a {@code merges.txt}, as written: blank lines and a first-line #version
+     * header skipped, every other line checked to be two tokens separated by one space.
+     */
+    static List<String> readMergeLines(Path mergesTxt) {
+        List<String> lines = new ArrayList<>();
         try (BufferedReader r = Files.newBufferedReader(mergesTxt, StandardCharsets.UTF_8)) {
             String line;
             int lineNo = 0;
@@ -187,16 +199,15 @@ public final class ClipTokenizer extends BaseTokenizer {
                 if ((lineNo == 1 && line.startsWith("#version")) || line.isEmpty()) {
                     continue;
                 }
-                String[] parts = line.split(" ");
-                if (parts.length != 2) {
+                if (line.split(" ").length != 2) {
                     throw new TokenizerFormatException(mergesTxt + ": line " + lineNo + ": expected 'a b', got '" + line + "'");
                 }
-                merges.add(parts);
+                lines.add(line);
             }
         } catch (IOException e) {
             throw new TokenizerFormatException(mergesTxt + ": cannot read merges.txt: " + e.getMessage(), e);
         }
-        return create(vocab, merges, List.of(), vocabJson.toString(), DEFAULT_CONTEXT_LENGTH, -1);
+        return lines;
     }
 
     /**

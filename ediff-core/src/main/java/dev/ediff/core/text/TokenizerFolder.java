@@ -5,9 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -74,22 +72,7 @@ public final class TokenizerFolder {
             throw new TokenizerFormatException(vocabFile + ": expected a JSON object of token -> id");
         }
         ArrayNode merges = JSON.arrayNode();
-        try (BufferedReader r = Files.newBufferedReader(mergesFile, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
-            while ((line = r.readLine()) != null) {
-                lineNo++;
-                if ((lineNo == 1 && line.startsWith("#version")) || line.isEmpty()) {
-                    continue;
-                }
-                if (line.split(" ").length != 2) {
-                    throw new TokenizerFormatException(mergesFile + ": line " + lineNo + ": expected 'a b', got '" + line + "'");
-                }
-                merges.add(line);
-            }
-        } catch (IOException e) {
-            throw new TokenizerFormatException(mergesFile + ": cannot read merges.txt: " + e.getMessage(), e);
-        }
+        ClipTokenizer.readMergeLines(mergesFile).forEach(merges::add);
         JsonNode cfg = config(folder);
         String bos = token(cfg, "bos_token", ClipTokenizer.START_OF_TEXT);
         String eos = token(cfg, "eos_token", ClipTokenizer.END_OF_TEXT);

@@ -112,20 +112,24 @@ class DiffusersFolderTest {
 
     @Test
     void aTokenizerLargerThanTheEmbeddingTableIsRejectedAtOpen() throws IOException {
-        Path f = copy("sd15");
-        replace(f.resolve("text_encoder").resolve("config.json"), "\"vocab_size\": 723", "\"vocab_size\": 500");
-        DiffusersFolder folder = DiffusersFolder.open(f);
-        EDiffException e = assertThrows(EDiffException.class, () -> DiffusersPromptEncoder.open(folder, 1));
-        assertMessage(e, "tokenizer has 723 tokens", "config.json has vocab_size 500");
+        promptEncoderRefuses("sd15", "text_encoder", "\"vocab_size\": 723", "\"vocab_size\": 500",
+                "tokenizer has 723 tokens", "config.json has vocab_size 500");
     }
 
     @Test
     void aCrossAttentionWidthThatDoesNotFitTheTextEncodersIsRejectedAtOpen() throws IOException {
-        Path f = copy("sdxl-base");
-        replace(f.resolve("unet").resolve("config.json"), "\"cross_attention_dim\": 80", "\"cross_attention_dim\": 64");
+        promptEncoderRefuses("sdxl-base", "unet", "\"cross_attention_dim\": 80", "\"cross_attention_dim\": 64",
+                "cross_attention_dim 64 does not match the text encoders' width 80", "text_encoder 32", "text_encoder_2 48");
+    }
+
+    /** A copy of {@code fixture} with one edit to {@code component/config.json} opens, but its prompt encoder does not. */
+    private void promptEncoderRefuses(String fixture, String component, String from, String to, String... fragments)
+            throws IOException {
+        Path f = copy(fixture);
+        replace(f.resolve(component).resolve("config.json"), from, to);
         DiffusersFolder folder = DiffusersFolder.open(f);
         EDiffException e = assertThrows(EDiffException.class, () -> DiffusersPromptEncoder.open(folder, 1));
-        assertMessage(e, "cross_attention_dim 64 does not match the text encoders' width 80", "text_encoder 32", "text_encoder_2 48");
+        assertMessage(e, fragments);
     }
 
     @Test

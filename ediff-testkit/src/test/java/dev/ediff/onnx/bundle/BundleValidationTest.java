@@ -179,27 +179,28 @@ class BundleValidationTest {
     /** #13: a 2.5 GB model file is refused from its size, without being read (a sparse file: no disk, no time). */
     @Test
     void anOversizedModelFileIsRefusedUnread() throws Exception {
-        java.nio.file.Path big = fixture.dir.resolve("base/mid.onnx");
-        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
-            f.setLength(2_500_000_000L);
-        }
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        long allocated = mx.getCurrentThreadAllocatedBytes();
-        fails("base/mid.onnx", "stages[0].experts[1].model", "2500000000 bytes", "smaller than 2 GiB");
-        allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
-        assertTrue(allocated < 200_000_000, "the file was not read onto the heap: " + allocated + " bytes allocated");
+        refusedUnread(2_500_000_000L, "2500000000 bytes", "smaller than 2 GiB");
     }
 
     /** Just under the limit: mapped, not read onto the heap, and refused at its first bytes (zeros are no protobuf). */
     @Test
     void aLargeFileOfZerosIsRefusedQuickly() throws Exception {
+        refusedUnread(2_000_000_000L, "is not a valid ONNX model file", "field number 0");
+    }
+
+    /** base/mid.onnx as a sparse file of {@code size} zero bytes: refused with {@code fragments}, without reading it onto the heap. */
+    private void refusedUnread(long size, String... fragments) throws Exception {
         java.nio.file.Path big = fixture.dir.resolve("base/mid.onnx");
         try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(big.toFile(), "rw")) {
-            f.setLength(2_000_000_000L);
+            f.setLength(size);
         }
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long allocated = mx.getCurrentThreadAllocatedBytes();
-        fails("base/mid.onnx", "stages[0].experts[1].model", "is not a valid ONNX model file", "field number 0");
+        String[] expected = new String[fragments.length + 2];
+        expected[0] = "base/mid.onnx";
+        expected[1] = "stages[0].experts[1].model";
+        System.arraycopy(fragments, 0, expected, 2, fragments.length);
+        fails(expected);
         allocated = mx.getCurrentThreadAllocatedBytes() - allocated;
         assertTrue(allocated < 200_000_000, "the file was not read onto the heap: " + allocated + " bytes allocated");
     }
