@@ -75,7 +75,9 @@ final class InfoCommand implements Callable<Integer> {
                     s.conditioningInputs(), s.output());
             for (Manifest.ExpertSpec e : s.experts()) {
                 out.printf("    expert %-8s [%s, %s)  %s%n", e.name(), e.sigmaLo(),
-                        Double.isInfinite(e.sigmaHi()) ? "inf" : Double.toString(e.sigmaHi()), e.model());
+                        Double.isInfinite(e.sigmaHi()) ? "inf" : Double.toString(e.sigmaHi()),
+                        e.model().orElseGet(() -> "provider " + e.provider().orElseThrow()
+                                + (e.options().isEmpty() ? "" : " " + e.options())));
             }
         }
         if (check) {

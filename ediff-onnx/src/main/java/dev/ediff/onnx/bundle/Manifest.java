@@ -62,8 +62,41 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                                    int dim) {
     }
 
-    /** One expert of a stage. */
-    public record ExpertSpec(String name, String model, double sigmaLo, double sigmaHi) {
+    /**
+     * One expert of a stage: an ONNX {@code model} file, or a Java expert that the
+     * {@link dev.ediff.api.ExpertProvider} naming {@code provider} makes with {@code options}
+     * (exactly one of {@code model} and {@code provider} is present).
+     *
+     * @param name     the expert's name (in logs and routed evaluations)
+     * @param model    the bundle-relative ONNX file, if the expert is a graph
+     * @param sigmaLo  the lower end of its interval (inclusive)
+     * @param sigmaHi  the upper end (exclusive; infinite for the unbounded top expert)
+     * @param provider the expert provider name, if the expert is Java code
+     * @param options  the provider's options as text (empty for a model)
+     */
+    public record ExpertSpec(String name, Optional<String> model, double sigmaLo, double sigmaHi,
+                             Optional<String> provider, Map<String, String> options) {
+
+        /**
+         * Checks that exactly one of {@code model} and {@code provider} is given, and copies {@code options}.
+         *
+         * @param name     the expert's name
+         * @param model    the ONNX file, if a graph
+         * @param sigmaLo  the lower end of its interval
+         * @param sigmaHi  the upper end
+         * @param provider the expert provider name, if Java code
+         * @param options  the provider's options
+         * @throws IllegalArgumentException when both or neither are given, or options come with a model
+         */
+        public ExpertSpec {
+            if (model.isPresent() == provider.isPresent()) {
+                throw new IllegalArgumentException("expert '" + name + "' needs exactly one of model and provider");
+            }
+            if (model.isPresent() && !options.isEmpty()) {
+                throw new IllegalArgumentException("expert '" + name + "' has options but no provider");
+            }
+            options = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(options));
+        }
     }
 
     /** One stage of the cascade. */
@@ -263,14 +296,49 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             String ep = path + ".experts[" + i + "]";
             JsonNode e = experts.get(i);
             r.object(e, ep);
-            r.onlyFields(e, ep, Set.of("name", "model", "sigma_lo", "sigma_hi"));
+            r.onlyFields(e, ep, Set.of("name", "model", "provider", "options", "sigma_lo", "sigma_hi"));
             double lo = r.number(e, ep + ".sigma_lo", 0, MAX_SIGMA, true);
             double hi = e.hasNonNull("sigma_hi") ? r.number(e, ep + ".sigma_hi", 0, MAX_SIGMA, false)
                     : Double.POSITIVE_INFINITY;
             if (!(hi > lo)) {
                 throw new BundleException(r.where + ": " + ep + " has sigma_hi " + hi + " <= sigma_lo " + lo);
             }
-            ex.add(new ExpertSpec(r.text(e, ep + ".name"), r.file(e, ep + ".model"), lo, hi));
+            String expertName = r.text(e, ep + ".name");
+            boolean hasModel = e.hasNonNull("model");
+            boolean hasProvider = e.hasNonNull("provider");
+            if (hasModel == hasProvider) {
+                throw new BundleException(r.where + ": " + ep + (hasModel ? " gives both 'model' and 'provider'"
+                        : " gives neither 'model' nor 'provider'") + "; give exactly one: 'model' (an ONNX file in the"
+                        + " bundle) or 'provider' (a Java expert by name, one of " + ExpertProviders.names() + ")");
+            }
+            Optional<String> provider = Optional.empty();
+            Map<String, String> options = new LinkedHashMap<>();
+            if (hasProvider) {
+                String p = r.text(e, ep + ".provider");
+                if (!ExpertProviders.known(p)) {
+                    throw new BundleException(r.where + ": " + ep + ".provider '" + p + "' is unknown; known expert"
+                            + " providers: " + ExpertProviders.names() + " (add one with a dev.ediff.api.ExpertProvider"
+                            + " listed in META-INF/services)");
+                }
+                provider = Optional.of(p);
+                JsonNode o = e.get("options");
+                if (o != null && !o.isNull()) {
+                    r.object(o, ep + ".options");
+                    for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+                        Map.Entry<String, JsonNode> kv = it.next();
+                        if (!kv.getValue().isValueNode() || kv.getValue().isNull()) {
+                            throw new BundleException(r.where + ": " + ep + ".options." + kv.getKey()
+                                    + " must be a string, number or boolean, got " + kv.getValue());
+                        }
+                        options.put(kv.getKey(), kv.getValue().asText());
+                    }
+                }
+            } else if (e.hasNonNull("options")) {
+                throw new BundleException(r.where + ": " + ep + ".options is only for a 'provider' expert; an ONNX"
+                        + " 'model' takes no options");
+            }
+            Optional<String> model = hasModel ? Optional.of(r.file(e, ep + ".model")) : Optional.empty();
+            ex.add(new ExpertSpec(expertName, model, lo, hi, provider, options));
         }
         JsonNode defaults = n.has("defaults") ? n.get("defaults") : new ObjectMapper().createObjectNode();
         r.object(defaults, path + ".defaults");

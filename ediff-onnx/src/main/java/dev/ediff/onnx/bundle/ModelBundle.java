@@ -3,6 +3,8 @@ package dev.ediff.onnx.bundle;
 import dev.ediff.api.CancelledException;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
+import dev.ediff.api.Expert;
+import dev.ediff.api.ForwardingExpert;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.ImageEncoder;
 import dev.ediff.api.NoiseInterval;
@@ -325,8 +327,13 @@ public final class ModelBundle {
         for (int i = 0; i < s.experts().size(); i++) {
             Manifest.ExpertSpec e = s.experts().get(i);
             String ef = field + ".experts[" + i + "]";
-            OnnxExpert expert = withContext(where, ef + ".model", e.model(), () -> {
-                Model model = model(src, m, e.model(), ef + ".model");
+            if (e.provider().isPresent()) {
+                tree.expert(new NoiseInterval(e.sigmaLo(), e.sigmaHi()), providedExpert(where, ef, e, opened, b));
+                continue;
+            }
+            String file = e.model().orElseThrow();
+            OnnxExpert expert = withContext(where, ef + ".model", file, () -> {
+                Model model = model(src, m, file, ef + ".model");
                 try {
                     return model.path().isPresent()
                             ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
@@ -337,7 +344,7 @@ public final class ModelBundle {
             });
             opened.add(expert);
             b.owning(expert);
-            checkWidths(where, ef, e.model(), expert, s, encoders, m);
+            checkWidths(where, ef, file, expert, s, encoders, m);
             tree.expert(new NoiseInterval(e.sigmaLo(), e.sigmaHi()), expert);
         }
         RoutingTree routing;
@@ -355,6 +362,32 @@ public final class ModelBundle {
                 .roles(s.conditioningInputs().keySet());
         s.augmentationSigma().ifPresent(sb::superResolution);
         return sb.build();
+    }
+
+    /**
+     * The Java expert an {@link dev.ediff.api.ExpertProvider} makes for a manifest entry, under the
+     * entry's name (as an ONNX expert is named), owned by the pipeline when it is closeable.
+     */
+    private static Expert providedExpert(String where, String field, Manifest.ExpertSpec e, List<AutoCloseable> opened,
+                                         EDiffBuilder b) {
+        String provider = e.provider().orElseThrow();
+        Expert made;
+        try {
+            made = ExpertProviders.create(provider, e.options());
+        } catch (IllegalArgumentException ex) {
+            throw new BundleException(where + ": " + field + " (provider '" + provider + "', options " + e.options()
+                    + "): " + ex.getMessage(), ex);
+        }
+        if (made instanceof AutoCloseable closeable) {
+            opened.add(closeable);
+            b.owning(closeable);
+        }
+        return new ForwardingExpert(made) {
+            @Override
+            public String name() {
+                return e.name();
+            }
+        };
     }
 
     private static void checkRolesHaveSources(String where, String field, Manifest.StageSpec s, Manifest m) {

@@ -166,7 +166,7 @@ public final class PipelineBenchmark {
             sessions.add(e.model());
         }
         m.imageEncoder().ifPresent(ie -> sessions.add(ie.model()));
-        m.stages().forEach(st -> st.experts().forEach(x -> sessions.add(x.model())));
+        m.stages().forEach(st -> st.experts().forEach(x -> x.model().ifPresent(sessions::add)));
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(config.effectiveIntraOpThreads());
             for (String f : sessions) {
