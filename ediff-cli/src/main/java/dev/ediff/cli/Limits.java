@@ -1,5 +1,9 @@
 package dev.ediff.cli;
 
+import dev.ediff.api.Guidance;
+import dev.ediff.api.Paint;
+import dev.ediff.api.Request;
+
 import java.util.Locale;
 
 /**
@@ -11,12 +15,12 @@ final class Limits {
 
     /** Images per generation ({@code --count}, {@code --count-per-prompt}). */
     static final int MAX_COUNT = 64;
-    /** Sampler steps of a stage. */
-    static final int MAX_STEPS = 1000;
-    /** Text guidance scale, from 0 (off). */
-    static final double MAX_GUIDANCE = 100;
-    /** Paint-with-words weight, from 0. */
-    static final double MAX_PAINT_WEIGHT = 10;
+    /** Sampler steps of a stage: the SDK's own bound, so the CLI refuses exactly what the API would. */
+    static final int MAX_STEPS = Request.MAX_STEPS;
+    /** Text guidance scale, from 0 (off): the SDK's own bound. */
+    static final double MAX_GUIDANCE = Guidance.MAX_SCALE;
+    /** Paint-with-words weight, from 0: the SDK's own bound. */
+    static final double MAX_PAINT_WEIGHT = Paint.MAX_WEIGHT;
     /** Style guidance strength, from 0. */
     static final double MAX_STYLE_STRENGTH = 10;
     /** ONNX Runtime threads per operator. */

@@ -1,5 +1,7 @@
 package dev.ediff.eval;
 
+import dev.ediff.api.Guidance;
+import dev.ediff.api.Request;
 import dev.ediff.core.sampling.Samplers;
 
 import java.nio.file.Path;
@@ -87,8 +89,8 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                     }
                     sampler = v;
                 }
-                case "steps" -> steps = (int) number(text, "steps", v, 1, 1000, true);
-                case "guidance" -> guidance = number(text, "guidance", v, 0, 100, false);
+                case "steps" -> steps = (int) number(text, "steps", v, 1, Request.MAX_STEPS, true);
+                case "guidance" -> guidance = number(text, "guidance", v, 0, Guidance.MAX_SCALE, false);
                 case "t5" -> t5 = bool(text, "t5", v);
                 case "clip" -> clip = bool(text, "clip", v);
                 case "until" -> until = nonEmpty(text, "until", v);
