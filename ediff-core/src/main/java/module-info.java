@@ -20,6 +20,8 @@ module dev.ediff.core {
 
     uses dev.ediff.core.ModelLoader;
     uses dev.ediff.api.SamplerProvider;
+    // Services.load does the lookup for ediff-onnx's bundles too
+    uses dev.ediff.api.ExpertProvider;
 
     provides dev.ediff.api.SamplerProvider with dev.ediff.core.sampling.StandardSamplers;
     provides dev.ediff.api.PngWriter with dev.ediff.core.image.PngFilesWriter;

@@ -15,8 +15,5 @@ module dev.ediff.onnx {
     exports dev.ediff.onnx.diffusers;
     exports dev.ediff.onnx.rewrite;
 
-    // a manifest's expert may name a Java expert by provider (see BUNDLE_FORMAT.md)
-    uses dev.ediff.api.ExpertProvider;
-
     provides dev.ediff.core.ModelLoader with dev.ediff.onnx.bundle.OnnxModelLoader;
 }

@@ -2,13 +2,12 @@ package dev.ediff.core.sampling;
 
 import dev.ediff.api.Sampler;
 import dev.ediff.api.SamplerProvider;
+import dev.ediff.core.Services;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.StringJoiner;
 import java.util.TreeMap;
@@ -121,7 +120,7 @@ public final class Samplers {
 
     /**
      * The sampler called {@code name} with {@code options}, from the first {@link SamplerProvider}
-     * (found by {@link ServiceLoader}) that names it; the built-ins are {@link StandardSamplers}.
+     * (found by {@link java.util.ServiceLoader}) that names it; the built-ins are {@link StandardSamplers}.
      *
      * @param name    the sampler name, case-insensitive
      * @param options option values as text (see {@link Sampler#options()})
@@ -196,16 +195,6 @@ public final class Samplers {
     }
 
     private static List<SamplerProvider> providers() {
-        List<SamplerProvider> list = new ArrayList<>();
-        ServiceLoader.load(SamplerProvider.class, Samplers.class.getClassLoader()).forEach(list::add);
-        ClassLoader context = Thread.currentThread().getContextClassLoader();
-        if (context != null && context != Samplers.class.getClassLoader()) {
-            ServiceLoader.load(SamplerProvider.class, context).forEach(p -> {
-                if (list.stream().noneMatch(q -> q.getClass() == p.getClass())) {
-                    list.add(p);
-                }
-            });
-        }
-        return list;
+        return Services.load(SamplerProvider.class);
     }
 }

@@ -2,12 +2,11 @@ package dev.ediff.onnx.bundle;
 
 import dev.ediff.api.Expert;
 import dev.ediff.api.ExpertProvider;
+import dev.ediff.core.Services;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -51,16 +50,6 @@ final class ExpertProviders {
     }
 
     private static List<ExpertProvider> providers() {
-        List<ExpertProvider> list = new ArrayList<>();
-        ServiceLoader.load(ExpertProvider.class, ExpertProviders.class.getClassLoader()).forEach(list::add);
-        ClassLoader context = Thread.currentThread().getContextClassLoader();
-        if (context != null && context != ExpertProviders.class.getClassLoader()) {
-            ServiceLoader.load(ExpertProvider.class, context).forEach(p -> {
-                if (list.stream().noneMatch(q -> q.getClass() == p.getClass())) {
-                    list.add(p);
-                }
-            });
-        }
-        return list;
+        return Services.load(ExpertProvider.class);
     }
 }
