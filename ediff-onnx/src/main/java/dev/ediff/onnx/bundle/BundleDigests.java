@@ -34,17 +34,28 @@ final class BundleDigests {
     }
 
     /**
-     * Like {@link #check(Manifest, String, String, byte[])} for bytes in a buffer (direct or mapped);
-     * the buffer's position is left as it was. Returns the buffer.
+     * Checks a digest computed earlier (or just now) for bundle file {@code file} against the
+     * manifest's, if it has one.
+     *
+     * @throws BundleException naming the file, both digests and the fix
      */
-    static java.nio.ByteBuffer check(Manifest m, String bundle, String file, java.nio.ByteBuffer bytes) {
+    static void verify(Manifest m, String bundle, String file, String actual) {
         String expected = m.sha256().get(file);
         if (expected != null) {
-            MessageDigest d = sha256();
-            d.update(bytes.duplicate());
-            compare(bundle, file, expected, HexFormat.of().formatHex(d.digest()));
+            compare(bundle, file, expected, actual);
         }
-        return bytes;
+    }
+
+    /** The SHA-256 digest of {@code bytes}, as 64 lowercase hex digits. */
+    static String sha256(byte[] bytes) {
+        return HexFormat.of().formatHex(sha256().digest(bytes));
+    }
+
+    /** The SHA-256 digest of the remaining bytes of {@code bytes} (its position is left as it was). */
+    static String sha256(java.nio.ByteBuffer bytes) {
+        MessageDigest d = sha256();
+        d.update(bytes.duplicate());
+        return HexFormat.of().formatHex(d.digest());
     }
 
     /** Like {@link #check(Manifest, String, String, byte[])} for a file on disk, read as a stream. */

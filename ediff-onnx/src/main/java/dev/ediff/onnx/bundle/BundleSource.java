@@ -27,6 +27,12 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
     abstract Optional<Path> path(String file, String field);
 
     /**
+     * The current {@link FileStamp} of a file named by a manifest field (checked as {@link #read}
+     * checks it), or null when it has none and must be read and checked afresh.
+     */
+    abstract FileStamp stamp(String file, String field);
+
+    /**
      * An ONNX model file's bytes outside the Java heap: mapped read-only from a folder bundle
      * (then {@code path} is the file, which ONNX Runtime opens itself), or copied once into a
      * direct buffer from the classpath. The size is checked before anything is read.
@@ -93,6 +99,11 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
         }
 
         @Override
+        FileStamp stamp(String file, String field) {
+            return FileStamp.of(BundlePaths.resolveInside(dir, file, describe() + "/" + Manifest.FILE, field));
+        }
+
+        @Override
         ModelFile model(String file, String field) {
             Path p = BundlePaths.resolveInside(dir, file, describe() + "/" + Manifest.FILE, field);
             try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
@@ -140,6 +151,13 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
         @Override
         Optional<Path> path(String file, String field) {
             return Optional.empty();
+        }
+
+        @Override
+        FileStamp stamp(String file, String field) {
+            BundlePaths.checkRelative(file, describe() + "/" + Manifest.FILE, field);
+            URL url = loader.getResource(root + file);
+            return url == null ? null : FileStamp.of(url);
         }
 
         @Override

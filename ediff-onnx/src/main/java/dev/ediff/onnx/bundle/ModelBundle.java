@@ -212,9 +212,7 @@ public final class ModelBundle {
                 Manifest.TextEncoderSpec s = m.textEncoders().get(i);
                 String field = "text_encoders[" + i + "]";
                 Tokenizer tok = withContext(where, field + ".tokenizer", s.tokenizer(),
-                        () -> Tokenizers.load(BundleDigests.check(m, src.describe(), s.tokenizer(),
-                                src.read(s.tokenizer(), field + ".tokenizer")),
-                                src.describe() + "/" + s.tokenizer()));
+                        () -> tokenizer(src, m, s.tokenizer(), field + ".tokenizer"));
                 try {
                     tok.encode("", s.maxTokens());
                 } catch (IllegalArgumentException ex) {
@@ -478,12 +476,58 @@ public final class ModelBundle {
         }
     }
 
+    /**
+     * The tokenizer of a bundle file, verified against the manifest's digest: parsed from the file,
+     * or the one parsed before from the same version of it (see {@link BundleCache}).
+     */
+    private static Tokenizer tokenizer(BundleSource src, Manifest m, String file, String field) {
+        FileStamp before = src.stamp(file, field);
+        Tokenizer cached = BundleCache.tokenizer(before);
+        String digest = BundleCache.digest(before);
+        if (cached != null && digest != null) {
+            BundleDigests.verify(m, src.describe(), file, digest);
+            return cached;
+        }
+        byte[] bytes = src.read(file, field);
+        FileStamp after = src.stamp(file, field);
+        if (digest == null || !before.equals(after)) {
+            digest = before != null || m.sha256().containsKey(file) ? BundleDigests.sha256(bytes) : null;
+        }
+        if (digest != null) {
+            BundleDigests.verify(m, src.describe(), file, digest);
+            BundleCache.putDigest(before, after, digest);
+        }
+        Tokenizer tok = Tokenizers.load(bytes, src.describe() + "/" + file);
+        BundleCache.putTokenizer(before, after, tok);
+        return tok;
+    }
+
+    /**
+     * Verifies a file against the manifest's digest, if it has one: with the digest computed for the
+     * same version of the file before, if there is one, else by hashing {@code bytes}, its content
+     * read while it had the stamp {@code before}.
+     */
+    private static void verify(BundleSource src, Manifest m, String file, String field, FileStamp before,
+                               Supplier<String> hash) {
+        if (!m.sha256().containsKey(file)) {
+            return;
+        }
+        FileStamp after = before == null ? null : src.stamp(file, field);
+        String digest = before != null && before.equals(after) ? BundleCache.digest(before) : null;
+        if (digest == null) {
+            digest = hash.get();
+            BundleCache.putDigest(before, after, digest);
+        }
+        BundleDigests.verify(m, src.describe(), file, digest);
+    }
+
     private static Model model(BundleSource src, Manifest m, String file, String field) {
+        FileStamp before = m.sha256().containsKey(file) ? src.stamp(file, field) : null;
         BundleSource.ModelFile mf = src.model(file, field);
         List<String> external;
         try {
             // Verified before ONNX Runtime sees the file: the mapping (folder) or the direct copy (classpath).
-            BundleDigests.check(m, src.describe(), file, mf.bytes());
+            verify(src, m, file, field, before, () -> BundleDigests.sha256(mf.bytes()));
             external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
         } catch (RuntimeException e) {
             BundleSource.free(mf.bytes());
@@ -509,7 +553,10 @@ public final class ModelBundle {
             BundlePaths.checkRelative(loc, src.describe() + "/" + file, "external data of " + field);
             Path data = BundlePaths.resolveInside(folder.dir, dir + loc, src.describe() + "/" + file,
                     "external data of " + field);
-            BundleDigests.check(m, src.describe(), dir + loc, data);
+            String describe = src.describe() + "/" + dir + loc;
+            verify(src, m, dir + loc, "external data of " + field,
+                    m.sha256().containsKey(dir + loc) ? FileStamp.of(data) : null,
+                    () -> BundleDigests.sha256(data, describe));
         }
         return new Model(null, mf.path());
     }

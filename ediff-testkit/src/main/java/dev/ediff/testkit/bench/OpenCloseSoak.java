@@ -19,7 +19,8 @@ import java.util.Locale;
  * <p>Usage: {@code OpenCloseSoak [cycles=100] [generate=true|false] [bundle folder; default: the
  * classpath default bundle]} ({@code -Dsoak.holdSeconds=N} keeps the process alive at the end). Columns:
  * resident memory, Java heap in use and committed, RSS minus committed heap (native memory when the
- * heap is pre-touched with {@code -Xms=-Xmx -XX:+AlwaysPreTouch}), Java bytes allocated per cycle.
+ * heap is pre-touched with {@code -Xms=-Xmx -XX:+AlwaysPreTouch}), Java bytes allocated per cycle by this
+ * thread (the mean over the cycles since the previous row).
  * Target: RSS after the last cycle within 1.5x of RSS after the first.
  */
 public final class OpenCloseSoak {
@@ -44,7 +45,8 @@ public final class OpenCloseSoak {
                 "RSS-heap MB", "alloc MB/cy", "RSS/1st");
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-        long allocated0 = threads.getCurrentThreadAllocatedBytes();
+        long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
+        int cycleBefore = 0;
         double first = 0;
         double last = 0;
         long t0 = System.nanoTime();
@@ -64,7 +66,10 @@ public final class OpenCloseSoak {
             if (c == 1 || c == 2 || c == 5 || c % 10 == 0 || c == cycles) {
                 Runtime rt = Runtime.getRuntime();
                 double committed = rt.totalMemory() / 1048576.0;
-                double allocated = (threads.getCurrentThreadAllocatedBytes() - allocated0) / 1048576.0 / c;
+                long allocatedNow = threads.getCurrentThreadAllocatedBytes();
+                double allocated = (allocatedNow - allocatedBefore) / 1048576.0 / (c - cycleBefore);
+                allocatedBefore = allocatedNow;
+                cycleBefore = c;
                 System.out.printf(Locale.ROOT, "%6d %10.1f %10.1f %12.1f %12.1f %12.1f %8.2f%n", c, last,
                         (rt.totalMemory() - rt.freeMemory()) / 1048576.0, committed, last - committed, allocated,
                         last / first);
