@@ -167,7 +167,7 @@ public final class OnnxExpert implements Expert, AutoCloseable {
      */
     public long[] inputShape(String input) {
         try {
-            return ((ai.onnxruntime.TensorInfo) model.session().getInputInfo().get(input).getInfo()).getShape();
+            return ((ai.onnxruntime.TensorInfo) model.inputs().get(input).getInfo()).getShape();
         } catch (ai.onnxruntime.OrtException | RuntimeException e) {
             throw new EDiffException(name + ": the model has no readable input '" + input + "'", e);
         }

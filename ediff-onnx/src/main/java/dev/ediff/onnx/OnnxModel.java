@@ -31,6 +31,9 @@ final class OnnxModel implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closing;
     private boolean closed;
+    /** The session's input and output signatures, read once (ONNX Runtime builds new maps on every call). */
+    private volatile Map<String, NodeInfo> inputs;
+    private volatile Map<String, NodeInfo> outputs;
 
     OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config) {
         this.name = name;
@@ -38,6 +41,26 @@ final class OnnxModel implements AutoCloseable {
         this.session = opened.session();
         this.options = opened.options();
         this.provider = opened.provider();
+    }
+
+    /** The session's inputs by name, in the graph's order (read once; unmodifiable). */
+    Map<String, NodeInfo> inputs() throws OrtException {
+        Map<String, NodeInfo> m = inputs;
+        if (m == null) {
+            m = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
+            inputs = m;
+        }
+        return m;
+    }
+
+    /** The session's outputs by name, in the graph's order (read once; unmodifiable). */
+    Map<String, NodeInfo> outputs() throws OrtException {
+        Map<String, NodeInfo> m = outputs;
+        if (m == null) {
+            m = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getOutputInfo()));
+            outputs = m;
+        }
+        return m;
     }
 
     /** The execution provider actually in use. */
@@ -91,7 +114,7 @@ final class OnnxModel implements AutoCloseable {
      */
     long[] require(boolean input, String tensor, String role, int rank, Set<OnnxJavaType> types) {
         try {
-            Map<String, NodeInfo> nodes = input ? session.getInputInfo() : session.getOutputInfo();
+            Map<String, NodeInfo> nodes = input ? inputs() : outputs();
             String kind = input ? "input" : "output";
             String expected = types + " rank " + rank;
             NodeInfo node = nodes.get(tensor);
@@ -114,7 +137,7 @@ final class OnnxModel implements AutoCloseable {
     /** The declared info of input {@code input}. */
     ai.onnxruntime.ValueInfo inputInfo(String input) {
         try {
-            return session.getInputInfo().get(input).getInfo();
+            return inputs().get(input).getInfo();
         } catch (OrtException e) {
             throw new EDiffException(name + ": could not read the model's inputs: " + e.getMessage(), e);
         }

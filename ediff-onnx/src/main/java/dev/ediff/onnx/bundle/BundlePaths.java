@@ -18,7 +18,7 @@ final class BundlePaths {
     /** Checks the form of a manifest path: relative, forward slashes, no {@code ..}, no empty segment. */
     static void checkRelative(String file, String where, String field) {
         String why = null;
-        if (file.startsWith("/") || file.startsWith("\\") || file.matches("^[A-Za-z]:.*")) {
+        if (file.startsWith("/") || file.startsWith("\\") || driveLetter(file)) {
             why = "is absolute";
         } else if (file.contains("\\")) {
             why = "uses a backslash (use '/')";
@@ -40,6 +40,15 @@ final class BundlePaths {
             throw new BundleException(where + ": " + field + " '" + file + "' " + why
                     + "; files must be given relative to the bundle folder, inside it");
         }
+    }
+
+    /** True for a Windows drive path such as {@code C:x} (no regular expression: this runs for every file of every open). */
+    private static boolean driveLetter(String file) {
+        if (file.length() < 2 || file.charAt(1) != ':') {
+            return false;
+        }
+        char c = file.charAt(0);
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
     }
 
     /** Resolves a checked relative path against the bundle folder and makes sure the real file is inside it. */

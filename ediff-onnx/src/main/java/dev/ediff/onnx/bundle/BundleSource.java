@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.net.URL;
 import java.net.URLConnection;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -49,16 +51,35 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
      * The buffer must not be used afterwards. Without {@code sun.misc.Unsafe} the GC frees it.
      */
     static void free(ByteBuffer buffer) {
-        if (buffer == null || !buffer.isDirect()) {
+        if (buffer == null || !buffer.isDirect() || Cleaner.INVOKE == null) {
             return;
         }
         try {
-            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-            java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            unsafeClass.getMethod("invokeCleaner", ByteBuffer.class).invoke(f.get(null), buffer);
+            Cleaner.INVOKE.invoke(Cleaner.UNSAFE, buffer);
         } catch (ReflectiveOperationException | RuntimeException e) {
             // not available: the buffer is freed when it is collected
+        }
+    }
+
+    /** {@code sun.misc.Unsafe.invokeCleaner}, looked up once (null where it is not available). */
+    private static final class Cleaner {
+        static final Object UNSAFE;
+        static final java.lang.reflect.Method INVOKE;
+
+        static {
+            Object unsafe = null;
+            java.lang.reflect.Method invoke = null;
+            try {
+                Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
+                java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
+                f.setAccessible(true);
+                unsafe = f.get(null);
+                invoke = unsafeClass.getMethod("invokeCleaner", ByteBuffer.class);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                invoke = null;
+            }
+            UNSAFE = unsafe;
+            INVOKE = invoke;
         }
     }
 
@@ -175,20 +196,26 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
                 if (size > MAX_FILE) {
                     throw tooLarge(where, field, size);
                 }
-                try (InputStream in = c.getInputStream()) {
-                    ByteBuffer out = ByteBuffer.allocateDirect(size >= 0 ? (int) size : 1 << 20);
-                    byte[] chunk = new byte[1 << 16];
-                    for (int n; (n = in.read(chunk)) > 0; ) {
-                        if (out.remaining() < n) {
-                            long grown = Math.max(out.capacity() * 2L, (long) out.position() + n);
-                            if (grown > MAX_FILE) {
-                                throw tooLarge(where, field, grown);
+                // Read straight into the direct buffer (the channel copies through a small buffer of its own),
+                // so that opening leaves no large garbage on the Java heap.
+                try (InputStream in = c.getInputStream(); ReadableByteChannel ch = Channels.newChannel(in)) {
+                    ByteBuffer out = ByteBuffer.allocateDirect(size >= 0 ? (int) size + 1 : 1 << 20);
+                    try {
+                        while (ch.read(out) >= 0) {
+                            if (!out.hasRemaining()) {
+                                long grown = out.capacity() * 2L;
+                                if (grown > MAX_FILE) {
+                                    throw tooLarge(where, field, grown);
+                                }
+                                ByteBuffer bigger = ByteBuffer.allocateDirect((int) grown);
+                                bigger.put(out.flip());
+                                free(out);
+                                out = bigger;
                             }
-                            ByteBuffer bigger = ByteBuffer.allocateDirect((int) grown);
-                            bigger.put(out.flip());
-                            out = bigger;
                         }
-                        out.put(chunk, 0, n);
+                    } catch (IOException | RuntimeException e) {
+                        free(out);
+                        throw e;
                     }
                     return new ModelFile(out.flip(), Optional.empty());
                 }
