@@ -32,6 +32,25 @@ abstract sealed class NativeBuffer {
         return ByteBuffer.allocateDirect(Math.multiplyExact(n, bytes)).order(ByteOrder.nativeOrder());
     }
 
+    /** The direct memory (owned by this buffer). */
+    private ByteBuffer memory;
+
+    /** Allocates the direct memory of {@code n} elements of {@code bytes} bytes, owned by this buffer. */
+    final ByteBuffer own(int n, int bytes) {
+        memory = direct(n, bytes);
+        return memory;
+    }
+
+    /**
+     * Frees the direct memory now (the tensors wrapping it must be closed first, and the buffer is
+     * not used again), instead of at some later garbage collection.
+     */
+    final void free() {
+        ByteBuffer m = memory;
+        memory = null;
+        dev.ediff.onnx.internal.DirectMemory.free(m);
+    }
+
     /** Wraps the buffer, without copying, as a tensor of {@code shape}. The caller owns the tensor. */
     abstract OnnxTensor wrap(OrtEnvironment env, long[] shape) throws OrtException;
 
@@ -56,7 +75,7 @@ abstract sealed class NativeBuffer {
         private float[] staging;
 
         Float32(int n) {
-            buffer = direct(n, Float.BYTES).asFloatBuffer();
+            buffer = own(n, Float.BYTES).asFloatBuffer();
         }
 
         /** The heap staging array, made on first use (a conditioning buffer that is only filled never needs one). */
@@ -122,7 +141,7 @@ abstract sealed class NativeBuffer {
         private final short[] staging;
 
         Float16(int n) {
-            buffer = direct(n, Short.BYTES).asShortBuffer();
+            buffer = own(n, Short.BYTES).asShortBuffer();
             staging = new short[n];
         }
 

@@ -209,12 +209,19 @@ public final class OnnxSession implements Expert.Session {
             }
         }
 
+        /** Closes the tensors, then frees their direct memory (no session uses these buffers any more). */
         @Override
         public void close() {
             for (int i = owned.size() - 1; i >= 0; i--) {
                 owned.get(i).close();
             }
             owned.clear();
+            for (NativeBuffer b : new NativeBuffer[] {x, noise, output}) {
+                if (b != null) {
+                    b.free();
+                }
+            }
+            conditioning.values().forEach(NativeBuffer::free);
         }
     }
 

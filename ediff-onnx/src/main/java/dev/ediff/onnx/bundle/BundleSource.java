@@ -51,36 +51,7 @@ abstract sealed class BundleSource permits BundleSource.Folder, BundleSource.Cla
      * The buffer must not be used afterwards. Without {@code sun.misc.Unsafe} the GC frees it.
      */
     static void free(ByteBuffer buffer) {
-        if (buffer == null || !buffer.isDirect() || Cleaner.INVOKE == null) {
-            return;
-        }
-        try {
-            Cleaner.INVOKE.invoke(Cleaner.UNSAFE, buffer);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            // not available: the buffer is freed when it is collected
-        }
-    }
-
-    /** {@code sun.misc.Unsafe.invokeCleaner}, looked up once (null where it is not available). */
-    private static final class Cleaner {
-        static final Object UNSAFE;
-        static final java.lang.reflect.Method INVOKE;
-
-        static {
-            Object unsafe = null;
-            java.lang.reflect.Method invoke = null;
-            try {
-                Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-                java.lang.reflect.Field f = unsafeClass.getDeclaredField("theUnsafe");
-                f.setAccessible(true);
-                unsafe = f.get(null);
-                invoke = unsafeClass.getMethod("invokeCleaner", ByteBuffer.class);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                invoke = null;
-            }
-            UNSAFE = unsafe;
-            INVOKE = invoke;
-        }
+        dev.ediff.onnx.internal.DirectMemory.free(buffer);
     }
 
     static BundleException tooLarge(String where, String field, long size) {

@@ -38,11 +38,21 @@ public final class OpenCloseSoak {
         int cycles = args.length > 0 ? Integer.parseInt(args[0]) : 100;
         boolean generate = args.length <= 1 || Boolean.parseBoolean(args[1]);
         Path bundle = args.length > 2 ? Path.of(args[2]) : null;
-        System.out.printf(Locale.ROOT, "open%s/close of %s, %d cycles; MALLOC_ARENA_MAX=%s%n",
-                generate ? "/generate" : "", bundle == null ? "the default bundle" : bundle, cycles,
-                System.getenv().getOrDefault("MALLOC_ARENA_MAX", "(unset)"));
-        System.out.printf(Locale.ROOT, "%6s %10s %10s %12s %12s %12s %8s%n", "cycle", "RSS MB", "heap MB", "committed MB",
-                "RSS-heap MB", "alloc MB/cy", "RSS/1st");
+        // -Dsoak.cpuArena=false / -Dsoak.memoryPattern=false: ONNX Runtime's per-session allocators off
+        SessionConfig config = SessionConfig.builder()
+                .cpuArena(Boolean.parseBoolean(System.getProperty("soak.cpuArena", "true")))
+                .memoryPattern(Boolean.parseBoolean(System.getProperty("soak.memoryPattern", "true"))).build();
+        System.out.printf(Locale.ROOT, "open%s/close of %s, %d cycles; cpuArena=%s memoryPattern=%s;"
+                        + " MALLOC_ARENA_MAX=%s MALLOC_MMAP_THRESHOLD_=%s; max heap %d MB%n",
+                generate ? "/generate" : "", bundle == null ? "the default bundle" : bundle, cycles, config.cpuArena(),
+                config.memoryPattern(), System.getenv().getOrDefault("MALLOC_ARENA_MAX", "(unset)"),
+                System.getenv().getOrDefault("MALLOC_MMAP_THRESHOLD_", "(unset)"),
+                Runtime.getRuntime().maxMemory() >> 20);
+        System.out.printf(Locale.ROOT, "%6s %10s %10s %12s %12s %10s %12s %8s%n", "cycle", "RSS MB", "heap MB",
+                "committed MB", "RSS-heap MB", "direct MB", "alloc MB/cy", "RSS/1st");
+        java.lang.management.BufferPoolMXBean direct = java.lang.management.ManagementFactory
+                .getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
         com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
         long allocatedBefore = threads.getCurrentThreadAllocatedBytes();
@@ -52,8 +62,8 @@ public final class OpenCloseSoak {
         long t0 = System.nanoTime();
         for (int c = 1; c <= cycles; c++) {
             try (EDiff ediff = bundle == null
-                    ? ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, SessionConfig.DEFAULT)
-                    : ModelBundle.open(bundle, SessionConfig.DEFAULT)) {
+                    ? ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config)
+                    : ModelBundle.open(bundle, config)) {
                 if (generate) {
                     ediff.generate(Request.prompt("a red circle").seed(c).steps(2).untilStage(
                             ediff.stages().get(0).name()).build());
@@ -70,9 +80,9 @@ public final class OpenCloseSoak {
                 double allocated = (allocatedNow - allocatedBefore) / 1048576.0 / (c - cycleBefore);
                 allocatedBefore = allocatedNow;
                 cycleBefore = c;
-                System.out.printf(Locale.ROOT, "%6d %10.1f %10.1f %12.1f %12.1f %12.1f %8.2f%n", c, last,
-                        (rt.totalMemory() - rt.freeMemory()) / 1048576.0, committed, last - committed, allocated,
-                        last / first);
+                System.out.printf(Locale.ROOT, "%6d %10.1f %10.1f %12.1f %12.1f %10.1f %12.1f %8.2f%n", c, last,
+                        (rt.totalMemory() - rt.freeMemory()) / 1048576.0, committed, last - committed,
+                        direct.getMemoryUsed() / 1048576.0, allocated, last / first);
             }
         }
         System.out.printf(Locale.ROOT, "RSS after cycle %d / after cycle 1 = %.2f (target <= 1.5); %.1f s%n", cycles,
