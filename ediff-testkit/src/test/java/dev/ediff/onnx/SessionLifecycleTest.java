@@ -85,6 +85,31 @@ class SessionLifecycleTest {
         }
     }
 
+    /**
+     * Closing an expert frees the direct memory of the buffers its sessions left for reuse at once,
+     * not at some later garbage collection (which a large young generation may put off for long).
+     */
+    @Test
+    void closingAnExpertFreesItsPooledDirectMemoryAtOnce() {
+        java.lang.management.BufferPoolMXBean direct = java.lang.management.ManagementFactory
+                .getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+        int batch = 4096; // x and the output: 4096 x 48 floats, 768 KiB each
+        TensorShape shape = SAMPLE.withBatch(batch);
+        long pooled = 2L * shape.size() * Float.BYTES;
+        OnnxExpert e = gmm();
+        long open;
+        try {
+            e.denoise(new double[shape.size()], shape, 0.8, Conditioning.NONE, new double[shape.size()]);
+            open = direct.getMemoryUsed(); // the session is closed, its buffers wait in the expert's pool
+        } finally {
+            e.close();
+        }
+        long closed = direct.getMemoryUsed();
+        assertTrue(open - closed >= pooled, "closing freed " + (open - closed) + " bytes of direct memory; the pooled"
+                + " buffers hold at least " + pooled);
+    }
+
     @Test
     void oneSessionGivesIdenticalResultsOverManyCalls() {
         try (OnnxExpert e = gmm(); OnnxSession s = e.open(SAMPLE.withBatch(2), Conditioning.NONE)) {
