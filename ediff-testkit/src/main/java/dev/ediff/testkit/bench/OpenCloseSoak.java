@@ -19,8 +19,10 @@ import java.util.Locale;
  * <p>Usage: {@code OpenCloseSoak [cycles=100] [generate=true|false] [bundle folder; default: the
  * classpath default bundle]} ({@code -Dsoak.holdSeconds=N} keeps the process alive at the end). Columns:
  * resident memory, Java heap in use and committed, RSS minus committed heap (native memory when the
- * heap is pre-touched with {@code -Xms=-Xmx -XX:+AlwaysPreTouch}), Java bytes allocated per cycle by this
- * thread (the mean over the cycles since the previous row).
+ * heap is pre-touched with {@code -Xms=-Xmx -XX:+AlwaysPreTouch}), direct buffer memory in use, Java
+ * bytes allocated per cycle by this thread (the mean over the cycles since the previous row).
+ * {@code -Dsoak.cpuArena=false} and {@code -Dsoak.memoryPattern=false} switch ONNX Runtime's CPU arena
+ * and memory pattern off. Findings and commands: {@code docs/memory-soak.md}.
  * Target: RSS after the last cycle within 1.5x of RSS after the first.
  */
 public final class OpenCloseSoak {
