@@ -11,6 +11,7 @@ import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.platform.Fp16Conversions;
 import dev.ediff.api.EDiffException;
 import dev.ediff.onnx.NativeLibrary;
+import dev.ediff.onnx.Residency;
 import dev.ediff.onnx.SessionConfig;
 
 import java.nio.FloatBuffer;
@@ -36,24 +37,20 @@ final class ComponentGraph implements AutoCloseable {
     }
 
     private final String name;
+    private final Path model;
+    private final int threads;
     private final OrtEnvironment env;
-    private final OrtSession.SessionOptions options;
-    private final OrtSession session;
+    private OrtSession.SessionOptions options; // null while unloaded (lazy residency)
+    private OrtSession session; // null while unloaded (lazy residency)
     private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+    private Residency.Slot slot; // null without a residency
 
-    private ComponentGraph(String name, OrtEnvironment env, OrtSession.SessionOptions options, OrtSession session)
-            throws OrtException {
-        this.name = name;
+    private ComponentGraph(Path model, int threads, OrtEnvironment env) {
+        this.name = model.toString();
+        this.model = model;
+        this.threads = threads;
         this.env = env;
-        this.options = options;
-        this.session = session;
-        for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
-            inputs.put(e.getKey(), tensorInfo(e.getKey(), e.getValue()));
-        }
-        for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
-            outputs.put(e.getKey(), tensorInfo(e.getKey(), e.getValue()));
-        }
     }
 
     /**
@@ -61,24 +58,88 @@ final class ComponentGraph implements AutoCloseable {
      * as {@link SessionConfig}), without spinning pool threads (the SDK's measured defaults).
      */
     static ComponentGraph open(Path model, int threads) {
-        OrtEnvironment env = NativeLibrary.environment();
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        return open(model, threads, null, null);
+    }
+
+    /**
+     * As {@link #open(Path, int)}, the session's residency managed by {@code residency} (null: none,
+     * loaded until closed): under a lazy residency the graph is loaded here to read and check its
+     * signature, then unloaded until a generation runs it.
+     */
+    static ComponentGraph open(Path model, int threads, Residency residency, Residency.Placement placement) {
+        ComponentGraph g = new ComponentGraph(model, threads, NativeLibrary.environment());
+        g.load();
         try {
-            options.setIntraOpNumThreads(threads > 0 ? threads : SessionConfig.defaultIntraOpThreads());
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            options.addConfigEntry("session.inter_op.allow_spinning", "0");
-            OrtSession session = env.createSession(model.toString(), options);
-            try {
-                return new ComponentGraph(model.toString(), env, options, session);
-            } catch (RuntimeException | OrtException e) {
-                session.close();
-                throw e;
+            for (Map.Entry<String, NodeInfo> e : g.session.getInputInfo().entrySet()) {
+                g.inputs.put(e.getKey(), g.tensorInfo(e.getKey(), e.getValue()));
+            }
+            for (Map.Entry<String, NodeInfo> e : g.session.getOutputInfo().entrySet()) {
+                g.outputs.put(e.getKey(), g.tensorInfo(e.getKey(), e.getValue()));
             }
         } catch (OrtException | RuntimeException e) {
-            options.close();
+            g.unload();
             throw e instanceof EDiffException ee ? ee
-                    : new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
+                    : new EDiffException(model + ": ONNX Runtime could not read the model's signature: " + e.getMessage(), e);
         }
+        if (residency != null) {
+            if (residency.isLazy()) {
+                g.unload();
+            }
+            g.slot = residency.register(new Residency.Loadable() {
+                @Override
+                public void load() {
+                    g.load();
+                }
+
+                @Override
+                public void unload() {
+                    g.unload();
+                }
+            }, placement, g.name);
+        }
+        return g;
+    }
+
+    /** Creates the session (and its options). */
+    private synchronized void load() {
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        try {
+            o.setIntraOpNumThreads(threads > 0 ? threads : SessionConfig.defaultIntraOpThreads());
+            o.addConfigEntry("session.intra_op.allow_spinning", "0");
+            o.addConfigEntry("session.inter_op.allow_spinning", "0");
+            this.session = env.createSession(model.toString(), o);
+            this.options = o;
+        } catch (OrtException | RuntimeException e) {
+            o.close();
+            throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
+        }
+    }
+
+    /** Closes the session and its options, if loaded. */
+    private synchronized void unload() {
+        OrtSession s = session;
+        OrtSession.SessionOptions o = options;
+        session = null;
+        options = null;
+        try {
+            if (s != null) {
+                s.close();
+            }
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": closing the session failed: " + e.getMessage(), e);
+        } finally {
+            if (o != null) {
+                o.close();
+            }
+        }
+    }
+
+    /** The loaded session; an error when it is not loaded. */
+    private synchronized OrtSession session() {
+        if (session == null) {
+            throw new IllegalStateException(name + " is not loaded (closed, or released by its residency)");
+        }
+        return session;
     }
 
     private TensorInfo tensorInfo(String tensor, NodeInfo node) {
@@ -137,6 +198,11 @@ final class ComponentGraph implements AutoCloseable {
      * {@code shapes}, if non-null). Every tensor created here is closed here.
      */
     Map<String, float[]> run(List<Feed> feeds, List<String> wanted, Map<String, long[]> shapes) {
+        return slot == null ? runLoaded(feeds, wanted, shapes) : slot.use(() -> runLoaded(feeds, wanted, shapes));
+    }
+
+    private Map<String, float[]> runLoaded(List<Feed> feeds, List<String> wanted, Map<String, long[]> shapes) {
+        OrtSession session = session();
         Map<String, OnnxTensor> in = new HashMap<>();
         try {
             for (Feed f : feeds) {
@@ -218,14 +284,16 @@ final class ComponentGraph implements AutoCloseable {
         return String.join(", ", parts);
     }
 
+    /** The residency slot of this graph, or null when it has none. */
+    Residency.Slot slot() {
+        return slot;
+    }
+
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": closing the session failed: " + e.getMessage(), e);
-        } finally {
-            options.close();
+        if (slot != null) {
+            slot.residency().unregister(slot);
         }
+        unload();
     }
 }

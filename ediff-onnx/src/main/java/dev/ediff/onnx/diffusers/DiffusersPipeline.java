@@ -15,6 +15,7 @@ import dev.ediff.core.RoutingTree;
 import dev.ediff.core.Stage;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.SchedulerConfig;
+import dev.ediff.onnx.Residency;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,6 +88,11 @@ public final class DiffusersPipeline {
      * @throws EDiffException for folders that cannot run
      */
     public static EDiff open(Path base, Path refiner, LoadOptions options, Path rewriteCache) {
+        return open(base, refiner, options, rewriteCache, Residency.of(options.memory()));
+    }
+
+    /** As {@link #open(Path, Path, LoadOptions, Path)} with the given residency (which the pipeline then owns). */
+    static EDiff open(Path base, Path refiner, LoadOptions options, Path rewriteCache, Residency residency) {
         java.util.Objects.requireNonNull(rewriteCache, "rewriteCache");
         checkDevice(options);
         DiffusersFolder main = DiffusersFolder.open(base);
@@ -105,27 +111,32 @@ public final class DiffusersPipeline {
             DiffusersTiming timing = new DiffusersTiming(main.scheduler());
             EDiffBuilder b = EDiff.builder().name(main.root().getFileName() + (second == null ? ""
                     : "+" + second.root().getFileName()));
-            DiffusersExpert baseExpert = part(main, "base", "base", timing, threads, opened, b, TextRoles.MAIN, rewriteCache);
+            b.owning(residency); // closed last: the graphs below unregister from it as they close
+            double boundary = second == null ? 0 : boundarySigma(timing);
+            Part basePart = new Part(main, "base", "base", TextRoles.MAIN, Residency.Placement.denoiser(0, boundary));
+            DiffusersExpert baseExpert = part(basePart, timing, threads, opened, b, rewriteCache, residency);
             RoutingTree tree;
             DiffusersFolder decoderFolder = main;
             if (second == null) {
                 tree = RoutingTree.single(baseExpert);
             } else {
-                DiffusersExpert refinerExpert = part(second, "refiner", "refiner", timing, threads, opened, b,
-                        TextRoles.REFINER, rewriteCache);
-                double boundary = boundarySigma(timing);
+                Part refinerPart = new Part(second, "refiner", "refiner", TextRoles.REFINER, Residency.Placement.denoiser(0, 0));
+                DiffusersExpert refinerExpert = part(refinerPart, timing, threads, opened, b, rewriteCache, residency);
                 tree = RoutingTree.builder().expert(NoiseInterval.atLeast(boundary), baseExpert)
                         .expert(NoiseInterval.below(boundary), refinerExpert).build();
                 decoderFolder = second;
             }
-            VaeDecoderGraph vae = VaeDecoderGraph.open(decoderFolder, threads);
+            VaeDecoderGraph vae = VaeDecoderGraph.open(decoderFolder, threads, residency);
             opened.add(vae);
             b.owning(vae);
             Stage stage = Stage.builder("base", tree, latentShape(main))
                     .schedule(timing)
                     .defaultSampler(defaultSampler(main.scheduler()), main.family() == DiffusersFamily.SD3 ? 28 : 50)
                     .defaultGuidance(Guidance.of(defaultGuidance(main.family())))
-                    .decoder(latents -> decode(vae, latents))
+                    .decoder(latents -> {
+                        residency.decoding(); // a lazy generation releases its denoisers before the decoder loads
+                        return decode(vae, latents);
+                    })
                     .restartPerExpert(second != null) // diffusers runs the refiner with a fresh scheduler
                     .roles(roles(second != null))
                     .build();
@@ -181,13 +192,20 @@ public final class DiffusersPipeline {
         return r;
     }
 
-    private static DiffusersExpert part(DiffusersFolder folder, String prefix, String expertName, DiffusersTiming timing,
-                                        int threads, List<AutoCloseable> opened, EDiffBuilder b, TextRoles roles,
-                                        Path rewriteCache) {
-        DiffusersPromptEncoder prompts = DiffusersPromptEncoder.open(folder, threads);
+    /** One folder's part of the pipeline: its expert's name, conditioning prefix, encoder roles and placement. */
+    private record Part(DiffusersFolder folder, String prefix, String expertName, TextRoles roles,
+                        Residency.Placement placement) {
+    }
+
+    private static DiffusersExpert part(Part part, DiffusersTiming timing, int threads, List<AutoCloseable> opened,
+                                        EDiffBuilder b, Path rewriteCache, Residency residency) {
+        DiffusersFolder folder = part.folder();
+        String prefix = part.prefix();
+        TextRoles roles = part.roles();
+        DiffusersPromptEncoder prompts = DiffusersPromptEncoder.open(folder, threads, residency);
         opened.add(prompts);
         b.owning(prompts);
-        DenoiserGraph net = DenoiserGraph.open(folder, threads);
+        DenoiserGraph net = DenoiserGraph.open(folder, threads, residency, part.placement());
         opened.add(net);
         b.owning(net);
         boolean zeros = folder.forceZerosForEmptyPrompt() && folder.family() == DiffusersFamily.SDXL_BASE;
@@ -196,9 +214,10 @@ public final class DiffusersPipeline {
             b.textEncoder(DiffusersTextEncoder.t5(prompts, prefix));
         }
         // the pipeline's bias concatenates its encoders' tokens, role "clip" before "refiner_clip"
-        DiffusersExpert expert = new DiffusersExpert(expertName + " (" + folder.root().getFileName() + ")", net,
+        DiffusersExpert expert = new DiffusersExpert(part.expertName() + " (" + folder.root().getFileName() + ")", net,
                 timing.parameterization(), folder.family(), prefix, pixelsPerLatent(folder),
-                folder.model(folder.family().denoiser()), rewriteCache, roles == TextRoles.MAIN ? 0 : 77, threads);
+                folder.model(folder.family().denoiser()), rewriteCache, roles == TextRoles.MAIN ? 0 : 77, threads,
+                residency, part.placement());
         opened.add(expert);
         b.owning(expert);
         return expert;

@@ -49,20 +49,20 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     private final TextEncoderGraph t5;
     private final int width;
 
-    private DiffusersPromptEncoder(DiffusersFolder folder, int threads) {
+    private DiffusersPromptEncoder(DiffusersFolder folder, int threads, dev.ediff.onnx.Residency residency) {
         this.folder = folder;
         TextEncoderGraph t5Graph = null;
         try {
             switch (folder.family()) {
-                case STABLE_DIFFUSION -> clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads));
+                case STABLE_DIFFUSION -> clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads, residency));
                 case SDXL_BASE, SD3 -> {
-                    clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads));
-                    clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads));
+                    clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads, residency));
+                    clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads, residency));
                 }
-                case SDXL_REFINER -> clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads));
+                case SDXL_REFINER -> clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads, residency));
             }
             if (folder.family() == DiffusersFamily.SD3 && folder.has("text_encoder_3") && folder.has("tokenizer_3")) {
-                t5Graph = TextEncoderGraph.open(folder, "tokenizer_3", "text_encoder_3", threads);
+                t5Graph = TextEncoderGraph.open(folder, "tokenizer_3", "text_encoder_3", threads, residency);
             }
             if (folder.family() != DiffusersFamily.STABLE_DIFFUSION) {
                 for (TextEncoderGraph c : clips) {
@@ -89,7 +89,12 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * @return the encoder; the caller closes it
      */
     public static DiffusersPromptEncoder open(DiffusersFolder folder, int threads) {
-        return new DiffusersPromptEncoder(folder, threads);
+        return new DiffusersPromptEncoder(folder, threads, null);
+    }
+
+    /** As {@link #open(DiffusersFolder, int)}, the graphs loaded as {@code residency} decides. */
+    static DiffusersPromptEncoder open(DiffusersFolder folder, int threads, dev.ediff.onnx.Residency residency) {
+        return new DiffusersPromptEncoder(folder, threads, residency);
     }
 
     /** @return whether this folder has a T5 encoder (SD3 with {@code text_encoder_3}) */
