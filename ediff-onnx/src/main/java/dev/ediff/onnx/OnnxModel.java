@@ -19,25 +19,100 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * The one owner of an ONNX Runtime session and its options, for experts and encoders alike:
  * opened on the configured provider, checked tensor by tensor, run under a read lock so that
  * {@link #close} refuses new calls, waits for running ones and never releases the session under
- * a call.
+ * a call. Attached to a lazy {@link Residency}, the session is released between the generations
+ * that use it and created again (same loader, same configuration) when one needs it; the graph's
+ * signature is read once, at open.
  */
 final class OnnxModel implements AutoCloseable {
 
     private final String name;
     private final OrtEnvironment env = NativeLibrary.environment();
-    private final OrtSession session;
-    private final OrtSession.SessionOptions options;
+    private final SessionOpener.Loader loader;
+    private final SessionConfig config;
+    private OrtSession session; // null while released by a lazy residency; guarded by this
+    private OrtSession.SessionOptions options; // guarded by this
     private final ExecutionProvider provider;
+    private final Map<String, NodeInfo> inputs;
+    private final Map<String, NodeInfo> outputs;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closing;
     private boolean closed;
+    private Residency.Slot slot; // null unless attached
 
     OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config) {
         this.name = name;
+        this.loader = loader;
+        this.config = config;
         SessionOpener.Opened opened = SessionOpener.open(env, name, loader, config);
         this.session = opened.session();
         this.options = opened.options();
         this.provider = opened.provider();
+        try {
+            this.inputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
+            this.outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getOutputInfo()));
+        } catch (OrtException e) {
+            unload();
+            throw new EDiffException(name + ": could not read the model's inputs and outputs: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Puts the session under {@code residency} (call once, after the owner's checks): a lazy
+     * residency releases it now and loads it again when a generation runs it.
+     */
+    void attach(Residency residency, Residency.Placement placement) {
+        if (residency == null || slot != null) {
+            return;
+        }
+        if (residency.isLazy()) {
+            unload();
+        }
+        slot = residency.register(new Residency.Loadable() {
+            @Override
+            public void load() {
+                reload();
+            }
+
+            @Override
+            public void unload() {
+                OnnxModel.this.unload();
+            }
+        }, placement, name);
+    }
+
+    /** Creates the session again on the provider it was first opened on. */
+    private synchronized void reload() {
+        if (session != null) {
+            return;
+        }
+        SessionConfig again = provider instanceof ExecutionProvider.Cuda ? config
+                : config.toBuilder().provider(ExecutionProvider.cpu()).build(); // a CPU fallback stays on the CPU
+        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, again);
+        session = opened.session();
+        options = opened.options();
+    }
+
+    /** Releases the session and its options (idempotent). */
+    private synchronized void unload() {
+        OrtSession s = session;
+        OrtSession.SessionOptions o = options;
+        session = null;
+        options = null;
+        try {
+            if (s != null) {
+                s.close();
+            }
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
+        } finally {
+            if (o != null) {
+                o.close();
+            }
+        }
+    }
+
+    private Residency.Hold hold() {
+        return slot == null ? () -> { } : slot.hold();
     }
 
     /** The execution provider actually in use. */
@@ -46,7 +121,10 @@ final class OnnxModel implements AutoCloseable {
     }
 
     /** The session, for reading its signature (never closed by the caller). */
-    OrtSession session() {
+    synchronized OrtSession session() {
+        if (session == null) {
+            throw new IllegalStateException("ONNX model '" + name + "' is released (lazy residency) or closed");
+        }
         return session;
     }
 
@@ -69,7 +147,9 @@ final class OnnxModel implements AutoCloseable {
             if (closing) {
                 throw new IllegalStateException("ONNX model '" + name + "' is closed");
             }
-            session.run(inputs, Set.of(), pinnedOutputs, runOptions).close();
+            try (Residency.Hold ignored = hold()) {
+                session().run(inputs, Set.of(), pinnedOutputs, runOptions).close();
+            }
         } finally {
             lock.unlock();
         }
@@ -90,43 +170,35 @@ final class OnnxModel implements AutoCloseable {
      * @throws EDiffException naming the tensor, the expected and the found signature
      */
     long[] require(boolean input, String tensor, String role, int rank, Set<OnnxJavaType> types) {
-        try {
-            Map<String, NodeInfo> nodes = input ? session.getInputInfo() : session.getOutputInfo();
-            String kind = input ? "input" : "output";
-            String expected = types + " rank " + rank;
-            NodeInfo node = nodes.get(tensor);
-            if (node == null) {
-                StringJoiner j = new StringJoiner(", ");
-                nodes.forEach((n, i) -> j.add("'" + n + "' " + GraphSignature.describe(i)));
-                throw new EDiffException(name + ": expected " + kind + " '" + tensor + "' (" + role + ", " + expected
-                        + "), but the model has no such " + kind + "; its " + kind + "s are: " + j);
-            }
-            if (!(node.getInfo() instanceof TensorInfo info) || !types.contains(info.type) || info.getShape().length != rank) {
-                throw new EDiffException(name + ": " + kind + " '" + tensor + "' (" + role + "): expected " + expected
-                        + ", found " + GraphSignature.describe(node));
-            }
-            return info.getShape();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": could not read the model's inputs and outputs: " + e.getMessage(), e);
+        Map<String, NodeInfo> nodes = input ? inputs : outputs;
+        String kind = input ? "input" : "output";
+        String expected = types + " rank " + rank;
+        NodeInfo node = nodes.get(tensor);
+        if (node == null) {
+            StringJoiner j = new StringJoiner(", ");
+            nodes.forEach((n, i) -> j.add("'" + n + "' " + GraphSignature.describe(i)));
+            throw new EDiffException(name + ": expected " + kind + " '" + tensor + "' (" + role + ", " + expected
+                    + "), but the model has no such " + kind + "; its " + kind + "s are: " + j);
         }
+        if (!(node.getInfo() instanceof TensorInfo info) || !types.contains(info.type) || info.getShape().length != rank) {
+            throw new EDiffException(name + ": " + kind + " '" + tensor + "' (" + role + "): expected " + expected
+                    + ", found " + GraphSignature.describe(node));
+        }
+        return info.getShape();
     }
 
     /** The declared info of input {@code input}. */
     ai.onnxruntime.ValueInfo inputInfo(String input) {
-        try {
-            return session.getInputInfo().get(input).getInfo();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": could not read the model's inputs: " + e.getMessage(), e);
+        NodeInfo node = inputs.get(input);
+        if (node == null) {
+            throw new EDiffException(name + ": the model has no input '" + input + "'; its inputs are " + inputs.keySet());
         }
+        return node.getInfo();
     }
 
     /** The names of the model's inputs. */
     Set<String> inputNames() {
-        try {
-            return session.getInputNames();
-        } catch (RuntimeException e) {
-            throw new EDiffException(name + ": could not read the model's inputs: " + e.getMessage(), e);
-        }
+        return inputs.keySet();
     }
 
     /** Runs the model and copies the requested float outputs out; the caller closes the inputs. */
@@ -137,7 +209,8 @@ final class OnnxModel implements AutoCloseable {
             if (closing) {
                 throw new IllegalStateException("ONNX model '" + name + "' is closed");
             }
-            try (OrtSession.Result r = session.run(inputs, Set.copyOf(Arrays.asList(outputs)))) {
+            try (Residency.Hold ignored = hold();
+                 OrtSession.Result r = session().run(inputs, Set.copyOf(Arrays.asList(outputs)))) {
                 float[][] out = new float[outputs.length][];
                 for (int i = 0; i < outputs.length; i++) {
                     OnnxTensor t = (OnnxTensor) r.get(outputs[i]).orElseThrow();
@@ -166,11 +239,11 @@ final class OnnxModel implements AutoCloseable {
             }
             closed = true;
             try {
-                session.close();
-            } catch (OrtException e) {
-                throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
+                if (slot != null) {
+                    slot.residency().unregister(slot);
+                }
             } finally {
-                options.close();
+                unload();
             }
         } finally {
             lock.unlock();

@@ -297,6 +297,16 @@ public final class OnnxTextEncoder implements TextEncoder {
         model.close();
     }
 
+    /**
+     * Puts this encoder's session under {@code residency} (a lazy one releases it until a prompt is
+     * encoded, and a generation releases it when it starts denoising).
+     *
+     * @param residency the pipeline's residency; null leaves the session loaded
+     */
+    public void attach(Residency residency) {
+        model.attach(residency, Residency.Placement.CONDITIONING);
+    }
+
     @Override
     public String toString() {
         return "OnnxTextEncoder[" + config.role() + ", " + model.name() + "]";

@@ -115,22 +115,39 @@ public final class Residency implements GenerationScope, AutoCloseable {
          * @throws IllegalStateException when the residency is closed
          */
         public <T> T use(Supplier<T> body) {
-            Generation g = current();
-            boolean transientUse = g == null || !lazy;
-            acquire(this, g);
-            try {
+            try (Hold ignored = hold()) {
                 return body.get();
-            } finally {
-                if (transientUse && lazy) {
-                    releaseOne(this);
-                }
             }
+        }
+
+        /**
+         * Loads the network if needed and holds it until the returned hold is closed (outside a
+         * generation), or for the generation (inside one), as {@link #use} does.
+         *
+         * @return the hold; close it after the use
+         * @throws IllegalStateException when the residency is closed
+         */
+        public Hold hold() {
+            Generation g = current();
+            acquire(this, g);
+            if (g == null && lazy) {
+                return () -> releaseOne(this);
+            }
+            return () -> { };
         }
 
         @Override
         public String toString() {
             return "Slot[" + name + ", " + placement.kind() + "]";
         }
+    }
+
+    /** A network held for one use ({@link Slot#hold()}). */
+    @FunctionalInterface
+    public interface Hold extends AutoCloseable {
+        /** Ends the use. */
+        @Override
+        void close();
     }
 
     /** The networks one generation holds. */

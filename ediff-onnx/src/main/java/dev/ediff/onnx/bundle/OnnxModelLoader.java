@@ -28,7 +28,7 @@ public final class OnnxModelLoader implements ModelLoader {
         if (!Files.isRegularFile(dir.resolve(Manifest.FILE)) && Files.isRegularFile(dir.resolve("model_index.json"))) {
             return DiffusersPipeline.open(dir, options);
         }
-        return ModelBundle.open(dir, SessionConfig.of(options));
+        return ModelBundle.open(dir, SessionConfig.of(options), options.memory());
     }
 
     @Override
@@ -46,6 +46,7 @@ public final class OnnxModelLoader implements ModelLoader {
         if (cl.getResource(ModelBundle.DEFAULT_CLASSPATH_ROOT + "/" + Manifest.FILE) == null) {
             return Optional.empty();
         }
-        return Optional.of(ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, SessionConfig.of(options)));
+        return Optional.of(ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, SessionConfig.of(options),
+                options.memory()));
     }
 }
