@@ -71,7 +71,16 @@ final class DiffusersTextEncoder implements TextEncoder {
 
     @Override
     public TextEncoding encodeNegative(String text) {
-        if (text.isEmpty() && forceZeros) {
+        return encodeNegative(text, !text.isEmpty());
+    }
+
+    /**
+     * As diffusers: with {@code force_zeros_for_empty_prompt} (the SDXL base) a negative branch
+     * without a negative prompt is all zeros, while a given one, {@code ""} included, is encoded.
+     */
+    @Override
+    public TextEncoding encodeNegative(String text, boolean given) {
+        if (!given && forceZeros) {
             return off();
         }
         return encode(text, NEGATIVE_AESTHETIC);
