@@ -19,11 +19,14 @@ import java.util.Objects;
  * @param intraOpThreads   threads inside one operator, {@code >= 0}; 0 = the backend's default
  * @param allowCpuFallback when the device is a GPU that cannot be used, run on the CPU with a warning
  * @param memory           when the networks are resident (default {@link MemoryMode#RESIDENT})
+ * @param clipSkip         how many final CLIP layers the prompt's text conditioning skips (0: none;
+ *                         diffusers' {@code clip_skip}); only models whose CLIP encoders expose their
+ *                         hidden states take it (SDXL and SD3 folders), others refuse it at open
  */
-public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFallback, MemoryMode memory) {
+public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFallback, MemoryMode memory, int clipSkip) {
 
     /** The CPU, the backend's default thread count, every network resident. */
-    public static final LoadOptions DEFAULT = new LoadOptions(Device.cpu(), 0, false, MemoryMode.RESIDENT);
+    public static final LoadOptions DEFAULT = new LoadOptions(Device.cpu(), 0, false, MemoryMode.RESIDENT, 0);
 
     /**
      * Checks the values.
@@ -32,11 +35,15 @@ public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFal
      * @param intraOpThreads   threads inside one operator, {@code >= 0}; 0 = the backend's default
      * @param allowCpuFallback when the device is a GPU that cannot be used, run on the CPU with a warning
      * @param memory           when the networks are resident
-     * @throws IllegalArgumentException for a negative thread count
+     * @param clipSkip         final CLIP layers the prompt skips, {@code >= 0}
+     * @throws IllegalArgumentException for a negative thread count or clip skip
      */
     public LoadOptions {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(memory, "memory");
+        if (clipSkip < 0) {
+            throw new IllegalArgumentException("clip skip must be >= 0 (0 = none), got " + clipSkip);
+        }
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException("intra-op threads must be >= 0 (0 = default), got " + intraOpThreads);
         }
@@ -51,7 +58,7 @@ public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFal
      * @throws IllegalArgumentException for a negative thread count
      */
     public LoadOptions(Device device, int intraOpThreads, boolean allowCpuFallback) {
-        this(device, intraOpThreads, allowCpuFallback, MemoryMode.RESIDENT);
+        this(device, intraOpThreads, allowCpuFallback, MemoryMode.RESIDENT, 0);
     }
 
     /**
@@ -69,6 +76,7 @@ public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFal
         private int intraOpThreads;
         private boolean allowCpuFallback;
         private MemoryMode memory = MemoryMode.RESIDENT;
+        private int clipSkip;
 
         private Builder() {
         }
@@ -122,12 +130,28 @@ public record LoadOptions(Device device, int intraOpThreads, boolean allowCpuFal
         }
 
         /**
+         * Clip skip (default 0), as diffusers' {@code clip_skip}: 1 conditions the prompt on the
+         * CLIP layer before the one the model normally uses (for SDXL and SD3, whose pipelines take
+         * the penultimate layer, the one before that), the negative prompt unchanged.
+         *
+         * @param layers {@code >= 0}
+         * @return this builder
+         */
+        public Builder clipSkip(int layers) {
+            if (layers < 0) {
+                throw new IllegalArgumentException("clip skip must be >= 0 (0 = none), got " + layers);
+            }
+            this.clipSkip = layers;
+            return this;
+        }
+
+        /**
          * The options.
          *
          * @return new options
          */
         public LoadOptions build() {
-            return new LoadOptions(device, intraOpThreads, allowCpuFallback, memory);
+            return new LoadOptions(device, intraOpThreads, allowCpuFallback, memory, clipSkip);
         }
     }
 }

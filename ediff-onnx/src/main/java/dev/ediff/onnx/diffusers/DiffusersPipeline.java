@@ -114,14 +114,16 @@ public final class DiffusersPipeline {
             b.owning(residency); // closed last: the graphs below unregister from it as they close
             double boundary = second == null ? 0 : boundarySigma(timing);
             Part basePart = new Part(main, "base", "base", TextRoles.MAIN, Residency.Placement.denoiser(0, boundary));
-            DiffusersExpert baseExpert = part(basePart, timing, threads, opened, b, rewriteCache, residency);
+            DiffusersExpert baseExpert = part(basePart, timing, threads, opened, b, rewriteCache, residency,
+                    options.clipSkip());
             RoutingTree tree;
             DiffusersFolder decoderFolder = main;
             if (second == null) {
                 tree = RoutingTree.single(baseExpert);
             } else {
                 Part refinerPart = new Part(second, "refiner", "refiner", TextRoles.REFINER, Residency.Placement.denoiser(0, 0));
-                DiffusersExpert refinerExpert = part(refinerPart, timing, threads, opened, b, rewriteCache, residency);
+                DiffusersExpert refinerExpert = part(refinerPart, timing, threads, opened, b, rewriteCache,
+                        residency, options.clipSkip());
                 tree = RoutingTree.builder().expert(NoiseInterval.atLeast(boundary), baseExpert)
                         .expert(NoiseInterval.below(boundary), refinerExpert).build();
                 decoderFolder = second;
@@ -198,7 +200,7 @@ public final class DiffusersPipeline {
     }
 
     private static DiffusersExpert part(Part part, DiffusersTiming timing, int threads, List<AutoCloseable> opened,
-                                        EDiffBuilder b, Path rewriteCache, Residency residency) {
+                                        EDiffBuilder b, Path rewriteCache, Residency residency, int clipSkip) {
         DiffusersFolder folder = part.folder();
         String prefix = part.prefix();
         TextRoles roles = part.roles();
@@ -209,7 +211,12 @@ public final class DiffusersPipeline {
         opened.add(net);
         b.owning(net);
         boolean zeros = folder.forceZerosForEmptyPrompt() && folder.family() == DiffusersFamily.SDXL_BASE;
-        b.textEncoder(DiffusersTextEncoder.clip(prompts, roles == TextRoles.MAIN ? "clip" : "refiner_clip", prefix, zeros));
+        try {
+            b.textEncoder(DiffusersTextEncoder.clip(prompts, roles == TextRoles.MAIN ? "clip" : "refiner_clip", prefix, zeros,
+                    clipSkip));
+        } catch (IllegalArgumentException e) {
+            throw new EDiffException(e.getMessage(), e);
+        }
         if (folder.family() == DiffusersFamily.SD3) {
             b.textEncoder(DiffusersTextEncoder.t5(prompts, prefix));
         }

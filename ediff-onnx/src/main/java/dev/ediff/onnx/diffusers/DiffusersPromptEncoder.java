@@ -133,19 +133,7 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * @throws IllegalArgumentException for clip skip on SD 1.x/2.x or beyond the encoders' depth
      */
     public Embeddings encode(String prompt, String negative, boolean useT5, int clipSkip) {
-        if (clipSkip < 0) {
-            throw new IllegalArgumentException("clip skip must be >= 0, got " + clipSkip);
-        }
-        if (clipSkip > 0 && folder.family() == DiffusersFamily.STABLE_DIFFUSION) {
-            throw new IllegalArgumentException("clip skip is not supported for SD 1.x/2.x ONNX exports: it needs the"
-                    + " text encoder's final layer norm on an inner layer, which the graph does not expose");
-        }
-        for (TextEncoderGraph c : clips) {
-            if (clipSkip > 0 && c.layers() - 1 - clipSkip < 0) {
-                throw new IllegalArgumentException("clip skip " + clipSkip + " goes past the " + c.layers() + " layers of "
-                        + c.component());
-            }
-        }
+        checkClipSkip(clipSkip);
         Map<String, int[][]> ids = new LinkedHashMap<>();
         return switch (folder.family()) {
             case STABLE_DIFFUSION -> {
@@ -174,6 +162,29 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
                         concat(neg.pooled, pos.pooled), pos.pooled.length, ids);
             }
         };
+    }
+
+    /**
+     * Checks that this folder's CLIP encoders can skip {@code clipSkip} final layers.
+     *
+     * @param clipSkip final layers to skip (0: none)
+     * @throws IllegalArgumentException for clip skip on SD 1.x/2.x or beyond the encoders' depth
+     */
+    void checkClipSkip(int clipSkip) {
+        if (clipSkip < 0) {
+            throw new IllegalArgumentException("clip skip must be >= 0, got " + clipSkip);
+        }
+        if (clipSkip > 0 && folder.family() == DiffusersFamily.STABLE_DIFFUSION) {
+            throw new IllegalArgumentException(folder.model("text_encoder") + ": clip skip " + clipSkip + " is not supported"
+                    + " for SD 1.x/2.x ONNX exports: it needs the text encoder's final layer norm applied to an inner"
+                    + " layer, which the exported graph does not expose (use clip skip 0)");
+        }
+        for (TextEncoderGraph c : clips) {
+            if (clipSkip > 0 && c.layers() - 1 - clipSkip < 0) {
+                throw new IllegalArgumentException(folder.model(c.component()) + ": clip skip " + clipSkip + " goes past the "
+                        + c.layers() + " layers of " + c.component() + "; expected at most " + (c.layers() - 1));
+            }
+        }
     }
 
     /**

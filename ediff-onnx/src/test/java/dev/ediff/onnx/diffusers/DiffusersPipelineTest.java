@@ -141,6 +141,27 @@ class DiffusersPipelineTest {
     }
 
     /**
+     * {@code LoadOptions.clipSkip(1)} on the SDXL base reproduces the Python reference with diffusers'
+     * {@code clip_skip=1} (the prompt from {@code hidden_states[-3]}, the negative from {@code [-2]});
+     * SD 1.x refuses clip skip at open, naming the file, and so do bundles.
+     */
+    @Test
+    void clipSkipIsALoadOption() throws Exception {
+        JsonNode meta = References.json("sdxl_base_clip_skip1.json");
+        assertEquals(1, meta.get("clip_skip").asInt());
+        try (EDiff ediff = EDiff.open(References.folder("sdxl-base"),
+                LoadOptions.builder().intraOpThreads(1).clipSkip(1).build())) {
+            generateAndCheck(ediff, meta, LATENT_TOL, "base_latents_per_step");
+        }
+        EDiffException sd = org.junit.jupiter.api.Assertions.assertThrows(EDiffException.class,
+                () -> EDiff.open(References.folder("sd15"), LoadOptions.builder().clipSkip(1).build()));
+        assertTrue(sd.getMessage().contains("text_encoder") && sd.getMessage().contains("clip skip 1"), sd.getMessage());
+        EDiffException deep = org.junit.jupiter.api.Assertions.assertThrows(EDiffException.class,
+                () -> EDiff.open(References.folder("sdxl-base"), LoadOptions.builder().clipSkip(9).build()));
+        assertTrue(deep.getMessage().contains("goes past"), deep.getMessage());
+    }
+
+    /**
      * SDXL tells an explicit empty negative prompt from none, as diffusers does: {@code ""} is encoded
      * (the Python reference encodes it), while no negative prompt zeroes the negative branch
      * ({@code force_zeros_for_empty_prompt}), which gives other latents.
