@@ -8,6 +8,7 @@ import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Expert;
 import dev.ediff.api.TensorShape;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.ediff.api.EDiffException;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.util.Arrays;
 import java.util.Map;

@@ -10,6 +10,7 @@ import dev.ediff.api.TextEncoder;
 import dev.ediff.api.TextEncoding;
 import dev.ediff.core.text.Encoding;
 import dev.ediff.core.text.Tokenizer;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.nio.LongBuffer;
 import java.nio.file.Path;

@@ -4,7 +4,6 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -13,6 +12,7 @@ import dev.ediff.api.EDiffException;
 import dev.ediff.onnx.NativeLibrary;
 import dev.ediff.onnx.Residency;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -38,19 +38,17 @@ final class ComponentGraph implements AutoCloseable {
 
     private final String name;
     private final Path model;
-    private final int threads;
-    private final OrtEnvironment env;
+    private final GraphSessions sessions;
     private OrtSession.SessionOptions options; // null while unloaded (lazy residency)
     private OrtSession session; // null while unloaded (lazy residency)
     private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
     private Residency.Slot slot; // null without a residency
 
-    private ComponentGraph(Path model, int threads, OrtEnvironment env) {
+    private ComponentGraph(Path model, GraphSessions sessions) {
         this.name = model.toString();
         this.model = model;
-        this.threads = threads;
-        this.env = env;
+        this.sessions = sessions;
     }
 
     /**
@@ -58,16 +56,16 @@ final class ComponentGraph implements AutoCloseable {
      * as {@link SessionConfig}), without spinning pool threads (the SDK's measured defaults).
      */
     static ComponentGraph open(Path model, int threads) {
-        return open(model, threads, null, null);
+        return open(model, GraphSessions.cpu(threads), null, null);
     }
 
     /**
-     * As {@link #open(Path, int)}, the session's residency managed by {@code residency} (null: none,
+     * As {@link #open(Path, int)} with the pipeline's sessions (provider, threads), the session's residency managed by {@code residency} (null: none,
      * loaded until closed): under a lazy residency the graph is loaded here to read and check its
      * signature, then unloaded until a generation runs it.
      */
-    static ComponentGraph open(Path model, int threads, Residency residency, Residency.Placement placement) {
-        ComponentGraph g = new ComponentGraph(model, threads, NativeLibrary.environment());
+    static ComponentGraph open(Path model, GraphSessions sessions, Residency residency, Residency.Placement placement) {
+        ComponentGraph g = new ComponentGraph(model, sessions);
         g.load();
         try {
             for (Map.Entry<String, NodeInfo> e : g.session.getInputInfo().entrySet()) {
@@ -100,19 +98,11 @@ final class ComponentGraph implements AutoCloseable {
         return g;
     }
 
-    /** Creates the session (and its options). */
+    /** Creates the session (and its options) on the pipeline's provider. */
     private synchronized void load() {
-        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        try {
-            o.setIntraOpNumThreads(threads > 0 ? threads : SessionConfig.defaultIntraOpThreads());
-            o.addConfigEntry("session.intra_op.allow_spinning", "0");
-            o.addConfigEntry("session.inter_op.allow_spinning", "0");
-            this.session = env.createSession(model.toString(), o);
-            this.options = o;
-        } catch (OrtException | RuntimeException e) {
-            o.close();
-            throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
-        }
+        SessionOpener.Opened o = sessions.open(model);
+        this.session = o.session();
+        this.options = o.options();
     }
 
     /** Closes the session and its options, if loaded. */
@@ -239,18 +229,18 @@ final class ComponentGraph implements AutoCloseable {
         Object d = f.data();
         OnnxJavaType want = info.type;
         if (d instanceof float[] a && want == OnnxJavaType.FLOAT) {
-            return OnnxTensor.createTensor(env, FloatBuffer.wrap(a), f.shape());
+            return OnnxTensor.createTensor(NativeLibrary.environment(), FloatBuffer.wrap(a), f.shape());
         }
         if (d instanceof float[] a && want == OnnxJavaType.FLOAT16) {
             // float16 exports (e.g. optimum --dtype fp16): round to half precision here, once
-            return OnnxTensor.createTensor(env, Fp16Conversions.convertFloatBufferToFp16Buffer(FloatBuffer.wrap(a)),
+            return OnnxTensor.createTensor(NativeLibrary.environment(), Fp16Conversions.convertFloatBufferToFp16Buffer(FloatBuffer.wrap(a)),
                     f.shape(), OnnxJavaType.FLOAT16);
         }
         if (d instanceof long[] a && want == OnnxJavaType.INT64) {
-            return OnnxTensor.createTensor(env, LongBuffer.wrap(a), f.shape());
+            return OnnxTensor.createTensor(NativeLibrary.environment(), LongBuffer.wrap(a), f.shape());
         }
         if (d instanceof int[] a && want == OnnxJavaType.INT32) {
-            return OnnxTensor.createTensor(env, IntBuffer.wrap(a), f.shape());
+            return OnnxTensor.createTensor(NativeLibrary.environment(), IntBuffer.wrap(a), f.shape());
         }
         throw new EDiffException(name + ": input '" + f.name() + "' is " + describe(info) + "; got " + d.getClass().getSimpleName()
                 + " data");

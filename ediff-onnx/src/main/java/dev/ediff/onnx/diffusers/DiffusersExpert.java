@@ -36,7 +36,7 @@ final class DiffusersExpert implements Expert, AutoCloseable {
     private final Path denoiserFile;
     private final Path rewriteCache;
     private final int biasOffset;
-    private final int threads;
+    private final GraphSessions threads;
     private final dev.ediff.onnx.Residency residency;
     private final dev.ediff.onnx.Residency.Placement placement;
     private DenoiserGraph painted; // guarded by this
@@ -52,7 +52,7 @@ final class DiffusersExpert implements Expert, AutoCloseable {
      * @param placement    where this expert sits in a generation
      */
     DiffusersExpert(String name, DenoiserGraph net, Parameterization parameterization, DiffusersFamily family, String prefix,
-                    int pixelsPerLatent, Path denoiserFile, Path rewriteCache, int biasOffset, int threads,
+                    int pixelsPerLatent, Path denoiserFile, Path rewriteCache, int biasOffset, GraphSessions threads,
                     dev.ediff.onnx.Residency residency, dev.ediff.onnx.Residency.Placement placement) {
         this.residency = residency;
         this.placement = placement;

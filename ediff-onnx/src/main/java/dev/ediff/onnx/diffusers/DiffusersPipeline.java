@@ -1,7 +1,6 @@
 package dev.ediff.onnx.diffusers;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ediff.api.Device;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.LoadOptions;
@@ -16,6 +15,7 @@ import dev.ediff.core.Stage;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.SchedulerConfig;
 import dev.ediff.onnx.Residency;
+import dev.ediff.onnx.SessionConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,7 +94,6 @@ public final class DiffusersPipeline {
     /** As {@link #open(Path, Path, LoadOptions, Path)} with the given residency (which the pipeline then owns). */
     static EDiff open(Path base, Path refiner, LoadOptions options, Path rewriteCache, Residency residency) {
         java.util.Objects.requireNonNull(rewriteCache, "rewriteCache");
-        checkDevice(options);
         DiffusersFolder main = DiffusersFolder.open(base);
         DiffusersFolder second = refiner == null ? null : DiffusersFolder.open(refiner);
         if (second != null && (main.family() != DiffusersFamily.SDXL_BASE || second.family() != DiffusersFamily.SDXL_REFINER)) {
@@ -105,7 +104,7 @@ public final class DiffusersPipeline {
             throw new EDiffException(base + ": an SDXL refiner continues an SDXL base's latents; open it as the refiner"
                     + " of a base folder (EDiff.open(base, refiner))");
         }
-        int threads = options.intraOpThreads();
+        GraphSessions threads = new GraphSessions(SessionConfig.of(options));
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             DiffusersTiming timing = new DiffusersTiming(main.scheduler());
@@ -199,7 +198,7 @@ public final class DiffusersPipeline {
                         Residency.Placement placement) {
     }
 
-    private static DiffusersExpert part(Part part, DiffusersTiming timing, int threads, List<AutoCloseable> opened,
+    private static DiffusersExpert part(Part part, DiffusersTiming timing, GraphSessions threads, List<AutoCloseable> opened,
                                         EDiffBuilder b, Path rewriteCache, Residency residency, int clipSkip) {
         DiffusersFolder folder = part.folder();
         String prefix = part.prefix();
@@ -283,12 +282,5 @@ public final class DiffusersPipeline {
     private static int pixelsPerLatent(DiffusersFolder folder) {
         JsonNode blocks = folder.config("vae_decoder").path("block_out_channels");
         return blocks.isArray() && blocks.size() > 0 ? 1 << (blocks.size() - 1) : 8;
-    }
-
-    private static void checkDevice(LoadOptions options) {
-        if (options.device().kind() != Device.Kind.CPU && !options.allowCpuFallback()) {
-            throw new EDiffException("diffusers folders run on the CPU in this version; got device " + options.device()
-                    + " (allow the CPU fallback, or use Device.cpu())");
-        }
     }
 }

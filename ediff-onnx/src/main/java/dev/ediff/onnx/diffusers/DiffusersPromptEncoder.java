@@ -49,7 +49,7 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     private final TextEncoderGraph t5;
     private final int width;
 
-    private DiffusersPromptEncoder(DiffusersFolder folder, int threads, dev.ediff.onnx.Residency residency) {
+    private DiffusersPromptEncoder(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency) {
         this.folder = folder;
         TextEncoderGraph t5Graph = null;
         try {
@@ -89,11 +89,11 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * @return the encoder; the caller closes it
      */
     public static DiffusersPromptEncoder open(DiffusersFolder folder, int threads) {
-        return new DiffusersPromptEncoder(folder, threads, null);
+        return new DiffusersPromptEncoder(folder, GraphSessions.cpu(threads), null);
     }
 
     /** As {@link #open(DiffusersFolder, int)}, the graphs loaded as {@code residency} decides. */
-    static DiffusersPromptEncoder open(DiffusersFolder folder, int threads, dev.ediff.onnx.Residency residency) {
+    static DiffusersPromptEncoder open(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency) {
         return new DiffusersPromptEncoder(folder, threads, residency);
     }
 

@@ -57,11 +57,11 @@ final class TextEncoderGraph implements AutoCloseable {
      * tokenizer's ids fit the encoder's embedding table ({@code vocab_size} of its config.json).
      */
     static TextEncoderGraph open(DiffusersFolder folder, String tokenizerComponent, String encoder, int threads) {
-        return open(folder, tokenizerComponent, encoder, threads, null);
+        return open(folder, tokenizerComponent, encoder, GraphSessions.cpu(threads), null);
     }
 
     /** As {@link #open(DiffusersFolder, String, String, int)}, loaded as {@code residency} decides (null: always). */
-    static TextEncoderGraph open(DiffusersFolder folder, String tokenizerComponent, String encoder, int threads,
+    static TextEncoderGraph open(DiffusersFolder folder, String tokenizerComponent, String encoder, GraphSessions threads,
                                  dev.ediff.onnx.Residency residency) {
         Tokenizer tok = folder.tokenizer(tokenizerComponent);
         JsonNode cfg = folder.config(encoder);

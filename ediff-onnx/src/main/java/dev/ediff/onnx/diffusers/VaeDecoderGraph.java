@@ -39,11 +39,11 @@ public final class VaeDecoderGraph implements AutoCloseable {
      * @return the decoder; the caller closes it
      */
     public static VaeDecoderGraph open(DiffusersFolder folder, int threads) {
-        return open(folder, threads, null);
+        return open(folder, GraphSessions.cpu(threads), null);
     }
 
     /** As {@link #open(DiffusersFolder, int)}, loaded as {@code residency} decides (null: always). */
-    static VaeDecoderGraph open(DiffusersFolder folder, int threads, dev.ediff.onnx.Residency residency) {
+    static VaeDecoderGraph open(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency) {
         ComponentGraph g = ComponentGraph.open(folder.model("vae_decoder"), threads, residency,
                 dev.ediff.onnx.Residency.Placement.DECODER);
         try {
