@@ -162,6 +162,7 @@ public final class Residency implements GenerationScope, AutoCloseable {
     private int peak; // guarded by this
     private long loads; // guarded by this
     private long unloads; // guarded by this
+    private long loadNanos; // guarded by this
     private boolean closed; // guarded by this
 
     private Residency(boolean lazy) {
@@ -245,6 +246,11 @@ public final class Residency implements GenerationScope, AutoCloseable {
         return loads;
     }
 
+    /** @return the time spent loading networks on demand (lazy mode), in nanoseconds */
+    public synchronized long loadNanos() {
+        return loadNanos;
+    }
+
     /** @return how many times a network was unloaded */
     public synchronized long unloads() {
         return unloads;
@@ -324,8 +330,10 @@ public final class Residency implements GenerationScope, AutoCloseable {
             if (s.loaded) {
                 return;
             }
+            long t0 = System.nanoTime();
             try {
                 s.network.load(); // under the lock: a second user waits for the first load
+                loadNanos += System.nanoTime() - t0;
             } catch (RuntimeException | Error e) {
                 s.users--;
                 if (g != null) {
