@@ -44,6 +44,13 @@ final class ComponentGraph implements AutoCloseable {
     private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
     private Residency.Slot slot; // null without a residency
+    /** Wall time inside {@code OrtSession.run} of every graph of this class loader, for benchmarks. */
+    private static final java.util.concurrent.atomic.LongAdder RUN_NANOS = new java.util.concurrent.atomic.LongAdder();
+
+    /** The wall time spent inside ONNX Runtime's run by all component graphs so far (benchmarks). */
+    static long runNanos() {
+        return RUN_NANOS.sum();
+    }
 
     private ComponentGraph(Path model, GraphSessions sessions) {
         this.name = model.toString();
@@ -198,7 +205,10 @@ final class ComponentGraph implements AutoCloseable {
             for (Feed f : feeds) {
                 in.put(f.name(), tensor(f));
             }
-            try (OrtSession.Result r = session.run(in, new java.util.LinkedHashSet<>(wanted))) {
+            long t0 = System.nanoTime();
+            OrtSession.Result result = session.run(in, new java.util.LinkedHashSet<>(wanted));
+            RUN_NANOS.add(System.nanoTime() - t0);
+            try (OrtSession.Result r = result) {
                 Map<String, float[]> out = new LinkedHashMap<>();
                 for (String w : wanted) {
                     OnnxValue v = r.get(w).orElseThrow(() -> new EDiffException(name + ": output '" + w + "' was not produced"));

@@ -65,6 +65,7 @@ public final class DiffusersRealisticBenchmark {
         long t0 = System.nanoTime();
         List<Double> sdkSteps = new ArrayList<>();
         List<Double> sdkCpu = new ArrayList<>();
+        List<Double> outside = new ArrayList<>();
         try (EDiff ediff = DiffusersPipeline.open(folder, null, LoadOptions.builder().intraOpThreads(threads).build(),
                 DiffusersPipeline.defaultRewriteCache(), residency)) {
             System.out.printf("open: %.1f s, RSS %.2f GB, graphs loaded %d%n", (System.nanoTime() - t0) / 1e9,
@@ -72,6 +73,7 @@ public final class DiffusersRealisticBenchmark {
             for (int g = 0; g < generations; g++) {
                 long[] last = {0};
                 long[] lastCpu = {0};
+                long[] lastRun = {0};
                 List<Double> these = new ArrayList<>();
                 List<Integer> loaded = new ArrayList<>();
                 long start = System.nanoTime();
@@ -80,12 +82,15 @@ public final class DiffusersRealisticBenchmark {
                         .sampler(Samplers.euler(), steps).guidance(7.5).onStep((i, sigma, x, denoised) -> {
                             long now = System.nanoTime();
                             long cpu = cpuNanos();
+                            long run = ComponentGraph.runNanos();
                             if (i > 0) {
                                 these.add((now - last[0]) / 1e6);
                                 sdkCpu.add((cpu - lastCpu[0]) / 1e6);
+                                outside.add((now - last[0] - (run - lastRun[0])) / 1e6);
                             }
                             last[0] = now;
                             lastCpu[0] = cpu;
+                            lastRun[0] = run;
                             loaded.add(residency.loadedNow());
                         }).build());
                 StageResult r = gen.stages().get(0);
@@ -98,6 +103,9 @@ public final class DiffusersRealisticBenchmark {
                 sdkSteps.addAll(these);
             }
         }
+        System.out.printf("per step: time outside OrtSession.run (the SDK's own: sampler, guidance, conversions,"
+                + " tensors) %s ms, median %.1f ms = %.3f%% of the step%n", fmt1(outside), median(outside),
+                100 * median(outside) / median(sdkSteps));
         double peak = rss("VmHWM");
         System.out.printf("peak RSS (%s): %.2f GB = %.2f x the model files (%.2f GB)%n", mode, peak / 1e9, peak / files,
                 files / 1e9);
@@ -195,6 +203,10 @@ public final class DiffusersRealisticBenchmark {
     private static double median(List<Double> v) {
         double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         return a.length == 0 ? Double.NaN : a[a.length / 2];
+    }
+
+    private static String fmt1(List<Double> v) {
+        return v.stream().map(d -> String.format("%.1f", d)).toList().toString();
     }
 
     private static String fmt(List<Double> v) {
