@@ -745,7 +745,15 @@ def tokenizer_references(roots):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default=str(Path(__file__).resolve().parent / "work"))
+    ap.add_argument("--realistic", choices=["sd15"], help="instead of the fixtures: one folder at the family's real"
+                    " size with random weights, for benchmarks (several GB; never committed)")
+    ap.add_argument("--out", help="with --realistic: the folder to write (default: <work>/realistic-sd15)")
     args = ap.parse_args()
+    if args.realistic:
+        import realistic
+        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        realistic.build_sd15(args.out or Path(args.work) / f"realistic-{args.realistic}")
+        return
     torch.set_num_threads(1)
     work = Path(args.work)
     if FIX.exists():

@@ -237,3 +237,150 @@ class TinyVaeEncoder(nn.Module):
         for conv in self.downs:
             h = nn.functional.silu(conv(h))
         return self.quant_conv(self.conv_out(h))
+
+
+# ---------------------------------------------------------------------------------------------
+# realistic size (benchmarks only; never committed): the SD 1.5 U-Net's published shape
+
+class Res(nn.Module):
+    """ResBlock whose input and output widths may differ (1x1 shortcut), GroupNorm 32 as in SD."""
+
+    def __init__(self, cin, cout, temb_dim, groups=32):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(groups, cin), nn.Conv2d(cin, cout, 3, padding=1)
+        self.time_emb_proj = nn.Linear(temb_dim, cout)
+        self.norm2, self.conv2 = nn.GroupNorm(groups, cout), nn.Conv2d(cout, cout, 3, padding=1)
+        self.shortcut = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x, temb):
+        h = self.conv1(nn.functional.silu(self.norm1(x)))
+        h = h + self.time_emb_proj(nn.functional.silu(temb))[:, :, None, None]
+        h = self.conv2(nn.functional.silu(self.norm2(h)))
+        return self.shortcut(x) + h
+
+
+class GEGLU(nn.Module):
+    def __init__(self, dim, inner):
+        super().__init__()
+        self.proj = nn.Linear(dim, 2 * inner)
+
+    def forward(self, x):
+        a, gate = self.proj(x).chunk(2, dim=-1)
+        return a * nn.functional.gelu(gate)
+
+
+class SDTransformer(SpatialTransformer):
+    """SpatialTransformer with SD's GEGLU feed-forward (inner width 4 x channels) and GroupNorm 32."""
+
+    def __init__(self, ch, ctx_dim, heads):
+        super().__init__(ch, ctx_dim, heads, 32)
+        self.ff = nn.Sequential(GEGLU(ch, 4 * ch), nn.Linear(4 * ch, ch))
+
+
+class SD15UNet(nn.Module):
+    """UNet2DConditionModel with SD 1.5's published configuration: block_out_channels 320/640/1280/1280,
+    2 layers per down block (3 per up block), cross-attention in the first three levels, 8 heads,
+    cross_attention_dim 768, time embedding 1280. Same contract as TinyUNet (sample, timestep,
+    encoder_hidden_states -> out_sample); about 860M parameters, random weights."""
+
+    def __init__(self, in_ch=4, channels=(320, 640, 1280, 1280), ctx_dim=768, heads=8, layers=2):
+        super().__init__()
+        self.ch = channels[0]
+        temb = 4 * channels[0]
+        self.conv_in = nn.Conv2d(in_ch, channels[0], 3, padding=1)
+        self.time_embedding = nn.Sequential(nn.Linear(channels[0], temb), nn.SiLU(), nn.Linear(temb, temb))
+        attn = [True, True, True, False]
+        skips = [channels[0]]
+        self.down = nn.ModuleList()
+        cin = channels[0]
+        for level, cout in enumerate(channels):
+            blocks = nn.ModuleList()
+            for _ in range(layers):
+                blocks.append(nn.ModuleList([Res(cin, cout, temb)] + ([SDTransformer(cout, ctx_dim, heads)] if attn[level] else [])))
+                cin = cout
+                skips.append(cout)
+            down = nn.Conv2d(cout, cout, 3, stride=2, padding=1) if level < len(channels) - 1 else None
+            if down is not None:
+                skips.append(cout)
+            self.down.append(nn.ModuleList([blocks, down if down is not None else nn.Identity()]))
+        self.n_levels = len(channels)
+        self.mid_res1 = Res(cin, cin, temb)
+        self.mid_attn = SDTransformer(cin, ctx_dim, heads)
+        self.mid_res2 = Res(cin, cin, temb)
+        self.up = nn.ModuleList()
+        for level, cout in enumerate(reversed(channels)):
+            blocks = nn.ModuleList()
+            has_attn = attn[len(channels) - 1 - level]
+            for _ in range(layers + 1):
+                skip = skips.pop()
+                blocks.append(nn.ModuleList([Res(cin + skip, cout, temb)] + ([SDTransformer(cout, ctx_dim, heads)] if has_attn else [])))
+                cin = cout
+            up = nn.Conv2d(cout, cout, 3, padding=1) if level < len(channels) - 1 else nn.Identity()
+            self.up.append(nn.ModuleList([blocks, up]))
+        self.norm_out = nn.GroupNorm(32, channels[0])
+        self.conv_out = nn.Conv2d(channels[0], in_ch, 3, padding=1)
+
+    @staticmethod
+    def _block(parts, h, temb, ctx):
+        h = parts[0](h, temb)
+        if len(parts) > 1:
+            h = parts[1](h, ctx)
+        return h
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        b = sample.shape[0]
+        t = batch_timestep(timestep, b)
+        temb = self.time_embedding(timestep_embedding(t, self.ch, True, 0.0).to(sample.dtype))
+        h = self.conv_in(sample)
+        skips = [h]
+        for level, (blocks, down) in enumerate(self.down):
+            for parts in blocks:
+                h = self._block(parts, h, temb, encoder_hidden_states)
+                skips.append(h)
+            if level < self.n_levels - 1:
+                h = down(h)
+                skips.append(h)
+        h = self.mid_res2(self.mid_attn(self.mid_res1(h, temb), encoder_hidden_states), temb)
+        for level, (blocks, up) in enumerate(self.up):
+            for parts in blocks:
+                h = self._block(parts, torch.cat([h, skips.pop()], dim=1), temb, encoder_hidden_states)
+            if level < self.n_levels - 1:
+                h = up(nn.functional.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.conv_out(nn.functional.silu(self.norm_out(h)))
+
+
+class SDVaeDecoder(nn.Module):
+    """AutoencoderKL decoder with SD's published widths (block_out_channels 128/256/512/512, 3 resnets
+    per up block, one mid attention), latent_sample [B,4,h,w] -> sample [B,3,8h,8w]; random weights."""
+
+    def __init__(self, lat_ch=4, channels=(128, 256, 512, 512)):
+        super().__init__()
+        top = channels[-1]
+        self.post_quant_conv = nn.Conv2d(lat_ch, lat_ch, 1)
+        self.conv_in = nn.Conv2d(lat_ch, top, 3, padding=1)
+        self.mid1, self.mid2 = Res(top, top, 1), Res(top, top, 1)
+        self.mid_norm, self.mid_attn = nn.GroupNorm(32, top), Attention(top, top, 1, top)
+        self.ups = nn.ModuleList()
+        cin = top
+        for level, cout in enumerate(reversed(channels)):
+            res = nn.ModuleList([Res(cin if i == 0 else cout, cout, 1) for i in range(3)])
+            cin = cout
+            up = nn.Conv2d(cout, cout, 3, padding=1) if level < len(channels) - 1 else nn.Identity()
+            self.ups.append(nn.ModuleList([res, up]))
+        self.norm_out = nn.GroupNorm(32, channels[0])
+        self.conv_out = nn.Conv2d(channels[0], 3, 3, padding=1)
+
+    def forward(self, latent_sample):
+        zero = torch.zeros(latent_sample.shape[0], 1, dtype=latent_sample.dtype)
+        h = self.conv_in(self.post_quant_conv(latent_sample))
+        h = self.mid1(h, zero)
+        b, c, hh, ww = h.shape
+        t = self.mid_norm(h).permute(0, 2, 3, 1).reshape(b, hh * ww, c)
+        h = h + self.mid_attn(t).reshape(b, hh, ww, c).permute(0, 3, 1, 2)
+        h = self.mid2(h, zero)
+        for level, (res, up) in enumerate(self.ups):
+            for r in res:
+                h = r(h, zero)
+            if level < len(self.ups) - 1:
+                h = up(nn.functional.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.conv_out(nn.functional.silu(self.norm_out(h)))

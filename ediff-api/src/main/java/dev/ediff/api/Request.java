@@ -36,6 +36,7 @@ public final class Request {
 
     private final String prompt;
     private final String negativePrompt;
+    private final boolean negativePromptGiven;
     private final Long seed;
     private final int count;
     private final Sampler sampler;
@@ -62,6 +63,7 @@ public final class Request {
     private Request(Builder b) {
         this.prompt = b.prompt;
         this.negativePrompt = b.negativePrompt;
+        this.negativePromptGiven = b.negativePromptGiven;
         this.seed = b.seed;
         this.count = b.count;
         this.sampler = b.sampler;
@@ -109,6 +111,17 @@ public final class Request {
     /** {@return the negative prompt ("" when none)} */
     public String negativePrompt() {
         return negativePrompt;
+    }
+
+    /**
+     * Whether a negative prompt was given, {@code ""} included. Most models treat an empty negative
+     * prompt and none alike; SDXL does not: without a negative prompt it zeroes the unconditional
+     * embeddings ({@code force_zeros_for_empty_prompt}), while an explicit {@code ""} is encoded.
+     *
+     * @return true when {@link Builder#negativePrompt} set one
+     */
+    public boolean negativePromptGiven() {
+        return negativePromptGiven;
     }
 
     /** {@return the seed of the first image, if one was set (otherwise a random seed is drawn and recorded)} */
@@ -241,6 +254,7 @@ public final class Request {
         Builder b = new Builder();
         b.prompt = prompt;
         b.negativePrompt = negativePrompt;
+        b.negativePromptGiven = negativePromptGiven;
         b.seed = seed;
         b.count = count;
         b.sampler = sampler;
@@ -270,6 +284,7 @@ public final class Request {
     public static final class Builder {
         private String prompt = "";
         private String negativePrompt = "";
+        private boolean negativePromptGiven;
         private Long seed;
         private int count = 1;
         private Sampler sampler;
@@ -429,13 +444,27 @@ public final class Request {
         }
 
         /**
-         * The negative prompt: what the unconditional guidance branch is conditioned on.
+         * The negative prompt: what the unconditional guidance branch is conditioned on. Giving
+         * {@code ""} is not quite giving none for every model (see {@link Request#negativePromptGiven()});
+         * {@link #noNegativePrompt()} takes a given one back.
          *
-         * @param negativePrompt the negative prompt ("" for none)
+         * @param negativePrompt the negative prompt ("" for the empty prompt)
          * @return this builder
          */
         public Builder negativePrompt(String negativePrompt) {
             this.negativePrompt = Objects.requireNonNull(negativePrompt, "negativePrompt");
+            this.negativePromptGiven = true;
+            return this;
+        }
+
+        /**
+         * No negative prompt (the default): the model's own unconditional branch.
+         *
+         * @return this builder
+         */
+        public Builder noNegativePrompt() {
+            this.negativePrompt = "";
+            this.negativePromptGiven = false;
             return this;
         }
 

@@ -43,6 +43,20 @@ public interface TextEncoder extends AutoCloseable {
         return text.isEmpty() ? off() : encode(text);
     }
 
+    /**
+     * Encodes the negative prompt, knowing whether one was given ({@link Request#negativePromptGiven()}):
+     * {@code given} with {@code text} {@code ""} is an explicit empty negative prompt. The default is
+     * {@link #encodeNegative(String)}, for which the two are the same; an encoder whose model tells
+     * them apart (SDXL zeroes the branch only when none was given) overrides this.
+     *
+     * @param text  the negative prompt, {@code ""} when none was given
+     * @param given whether the request gave one
+     * @return its encoding, batch 1
+     */
+    default TextEncoding encodeNegative(String text, boolean given) {
+        return encodeNegative(text);
+    }
+
     /** {@return the number of token positions this encoder outputs (its padded length)} */
     default int tokenLength() {
         throw new UnsupportedOperationException("text encoder '" + role() + "' does not expose its token length");

@@ -50,7 +50,7 @@ final class GenerateCommand implements Callable<Integer> {
     String promptFile;
 
     @Option(names = "--negative", paramLabel = "TEXT", description = "negative prompt")
-    String negative = "";
+    String negative; // null: none given (SDXL zeroes the negative branch then, but encodes an explicit "")
 
     @Mixin
     ModelOptions model;
@@ -169,11 +169,13 @@ final class GenerateCommand implements Callable<Integer> {
     Request.Builder request() {
         String text = PromptInput.resolve(words, prompt, promptFile, main.in);
         Request.Builder r = Request.prompt(text)
-                .negativePrompt(negative)
                 .count(Limits.check("--count", count, 1, Limits.MAX_COUNT))
                 .t5(!noT5)
                 .clip(!noClip)
                 .keepAllStages(allStages);
+        if (negative != null) {
+            r.negativePrompt(negative);
+        }
         if (seed != null) {
             r.seed(seed);
         }

@@ -92,7 +92,7 @@ final class Conditioner {
                 boolean on = isOn(e, request);
                 TextEncoding off = e.off();
                 TextEncoding c = on ? encode(e, request.prompt()) : off;
-                TextEncoding u = on ? encodeNegative(e, request.negativePrompt()) : off;
+                TextEncoding u = on ? encodeNegative(e, request.negativePrompt(), request.negativePromptGiven()) : off;
                 if (on && c.truncated()) {
                     truncations.add(new Truncation(e.role(), "prompt", c.droppedText()));
                 }
@@ -123,9 +123,9 @@ final class Conditioner {
         return new Branches(list, textGuided, true, truncations);
     }
 
-    private TextEncoding encodeNegative(TextEncoder e, String text) {
-        return cached(textCache, e.role() + "\u0000-\u0000" + text, () -> e.encodeNegative(text),
-                "text encoder '" + e.role() + "'");
+    private TextEncoding encodeNegative(TextEncoder e, String text, boolean given) {
+        return cached(textCache, e.role() + "\u0000-" + (given ? "given" : "") + "\u0000" + text,
+                () -> e.encodeNegative(text, given), "text encoder '" + e.role() + "'");
     }
 
     private TextEncoding encode(TextEncoder e, String text) {

@@ -237,6 +237,46 @@ public final class EDiff implements AutoCloseable {
     }
 
     private Generation run(Request request) {
+        List<GenerationScope> scopes = new ArrayList<>();
+        owned.forEach(r -> scopes.addAll(r.scopes()));
+        int begun = 0;
+        Generation result;
+        try {
+            for (GenerationScope s : scopes) {
+                s.begin();
+                begun++;
+            }
+            result = runStages(request);
+        } catch (RuntimeException | Error e) {
+            endScopes(scopes, begun, e);
+            throw e;
+        }
+        endScopes(scopes, begun, null);
+        return result;
+    }
+
+    /** Ends the first {@code begun} scopes in reverse; failures are added to {@code failure}, or thrown. */
+    private static void endScopes(List<GenerationScope> scopes, int begun, Throwable failure) {
+        RuntimeException own = null;
+        for (int i = begun - 1; i >= 0; i--) {
+            try {
+                scopes.get(i).end();
+            } catch (RuntimeException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else if (own == null) {
+                    own = e;
+                } else {
+                    own.addSuppressed(e);
+                }
+            }
+        }
+        if (own != null) {
+            throw own;
+        }
+    }
+
+    private Generation runStages(Request request) {
         long start = System.nanoTime();
         GenerationRecord plan = GenerationRecord.plan(stages, request);
         BatchLimit.check(request.count(), stages, plan.stages().size() - 1);

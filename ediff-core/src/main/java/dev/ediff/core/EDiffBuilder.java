@@ -193,7 +193,8 @@ public final class EDiffBuilder {
     }
 
     /**
-     * A resource the pipeline closes when it is closed (in reverse order of adding).
+     * A resource the pipeline closes when it is closed (in reverse order of adding). A resource
+     * that is also a {@link GenerationScope} is told when each generation begins and ends.
      *
      * @param resource the resource
      * @return this builder

@@ -52,7 +52,7 @@ public final class GenerationParameters {
         Request r = ran.request();
         Map<String, String> p = new LinkedHashMap<>();
         p.put("prompt", r.prompt());
-        if (!r.negativePrompt().isEmpty()) {
+        if (r.negativePromptGiven()) { // an explicit "" too: SDXL encodes it, but zeroes a missing one
             p.put("negative_prompt", r.negativePrompt());
         }
         p.put("seed", Long.toString(ran.firstSeed()));

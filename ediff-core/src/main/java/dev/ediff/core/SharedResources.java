@@ -22,6 +22,11 @@ final class SharedResources {
      *
      * @throws IllegalStateException when they were closed already (every pipeline using them is closed)
      */
+    /** The resources that are {@link GenerationScope}s, in the order they were added. */
+    List<GenerationScope> scopes() {
+        return resources.stream().filter(GenerationScope.class::isInstance).map(GenerationScope.class::cast).toList();
+    }
+
     synchronized void acquire() {
         if (closed) {
             throw new IllegalStateException("the pipeline this builder came from is closed, and so are its models;"

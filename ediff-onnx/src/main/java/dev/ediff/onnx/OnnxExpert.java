@@ -8,6 +8,7 @@ import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Expert;
 import dev.ediff.api.TensorShape;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -41,6 +42,8 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     private final OnnxModel model;
     private final GraphSignature signature;
     private final int maxBatch;
+    private volatile Residency residency;
+    private volatile Residency.Placement placement;
     /** Buffers of closed sessions, most recent first, for reuse by the next session of the same layout. */
     private final java.util.ArrayDeque<OnnxSession.Buffers> idle = new java.util.ArrayDeque<>();
     /** How many idle buffer sets an expert keeps (cond+uncond and a few batch sizes). */
@@ -167,8 +170,8 @@ public final class OnnxExpert implements Expert, AutoCloseable {
      */
     public long[] inputShape(String input) {
         try {
-            return ((ai.onnxruntime.TensorInfo) model.inputs().get(input).getInfo()).getShape();
-        } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+            return ((ai.onnxruntime.TensorInfo) model.inputInfo(input)).getShape();
+        } catch (RuntimeException e) {
             throw new EDiffException(name + ": the model has no readable input '" + input + "'", e);
         }
     }
@@ -238,6 +241,28 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     void run(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs, OrtSession.RunOptions runOptions)
             throws OrtException {
         model.runPinned(inputs, pinnedOutputs, runOptions);
+    }
+
+    /**
+     * Puts this expert's session under {@code residency}: a lazy one releases it now, loads it on the
+     * first noise level this expert evaluates in a generation and releases it once the generation
+     * has passed below {@code placement}'s interval (or moved to a later stage).
+     *
+     * @param residency the pipeline's residency (null: always loaded)
+     * @param placement the expert's stage and the lowest noise level of its interval
+     */
+    public void attach(Residency residency, Residency.Placement placement) {
+        this.residency = residency;
+        this.placement = placement;
+        model.attach(residency, placement);
+    }
+
+    /** Tells the residency, if any, the noise level of the evaluation about to run. */
+    void entering(double sigma) {
+        Residency r = residency;
+        if (r != null) {
+            r.denoising(placement.stage(), sigma);
+        }
     }
 
     /** The number of graph runs in flight now (for diagnostics and tests). */

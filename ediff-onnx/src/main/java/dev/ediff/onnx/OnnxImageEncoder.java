@@ -7,6 +7,7 @@ import dev.ediff.api.EDiffException;
 import dev.ediff.api.ImageEncoder;
 import dev.ediff.api.Tensor;
 import dev.ediff.core.image.Images;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.awt.image.BufferedImage;
 import java.nio.FloatBuffer;

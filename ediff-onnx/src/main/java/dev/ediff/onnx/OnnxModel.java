@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import dev.ediff.api.EDiffException;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.util.Arrays;
 import java.util.Map;
@@ -19,48 +20,100 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * The one owner of an ONNX Runtime session and its options, for experts and encoders alike:
  * opened on the configured provider, checked tensor by tensor, run under a read lock so that
  * {@link #close} refuses new calls, waits for running ones and never releases the session under
- * a call.
+ * a call. Attached to a lazy {@link Residency}, the session is released between the generations
+ * that use it and created again (same loader, same configuration) when one needs it; the graph's
+ * signature is read once, at open.
  */
 final class OnnxModel implements AutoCloseable {
 
     private final String name;
     private final OrtEnvironment env = NativeLibrary.environment();
-    private final OrtSession session;
-    private final OrtSession.SessionOptions options;
+    private final SessionOpener.Loader loader;
+    private final SessionConfig config;
+    private OrtSession session; // null while released by a lazy residency; guarded by this
+    private OrtSession.SessionOptions options; // guarded by this
     private final ExecutionProvider provider;
+    private final Map<String, NodeInfo> inputs;
+    private final Map<String, NodeInfo> outputs;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closing;
     private boolean closed;
-    /** The session's input and output signatures, read once (ONNX Runtime builds new maps on every call). */
-    private volatile Map<String, NodeInfo> inputs;
-    private volatile Map<String, NodeInfo> outputs;
+    private Residency.Slot slot; // null unless attached
 
     OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config) {
         this.name = name;
+        this.loader = loader;
+        this.config = config;
         SessionOpener.Opened opened = SessionOpener.open(env, name, loader, config);
         this.session = opened.session();
         this.options = opened.options();
         this.provider = opened.provider();
+        try {
+            this.inputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
+            this.outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getOutputInfo()));
+        } catch (OrtException e) {
+            unload();
+            throw new EDiffException(name + ": could not read the model's inputs and outputs: " + e.getMessage(), e);
+        }
     }
 
-    /** The session's inputs by name, in the graph's order (read once; unmodifiable). */
-    Map<String, NodeInfo> inputs() throws OrtException {
-        Map<String, NodeInfo> m = inputs;
-        if (m == null) {
-            m = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
-            inputs = m;
+    /**
+     * Puts the session under {@code residency} (call once, after the owner's checks): a lazy
+     * residency releases it now and loads it again when a generation runs it.
+     */
+    void attach(Residency residency, Residency.Placement placement) {
+        if (residency == null || slot != null) {
+            return;
         }
-        return m;
+        if (residency.isLazy()) {
+            unload();
+        }
+        slot = residency.register(new Residency.Loadable() {
+            @Override
+            public void load() {
+                reload();
+            }
+
+            @Override
+            public void unload() {
+                OnnxModel.this.unload();
+            }
+        }, placement, name);
     }
 
-    /** The session's outputs by name, in the graph's order (read once; unmodifiable). */
-    Map<String, NodeInfo> outputs() throws OrtException {
-        Map<String, NodeInfo> m = outputs;
-        if (m == null) {
-            m = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getOutputInfo()));
-            outputs = m;
+    /** Creates the session again on the provider it was first opened on. */
+    private synchronized void reload() {
+        if (session != null) {
+            return;
         }
-        return m;
+        SessionConfig again = provider instanceof ExecutionProvider.Cuda ? config
+                : config.toBuilder().provider(ExecutionProvider.cpu()).build(); // a CPU fallback stays on the CPU
+        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, again);
+        session = opened.session();
+        options = opened.options();
+    }
+
+    /** Releases the session and its options (idempotent). */
+    private synchronized void unload() {
+        OrtSession s = session;
+        OrtSession.SessionOptions o = options;
+        session = null;
+        options = null;
+        try {
+            if (s != null) {
+                s.close();
+            }
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
+        } finally {
+            if (o != null) {
+                o.close();
+            }
+        }
+    }
+
+    private Residency.Hold hold() {
+        return slot == null ? () -> { } : slot.hold();
     }
 
     /** The execution provider actually in use. */
@@ -69,7 +122,10 @@ final class OnnxModel implements AutoCloseable {
     }
 
     /** The session, for reading its signature (never closed by the caller). */
-    OrtSession session() {
+    synchronized OrtSession session() {
+        if (session == null) {
+            throw new IllegalStateException("ONNX model '" + name + "' is released (lazy residency) or closed");
+        }
         return session;
     }
 
@@ -92,7 +148,9 @@ final class OnnxModel implements AutoCloseable {
             if (closing) {
                 throw new IllegalStateException("ONNX model '" + name + "' is closed");
             }
-            session.run(inputs, Set.of(), pinnedOutputs, runOptions).close();
+            try (Residency.Hold ignored = hold()) {
+                session().run(inputs, Set.of(), pinnedOutputs, runOptions).close();
+            }
         } finally {
             lock.unlock();
         }
@@ -113,43 +171,35 @@ final class OnnxModel implements AutoCloseable {
      * @throws EDiffException naming the tensor, the expected and the found signature
      */
     long[] require(boolean input, String tensor, String role, int rank, Set<OnnxJavaType> types) {
-        try {
-            Map<String, NodeInfo> nodes = input ? inputs() : outputs();
-            String kind = input ? "input" : "output";
-            String expected = types + " rank " + rank;
-            NodeInfo node = nodes.get(tensor);
-            if (node == null) {
-                StringJoiner j = new StringJoiner(", ");
-                nodes.forEach((n, i) -> j.add("'" + n + "' " + GraphSignature.describe(i)));
-                throw new EDiffException(name + ": expected " + kind + " '" + tensor + "' (" + role + ", " + expected
-                        + "), but the model has no such " + kind + "; its " + kind + "s are: " + j);
-            }
-            if (!(node.getInfo() instanceof TensorInfo info) || !types.contains(info.type) || info.getShape().length != rank) {
-                throw new EDiffException(name + ": " + kind + " '" + tensor + "' (" + role + "): expected " + expected
-                        + ", found " + GraphSignature.describe(node));
-            }
-            return info.getShape();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": could not read the model's inputs and outputs: " + e.getMessage(), e);
+        Map<String, NodeInfo> nodes = input ? inputs : outputs;
+        String kind = input ? "input" : "output";
+        String expected = types + " rank " + rank;
+        NodeInfo node = nodes.get(tensor);
+        if (node == null) {
+            StringJoiner j = new StringJoiner(", ");
+            nodes.forEach((n, i) -> j.add("'" + n + "' " + GraphSignature.describe(i)));
+            throw new EDiffException(name + ": expected " + kind + " '" + tensor + "' (" + role + ", " + expected
+                    + "), but the model has no such " + kind + "; its " + kind + "s are: " + j);
         }
+        if (!(node.getInfo() instanceof TensorInfo info) || !types.contains(info.type) || info.getShape().length != rank) {
+            throw new EDiffException(name + ": " + kind + " '" + tensor + "' (" + role + "): expected " + expected
+                    + ", found " + GraphSignature.describe(node));
+        }
+        return info.getShape();
     }
 
     /** The declared info of input {@code input}. */
     ai.onnxruntime.ValueInfo inputInfo(String input) {
-        try {
-            return inputs().get(input).getInfo();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": could not read the model's inputs: " + e.getMessage(), e);
+        NodeInfo node = inputs.get(input);
+        if (node == null) {
+            throw new EDiffException(name + ": the model has no input '" + input + "'; its inputs are " + inputs.keySet());
         }
+        return node.getInfo();
     }
 
     /** The names of the model's inputs. */
     Set<String> inputNames() {
-        try {
-            return session.getInputNames();
-        } catch (RuntimeException e) {
-            throw new EDiffException(name + ": could not read the model's inputs: " + e.getMessage(), e);
-        }
+        return inputs.keySet();
     }
 
     /** Runs the model and copies the requested float outputs out; the caller closes the inputs. */
@@ -160,7 +210,8 @@ final class OnnxModel implements AutoCloseable {
             if (closing) {
                 throw new IllegalStateException("ONNX model '" + name + "' is closed");
             }
-            try (OrtSession.Result r = session.run(inputs, Set.copyOf(Arrays.asList(outputs)))) {
+            try (Residency.Hold ignored = hold();
+                 OrtSession.Result r = session().run(inputs, Set.copyOf(Arrays.asList(outputs)))) {
                 float[][] out = new float[outputs.length][];
                 for (int i = 0; i < outputs.length; i++) {
                     OnnxTensor t = (OnnxTensor) r.get(outputs[i]).orElseThrow();
@@ -189,11 +240,11 @@ final class OnnxModel implements AutoCloseable {
             }
             closed = true;
             try {
-                session.close();
-            } catch (OrtException e) {
-                throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
+                if (slot != null) {
+                    slot.residency().unregister(slot);
+                }
             } finally {
-                options.close();
+                unload();
             }
         } finally {
             lock.unlock();

@@ -255,6 +255,7 @@ public final class OnnxSession implements Expert.Session {
             if (aborted) {
                 throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");
             }
+            expert.entering(sigma); // a lazy residency releases what this generation has passed
             Preconditioning p = contract.parameterization().at(sigma);
             x.write(in, p.cIn());
             noise.fill((float) p.cNoise());

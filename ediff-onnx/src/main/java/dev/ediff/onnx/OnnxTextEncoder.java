@@ -10,6 +10,7 @@ import dev.ediff.api.TextEncoder;
 import dev.ediff.api.TextEncoding;
 import dev.ediff.core.text.Encoding;
 import dev.ediff.core.text.Tokenizer;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -295,6 +296,16 @@ public final class OnnxTextEncoder implements TextEncoder {
     @Override
     public void close() {
         model.close();
+    }
+
+    /**
+     * Puts this encoder's session under {@code residency} (a lazy one releases it until a prompt is
+     * encoded, and a generation releases it when it starts denoising).
+     *
+     * @param residency the pipeline's residency; null leaves the session loaded
+     */
+    public void attach(Residency residency) {
+        model.attach(residency, Residency.Placement.CONDITIONING);
     }
 
     @Override

@@ -59,7 +59,11 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
             }
         }
         String prompt = promptText(body, "prompt");
-        Request.Builder r = Request.prompt(prompt).negativePrompt(promptText(body, "negativePrompt"));
+        Request.Builder r = Request.prompt(prompt);
+        String negative = promptText(body, "negativePrompt");
+        if (!negative.isEmpty()) { // an empty form field is no negative prompt (SDXL then zeroes the branch)
+            r.negativePrompt(negative);
+        }
         boolean t5 = bool(body, "t5", true);
         boolean clip = bool(body, "clip", true);
         r.t5(t5).clip(clip);

@@ -1,6 +1,8 @@
 package dev.ediff.model.mini;
 
 import dev.ediff.api.Generation;
+import dev.ediff.api.LoadOptions;
+import dev.ediff.api.MemoryMode;
 import dev.ediff.api.Request;
 import dev.ediff.api.TensorShape;
 import dev.ediff.core.EDiff;
@@ -38,6 +40,24 @@ class DefaultModelTest {
             assertArrayEquals(image, ediff.generate(r).sample(0).data(), "the same request gives the same image");
             assertFalse(java.util.Arrays.equals(image, ediff.generate(r.toBuilder().seed(12).build()).sample(0).data()),
                     "another seed gives another image");
+        }
+    }
+
+    /**
+     * {@code MemoryMode.LAZY} (sessions loaded when a generation needs them, released as it passes
+     * them): the same base-stage images (three experts), twice (the second time every session is loaded
+     * again), as with every session resident.
+     */
+    @Test
+    void lazyLoadingGivesTheSameImages() {
+        Request r = Request.prompt("a small red circle").seed(11).steps(4).untilStage("base").build();
+        double[] resident;
+        try (EDiff ediff = EDiff.openDefault(LoadOptions.builder().intraOpThreads(1).build())) {
+            resident = ediff.generate(r).sample(0).data();
+        }
+        try (EDiff ediff = EDiff.openDefault(LoadOptions.builder().intraOpThreads(1).memory(MemoryMode.LAZY).build())) {
+            assertArrayEquals(resident, ediff.generate(r).sample(0).data(), "lazy: the same image");
+            assertArrayEquals(resident, ediff.generate(r.toBuilder().build()).sample(0).data(), "reloaded: the same image");
         }
     }
 

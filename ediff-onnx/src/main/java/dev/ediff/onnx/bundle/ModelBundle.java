@@ -23,6 +23,8 @@ import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.OnnxImageEncoder;
 import dev.ediff.onnx.OnnxTextEncoder;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.onnx.Residency;
+import dev.ediff.api.MemoryMode;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,10 +76,25 @@ public final class ModelBundle {
      * @return the pipeline; the caller closes it
      */
     public static EDiff open(Path dir, SessionConfig config) {
+        return open(dir, config, MemoryMode.RESIDENT);
+    }
+
+    /**
+     * Opens the bundle in {@code dir} with the given session configuration and memory mode:
+     * {@link MemoryMode#LAZY} loads the text encoders when a prompt is encoded and each expert at
+     * the first noise level of its interval, and releases them as a generation passes them (see
+     * {@link dev.ediff.onnx.Residency}).
+     *
+     * @param dir    the bundle folder
+     * @param config how to run the sessions
+     * @param memory when the models are resident
+     * @return the pipeline; the caller closes it
+     */
+    public static EDiff open(Path dir, SessionConfig config, MemoryMode memory) {
         if (!Files.isDirectory(dir)) {
             throw new BundleException(dir + " is not a folder; a bundle is a folder holding " + Manifest.FILE);
         }
-        return open(new BundleSource.Folder(dir), config);
+        return open(new BundleSource.Folder(dir), config, true, Residency.of(memory));
     }
 
     /**
@@ -88,8 +105,28 @@ public final class ModelBundle {
      * @return the pipeline; the caller closes it
      */
     public static EDiff openClasspath(String root, SessionConfig config) {
+        return openClasspath(root, config, MemoryMode.RESIDENT);
+    }
+
+    /**
+     * As {@link #openClasspath(String, SessionConfig)} with a memory mode (see
+     * {@link #open(Path, SessionConfig, MemoryMode)}; a classpath model's bytes stay on the heap
+     * while its session is released, to load it again).
+     *
+     * @param root   the classpath folder holding {@code manifest.json}
+     * @param config how to run the sessions
+     * @param memory when the models are resident
+     * @return the pipeline; the caller closes it
+     */
+    public static EDiff openClasspath(String root, SessionConfig config, MemoryMode memory) {
+        return openClasspath(root, config, Residency.of(memory));
+    }
+
+    /** As {@link #openClasspath(String, SessionConfig, MemoryMode)} with the given residency (owned by the pipeline). */
+    static EDiff openClasspath(String root, SessionConfig config, Residency residency) {
         return open(new BundleSource.Classpath(Thread.currentThread().getContextClassLoader() != null
-                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(), root), config);
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader(), root), config, true,
+                residency);
     }
 
     /**
@@ -202,11 +239,17 @@ public final class ModelBundle {
 
     /** With {@code lazyImageEncoder} false the image encoder's session opens here, as every other model's. */
     static EDiff open(BundleSource src, SessionConfig config, boolean lazyImageEncoder) {
+        return open(src, config, lazyImageEncoder, Residency.of(MemoryMode.RESIDENT));
+    }
+
+    /** As {@link #open(BundleSource, SessionConfig, boolean)}, the sessions under {@code residency} (owned by the pipeline). */
+    static EDiff open(BundleSource src, SessionConfig config, boolean lazyImageEncoder, Residency residency) {
         String where = src.describe() + "/" + Manifest.FILE;
         Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             EDiffBuilder b = EDiff.builder().name(m.name());
+            b.owning(residency); // closed last: the models unregister from it as they close
             Map<String, OnnxTextEncoder> encoders = new LinkedHashMap<>();
             for (int i = 0; i < m.textEncoders().size(); i++) {
                 Manifest.TextEncoderSpec s = m.textEncoders().get(i);
@@ -236,9 +279,10 @@ public final class ModelBundle {
                                 ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
                                 : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
                     } finally {
-                        model.release();
+                        keepOrRelease(model, residency, b, opened);
                     }
                 });
+                e.attach(residency);
                 opened.add(e);
                 encoders.put(s.role(), e);
                 b.textEncoder(e).owning(e);
@@ -270,7 +314,7 @@ public final class ModelBundle {
                 b.imageEncoder(e).owning(e);
             }
             for (int k = 0; k < m.stages().size(); k++) {
-                b.stage(stage(src, where, m, k, encoders, opened, b, config));
+                b.stage(stage(src, where, m, k, encoders, opened, b, config, residency));
             }
             return b.build();
         } catch (RuntimeException e) {
@@ -295,7 +339,7 @@ public final class ModelBundle {
     }
 
     private static Stage stage(BundleSource src, String where, Manifest m, int k, Map<String, OnnxTextEncoder> encoders,
-                               List<AutoCloseable> opened, EDiffBuilder b, SessionConfig config) {
+                               List<AutoCloseable> opened, EDiffBuilder b, SessionConfig config, Residency residency) {
         Manifest.StageSpec s = m.stages().get(k);
         String field = "stages[" + k + "]";
         ExpertContract.Builder cb = ExpertContract.builder().xInput(s.xInput())
@@ -337,12 +381,13 @@ public final class ModelBundle {
                             ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
                             : OnnxExpert.open(e.name(), model.bytes(), contract, config);
                 } finally {
-                    model.release();
+                    keepOrRelease(model, residency, b, opened);
                 }
             });
             opened.add(expert);
             b.owning(expert);
             checkWidths(where, ef, file, expert, s, encoders, m);
+            expert.attach(residency, Residency.Placement.denoiser(k, e.sigmaLo()));
             tree.expert(new NoiseInterval(e.sigmaLo(), e.sigmaHi()), expert);
         }
         RoutingTree routing;
@@ -519,6 +564,21 @@ public final class ModelBundle {
             BundleCache.putDigest(before, after, digest);
         }
         BundleDigests.verify(m, src.describe(), file, digest);
+    }
+
+    /**
+     * Frees a model's bytes once its session is made, except under a lazy residency, whose session
+     * is created again from them: then the pipeline frees them when it closes (a folder bundle's
+     * model has no bytes here: its session reloads from the file).
+     */
+    private static void keepOrRelease(Model model, Residency residency, EDiffBuilder b, List<AutoCloseable> opened) {
+        if (model.bytes() == null || !residency.isLazy()) {
+            model.release();
+            return;
+        }
+        AutoCloseable free = model::release;
+        opened.add(free);
+        b.owning(free);
     }
 
     private static Model model(BundleSource src, Manifest m, String file, String field) {

@@ -1,5 +1,6 @@
 package dev.ediff.onnx.bundle;
 
+import dev.ediff.api.EDiffException;
 import dev.ediff.api.LoadOptions;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.ModelLoader;
@@ -28,7 +29,8 @@ public final class OnnxModelLoader implements ModelLoader {
         if (!Files.isRegularFile(dir.resolve(Manifest.FILE)) && Files.isRegularFile(dir.resolve("model_index.json"))) {
             return DiffusersPipeline.open(dir, options);
         }
-        return ModelBundle.open(dir, SessionConfig.of(options));
+        refuseClipSkip(dir.toString(), options);
+        return ModelBundle.open(dir, SessionConfig.of(options), options.memory());
     }
 
     @Override
@@ -46,6 +48,17 @@ public final class OnnxModelLoader implements ModelLoader {
         if (cl.getResource(ModelBundle.DEFAULT_CLASSPATH_ROOT + "/" + Manifest.FILE) == null) {
             return Optional.empty();
         }
-        return Optional.of(ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, SessionConfig.of(options)));
+        refuseClipSkip("the default model", options);
+        return Optional.of(ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, SessionConfig.of(options),
+                options.memory()));
+    }
+
+    /** Bundles' text encoders output one layer: clip skip is for diffusers folders. */
+    private static void refuseClipSkip(String what, LoadOptions options) {
+        if (options.clipSkip() != 0) {
+            throw new EDiffException(what + ": clip skip " + options.clipSkip() + " needs CLIP encoders that export their"
+                    + " hidden states (SDXL and SD3 diffusers folders); a bundle's text encoders give one layer, so use"
+                    + " clip skip 0");
+        }
     }
 }

@@ -4,14 +4,15 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import ai.onnxruntime.platform.Fp16Conversions;
 import dev.ediff.api.EDiffException;
 import dev.ediff.onnx.NativeLibrary;
+import dev.ediff.onnx.Residency;
 import dev.ediff.onnx.SessionConfig;
+import dev.ediff.onnx.internal.SessionOpener;
 
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
@@ -36,24 +37,25 @@ final class ComponentGraph implements AutoCloseable {
     }
 
     private final String name;
-    private final OrtEnvironment env;
-    private final OrtSession.SessionOptions options;
-    private final OrtSession session;
+    private final Path model;
+    private final GraphSessions sessions;
+    private OrtSession.SessionOptions options; // null while unloaded (lazy residency)
+    private OrtSession session; // null while unloaded (lazy residency)
     private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+    private Residency.Slot slot; // null without a residency
+    /** Wall time inside {@code OrtSession.run} of every graph of this class loader, for benchmarks. */
+    private static final java.util.concurrent.atomic.LongAdder RUN_NANOS = new java.util.concurrent.atomic.LongAdder();
 
-    private ComponentGraph(String name, OrtEnvironment env, OrtSession.SessionOptions options, OrtSession session)
-            throws OrtException {
-        this.name = name;
-        this.env = env;
-        this.options = options;
-        this.session = session;
-        for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
-            inputs.put(e.getKey(), tensorInfo(e.getKey(), e.getValue()));
-        }
-        for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
-            outputs.put(e.getKey(), tensorInfo(e.getKey(), e.getValue()));
-        }
+    /** The wall time spent inside ONNX Runtime's run by all component graphs so far (benchmarks). */
+    static long runNanos() {
+        return RUN_NANOS.sum();
+    }
+
+    private ComponentGraph(Path model, GraphSessions sessions) {
+        this.name = model.toString();
+        this.model = model;
+        this.sessions = sessions;
     }
 
     /**
@@ -61,24 +63,80 @@ final class ComponentGraph implements AutoCloseable {
      * as {@link SessionConfig}), without spinning pool threads (the SDK's measured defaults).
      */
     static ComponentGraph open(Path model, int threads) {
-        OrtEnvironment env = NativeLibrary.environment();
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        return open(model, GraphSessions.cpu(threads), null, null);
+    }
+
+    /**
+     * As {@link #open(Path, int)} with the pipeline's sessions (provider, threads), the session's residency managed by {@code residency} (null: none,
+     * loaded until closed): under a lazy residency the graph is loaded here to read and check its
+     * signature, then unloaded until a generation runs it.
+     */
+    static ComponentGraph open(Path model, GraphSessions sessions, Residency residency, Residency.Placement placement) {
+        ComponentGraph g = new ComponentGraph(model, sessions);
+        g.load();
         try {
-            options.setIntraOpNumThreads(threads > 0 ? threads : SessionConfig.defaultIntraOpThreads());
-            options.addConfigEntry("session.intra_op.allow_spinning", "0");
-            options.addConfigEntry("session.inter_op.allow_spinning", "0");
-            OrtSession session = env.createSession(model.toString(), options);
-            try {
-                return new ComponentGraph(model.toString(), env, options, session);
-            } catch (RuntimeException | OrtException e) {
-                session.close();
-                throw e;
+            for (Map.Entry<String, NodeInfo> e : g.session.getInputInfo().entrySet()) {
+                g.inputs.put(e.getKey(), g.tensorInfo(e.getKey(), e.getValue()));
+            }
+            for (Map.Entry<String, NodeInfo> e : g.session.getOutputInfo().entrySet()) {
+                g.outputs.put(e.getKey(), g.tensorInfo(e.getKey(), e.getValue()));
             }
         } catch (OrtException | RuntimeException e) {
-            options.close();
+            g.unload();
             throw e instanceof EDiffException ee ? ee
-                    : new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
+                    : new EDiffException(model + ": ONNX Runtime could not read the model's signature: " + e.getMessage(), e);
         }
+        if (residency != null) {
+            if (residency.isLazy()) {
+                g.unload();
+            }
+            g.slot = residency.register(new Residency.Loadable() {
+                @Override
+                public void load() {
+                    g.load();
+                }
+
+                @Override
+                public void unload() {
+                    g.unload();
+                }
+            }, placement, g.name);
+        }
+        return g;
+    }
+
+    /** Creates the session (and its options) on the pipeline's provider. */
+    private synchronized void load() {
+        SessionOpener.Opened o = sessions.open(model);
+        this.session = o.session();
+        this.options = o.options();
+    }
+
+    /** Closes the session and its options, if loaded. */
+    private synchronized void unload() {
+        OrtSession s = session;
+        OrtSession.SessionOptions o = options;
+        session = null;
+        options = null;
+        try {
+            if (s != null) {
+                s.close();
+            }
+        } catch (OrtException e) {
+            throw new EDiffException(name + ": closing the session failed: " + e.getMessage(), e);
+        } finally {
+            if (o != null) {
+                o.close();
+            }
+        }
+    }
+
+    /** The loaded session; an error when it is not loaded. */
+    private synchronized OrtSession session() {
+        if (session == null) {
+            throw new IllegalStateException(name + " is not loaded (closed, or released by its residency)");
+        }
+        return session;
     }
 
     private TensorInfo tensorInfo(String tensor, NodeInfo node) {
@@ -137,12 +195,20 @@ final class ComponentGraph implements AutoCloseable {
      * {@code shapes}, if non-null). Every tensor created here is closed here.
      */
     Map<String, float[]> run(List<Feed> feeds, List<String> wanted, Map<String, long[]> shapes) {
+        return slot == null ? runLoaded(feeds, wanted, shapes) : slot.use(() -> runLoaded(feeds, wanted, shapes));
+    }
+
+    private Map<String, float[]> runLoaded(List<Feed> feeds, List<String> wanted, Map<String, long[]> shapes) {
+        OrtSession session = session();
         Map<String, OnnxTensor> in = new HashMap<>();
         try {
             for (Feed f : feeds) {
                 in.put(f.name(), tensor(f));
             }
-            try (OrtSession.Result r = session.run(in, new java.util.LinkedHashSet<>(wanted))) {
+            long t0 = System.nanoTime();
+            OrtSession.Result result = session.run(in, new java.util.LinkedHashSet<>(wanted));
+            RUN_NANOS.add(System.nanoTime() - t0);
+            try (OrtSession.Result r = result) {
                 Map<String, float[]> out = new LinkedHashMap<>();
                 for (String w : wanted) {
                     OnnxValue v = r.get(w).orElseThrow(() -> new EDiffException(name + ": output '" + w + "' was not produced"));
@@ -173,18 +239,18 @@ final class ComponentGraph implements AutoCloseable {
         Object d = f.data();
         OnnxJavaType want = info.type;
         if (d instanceof float[] a && want == OnnxJavaType.FLOAT) {
-            return OnnxTensor.createTensor(env, FloatBuffer.wrap(a), f.shape());
+            return OnnxTensor.createTensor(NativeLibrary.environment(), FloatBuffer.wrap(a), f.shape());
         }
         if (d instanceof float[] a && want == OnnxJavaType.FLOAT16) {
             // float16 exports (e.g. optimum --dtype fp16): round to half precision here, once
-            return OnnxTensor.createTensor(env, Fp16Conversions.convertFloatBufferToFp16Buffer(FloatBuffer.wrap(a)),
+            return OnnxTensor.createTensor(NativeLibrary.environment(), Fp16Conversions.convertFloatBufferToFp16Buffer(FloatBuffer.wrap(a)),
                     f.shape(), OnnxJavaType.FLOAT16);
         }
         if (d instanceof long[] a && want == OnnxJavaType.INT64) {
-            return OnnxTensor.createTensor(env, LongBuffer.wrap(a), f.shape());
+            return OnnxTensor.createTensor(NativeLibrary.environment(), LongBuffer.wrap(a), f.shape());
         }
         if (d instanceof int[] a && want == OnnxJavaType.INT32) {
-            return OnnxTensor.createTensor(env, IntBuffer.wrap(a), f.shape());
+            return OnnxTensor.createTensor(NativeLibrary.environment(), IntBuffer.wrap(a), f.shape());
         }
         throw new EDiffException(name + ": input '" + f.name() + "' is " + describe(info) + "; got " + d.getClass().getSimpleName()
                 + " data");
@@ -218,14 +284,16 @@ final class ComponentGraph implements AutoCloseable {
         return String.join(", ", parts);
     }
 
+    /** The residency slot of this graph, or null when it has none. */
+    Residency.Slot slot() {
+        return slot;
+    }
+
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": closing the session failed: " + e.getMessage(), e);
-        } finally {
-            options.close();
+        if (slot != null) {
+            slot.residency().unregister(slot);
         }
+        unload();
     }
 }

@@ -96,7 +96,13 @@ public final class DenoiserGraph implements AutoCloseable {
      * @return the graph adapter; the caller closes it
      */
     public static DenoiserGraph open(DiffusersFolder folder, int threads) {
-        ComponentGraph g = ComponentGraph.open(folder.model(folder.family().denoiser()), threads);
+        return open(folder, GraphSessions.cpu(threads), null, null);
+    }
+
+    /** As {@link #open(DiffusersFolder, int)}, loaded as {@code residency} decides (null: always). */
+    static DenoiserGraph open(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency,
+                              dev.ediff.onnx.Residency.Placement placement) {
+        ComponentGraph g = ComponentGraph.open(folder.model(folder.family().denoiser()), threads, residency, placement);
         try {
             return new DenoiserGraph(g, folder.family() == DiffusersFamily.SD3);
         } catch (RuntimeException e) {
@@ -113,12 +119,15 @@ public final class DenoiserGraph implements AutoCloseable {
      * @param family    the folder's family
      * @param bias      name of the bias input
      * @param sigma     name of the sigma input
-     * @param threads   intra-op threads (0: ONNX Runtime's default)
+     * @param threads   the pipeline's sessions (provider, threads)
+     * @param residency when the graph is loaded (null: always)
+     * @param placement where it sits in a generation (with a residency)
      * @return the graph adapter; the caller closes it
      */
     static DenoiserGraph openRewritten(java.nio.file.Path rewritten, DiffusersFamily family, String bias, String sigma,
-                                       int threads) {
-        ComponentGraph g = ComponentGraph.open(rewritten, threads);
+                                       GraphSessions threads, dev.ediff.onnx.Residency residency,
+                                       dev.ediff.onnx.Residency.Placement placement) {
+        ComponentGraph g = ComponentGraph.open(rewritten, threads, residency, placement);
         try {
             return new DenoiserGraph(g, family == DiffusersFamily.SD3, bias, sigma);
         } catch (RuntimeException e) {

@@ -36,7 +36,9 @@ final class DiffusersExpert implements Expert, AutoCloseable {
     private final Path denoiserFile;
     private final Path rewriteCache;
     private final int biasOffset;
-    private final int threads;
+    private final GraphSessions threads;
+    private final dev.ediff.onnx.Residency residency;
+    private final dev.ediff.onnx.Residency.Placement placement;
     private DenoiserGraph painted; // guarded by this
     private RewrittenModel rewritten; // guarded by this
     private boolean closed; // guarded by this
@@ -46,9 +48,14 @@ final class DiffusersExpert implements Expert, AutoCloseable {
      * @param rewriteCache where rewritten graphs are cached
      * @param biasOffset   the first column of this expert's text tokens in the attention bias (the
      *                     pipeline concatenates the tokens of its text encoders: the refiner's follow the base's)
+     * @param residency    when the graphs are loaded (null: always); told the noise level before each evaluation
+     * @param placement    where this expert sits in a generation
      */
     DiffusersExpert(String name, DenoiserGraph net, Parameterization parameterization, DiffusersFamily family, String prefix,
-                    int pixelsPerLatent, Path denoiserFile, Path rewriteCache, int biasOffset, int threads) {
+                    int pixelsPerLatent, Path denoiserFile, Path rewriteCache, int biasOffset, GraphSessions threads,
+                    dev.ediff.onnx.Residency residency, dev.ediff.onnx.Residency.Placement placement) {
+        this.residency = residency;
+        this.placement = placement;
         this.denoiserFile = denoiserFile;
         this.rewriteCache = rewriteCache;
         this.biasOffset = biasOffset;
@@ -68,6 +75,9 @@ final class DiffusersExpert implements Expert, AutoCloseable {
 
     @Override
     public void denoise(double[] x, TensorShape shape, double sigma, Conditioning cond, double[] out) {
+        if (residency != null) {
+            residency.denoising(placement.stage(), sigma); // releases what this generation has passed
+        }
         int batch = shape.batch();
         Tensor tokens = require(cond, prefix + ".tokens");
         int width = (int) tokens.dim(2);
@@ -111,7 +121,8 @@ final class DiffusersExpert implements Expert, AutoCloseable {
             } catch (EDiffException e) {
                 throw new EDiffException("cannot paint words on " + name + ": " + e.getMessage(), e);
             }
-            painted = DenoiserGraph.openRewritten(r.path(), family, r.biasInput(), r.sigmaInput(), threads);
+            painted = DenoiserGraph.openRewritten(r.path(), family, r.biasInput(), r.sigmaInput(), threads, residency,
+                    placement);
             rewritten = r;
         }
         return painted;

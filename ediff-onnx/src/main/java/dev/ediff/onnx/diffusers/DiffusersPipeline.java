@@ -1,7 +1,6 @@
 package dev.ediff.onnx.diffusers;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.ediff.api.Device;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.LoadOptions;
@@ -15,6 +14,8 @@ import dev.ediff.core.RoutingTree;
 import dev.ediff.core.Stage;
 import dev.ediff.core.sampling.Samplers;
 import dev.ediff.core.schedule.SchedulerConfig;
+import dev.ediff.onnx.Residency;
+import dev.ediff.onnx.SessionConfig;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -87,8 +88,12 @@ public final class DiffusersPipeline {
      * @throws EDiffException for folders that cannot run
      */
     public static EDiff open(Path base, Path refiner, LoadOptions options, Path rewriteCache) {
+        return open(base, refiner, options, rewriteCache, Residency.of(options.memory()));
+    }
+
+    /** As {@link #open(Path, Path, LoadOptions, Path)} with the given residency (which the pipeline then owns). */
+    static EDiff open(Path base, Path refiner, LoadOptions options, Path rewriteCache, Residency residency) {
         java.util.Objects.requireNonNull(rewriteCache, "rewriteCache");
-        checkDevice(options);
         DiffusersFolder main = DiffusersFolder.open(base);
         DiffusersFolder second = refiner == null ? null : DiffusersFolder.open(refiner);
         if (second != null && (main.family() != DiffusersFamily.SDXL_BASE || second.family() != DiffusersFamily.SDXL_REFINER)) {
@@ -99,33 +104,40 @@ public final class DiffusersPipeline {
             throw new EDiffException(base + ": an SDXL refiner continues an SDXL base's latents; open it as the refiner"
                     + " of a base folder (EDiff.open(base, refiner))");
         }
-        int threads = options.intraOpThreads();
+        GraphSessions threads = new GraphSessions(SessionConfig.of(options));
         List<AutoCloseable> opened = new ArrayList<>();
         try {
             DiffusersTiming timing = new DiffusersTiming(main.scheduler());
             EDiffBuilder b = EDiff.builder().name(main.root().getFileName() + (second == null ? ""
                     : "+" + second.root().getFileName()));
-            DiffusersExpert baseExpert = part(main, "base", "base", timing, threads, opened, b, TextRoles.MAIN, rewriteCache);
+            b.owning(residency); // closed last: the graphs below unregister from it as they close
+            double boundary = second == null ? 0 : boundarySigma(timing);
+            Part basePart = new Part(main, "base", "base", TextRoles.MAIN, Residency.Placement.denoiser(0, boundary));
+            DiffusersExpert baseExpert = part(basePart, timing, threads, opened, b, rewriteCache, residency,
+                    options.clipSkip());
             RoutingTree tree;
             DiffusersFolder decoderFolder = main;
             if (second == null) {
                 tree = RoutingTree.single(baseExpert);
             } else {
-                DiffusersExpert refinerExpert = part(second, "refiner", "refiner", timing, threads, opened, b,
-                        TextRoles.REFINER, rewriteCache);
-                double boundary = boundarySigma(timing);
+                Part refinerPart = new Part(second, "refiner", "refiner", TextRoles.REFINER, Residency.Placement.denoiser(0, 0));
+                DiffusersExpert refinerExpert = part(refinerPart, timing, threads, opened, b, rewriteCache,
+                        residency, options.clipSkip());
                 tree = RoutingTree.builder().expert(NoiseInterval.atLeast(boundary), baseExpert)
                         .expert(NoiseInterval.below(boundary), refinerExpert).build();
                 decoderFolder = second;
             }
-            VaeDecoderGraph vae = VaeDecoderGraph.open(decoderFolder, threads);
+            VaeDecoderGraph vae = VaeDecoderGraph.open(decoderFolder, threads, residency);
             opened.add(vae);
             b.owning(vae);
             Stage stage = Stage.builder("base", tree, latentShape(main))
                     .schedule(timing)
                     .defaultSampler(defaultSampler(main.scheduler()), main.family() == DiffusersFamily.SD3 ? 28 : 50)
                     .defaultGuidance(Guidance.of(defaultGuidance(main.family())))
-                    .decoder(latents -> decode(vae, latents))
+                    .decoder(latents -> {
+                        residency.decoding(); // a lazy generation releases its denoisers before the decoder loads
+                        return decode(vae, latents);
+                    })
                     .restartPerExpert(second != null) // diffusers runs the refiner with a fresh scheduler
                     .roles(roles(second != null))
                     .build();
@@ -181,24 +193,37 @@ public final class DiffusersPipeline {
         return r;
     }
 
-    private static DiffusersExpert part(DiffusersFolder folder, String prefix, String expertName, DiffusersTiming timing,
-                                        int threads, List<AutoCloseable> opened, EDiffBuilder b, TextRoles roles,
-                                        Path rewriteCache) {
-        DiffusersPromptEncoder prompts = DiffusersPromptEncoder.open(folder, threads);
+    /** One folder's part of the pipeline: its expert's name, conditioning prefix, encoder roles and placement. */
+    private record Part(DiffusersFolder folder, String prefix, String expertName, TextRoles roles,
+                        Residency.Placement placement) {
+    }
+
+    private static DiffusersExpert part(Part part, DiffusersTiming timing, GraphSessions threads, List<AutoCloseable> opened,
+                                        EDiffBuilder b, Path rewriteCache, Residency residency, int clipSkip) {
+        DiffusersFolder folder = part.folder();
+        String prefix = part.prefix();
+        TextRoles roles = part.roles();
+        DiffusersPromptEncoder prompts = DiffusersPromptEncoder.open(folder, threads, residency);
         opened.add(prompts);
         b.owning(prompts);
-        DenoiserGraph net = DenoiserGraph.open(folder, threads);
+        DenoiserGraph net = DenoiserGraph.open(folder, threads, residency, part.placement());
         opened.add(net);
         b.owning(net);
         boolean zeros = folder.forceZerosForEmptyPrompt() && folder.family() == DiffusersFamily.SDXL_BASE;
-        b.textEncoder(DiffusersTextEncoder.clip(prompts, roles == TextRoles.MAIN ? "clip" : "refiner_clip", prefix, zeros));
+        try {
+            b.textEncoder(DiffusersTextEncoder.clip(prompts, roles == TextRoles.MAIN ? "clip" : "refiner_clip", prefix, zeros,
+                    clipSkip));
+        } catch (IllegalArgumentException e) {
+            throw new EDiffException(e.getMessage(), e);
+        }
         if (folder.family() == DiffusersFamily.SD3) {
             b.textEncoder(DiffusersTextEncoder.t5(prompts, prefix));
         }
         // the pipeline's bias concatenates its encoders' tokens, role "clip" before "refiner_clip"
-        DiffusersExpert expert = new DiffusersExpert(expertName + " (" + folder.root().getFileName() + ")", net,
+        DiffusersExpert expert = new DiffusersExpert(part.expertName() + " (" + folder.root().getFileName() + ")", net,
                 timing.parameterization(), folder.family(), prefix, pixelsPerLatent(folder),
-                folder.model(folder.family().denoiser()), rewriteCache, roles == TextRoles.MAIN ? 0 : 77, threads);
+                folder.model(folder.family().denoiser()), rewriteCache, roles == TextRoles.MAIN ? 0 : 77, threads,
+                residency, part.placement());
         opened.add(expert);
         b.owning(expert);
         return expert;
@@ -257,12 +282,5 @@ public final class DiffusersPipeline {
     private static int pixelsPerLatent(DiffusersFolder folder) {
         JsonNode blocks = folder.config("vae_decoder").path("block_out_channels");
         return blocks.isArray() && blocks.size() > 0 ? 1 << (blocks.size() - 1) : 8;
-    }
-
-    private static void checkDevice(LoadOptions options) {
-        if (options.device().kind() != Device.Kind.CPU && !options.allowCpuFallback()) {
-            throw new EDiffException("diffusers folders run on the CPU in this version; got device " + options.device()
-                    + " (allow the CPU fallback, or use Device.cpu())");
-        }
     }
 }

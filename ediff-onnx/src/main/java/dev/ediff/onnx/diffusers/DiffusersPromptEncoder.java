@@ -49,20 +49,20 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
     private final TextEncoderGraph t5;
     private final int width;
 
-    private DiffusersPromptEncoder(DiffusersFolder folder, int threads) {
+    private DiffusersPromptEncoder(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency) {
         this.folder = folder;
         TextEncoderGraph t5Graph = null;
         try {
             switch (folder.family()) {
-                case STABLE_DIFFUSION -> clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads));
+                case STABLE_DIFFUSION -> clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads, residency));
                 case SDXL_BASE, SD3 -> {
-                    clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads));
-                    clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads));
+                    clips.add(TextEncoderGraph.open(folder, "tokenizer", "text_encoder", threads, residency));
+                    clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads, residency));
                 }
-                case SDXL_REFINER -> clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads));
+                case SDXL_REFINER -> clips.add(TextEncoderGraph.open(folder, "tokenizer_2", "text_encoder_2", threads, residency));
             }
             if (folder.family() == DiffusersFamily.SD3 && folder.has("text_encoder_3") && folder.has("tokenizer_3")) {
-                t5Graph = TextEncoderGraph.open(folder, "tokenizer_3", "text_encoder_3", threads);
+                t5Graph = TextEncoderGraph.open(folder, "tokenizer_3", "text_encoder_3", threads, residency);
             }
             if (folder.family() != DiffusersFamily.STABLE_DIFFUSION) {
                 for (TextEncoderGraph c : clips) {
@@ -89,7 +89,12 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * @return the encoder; the caller closes it
      */
     public static DiffusersPromptEncoder open(DiffusersFolder folder, int threads) {
-        return new DiffusersPromptEncoder(folder, threads);
+        return new DiffusersPromptEncoder(folder, GraphSessions.cpu(threads), null);
+    }
+
+    /** As {@link #open(DiffusersFolder, int)}, the graphs loaded as {@code residency} decides. */
+    static DiffusersPromptEncoder open(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency) {
+        return new DiffusersPromptEncoder(folder, threads, residency);
     }
 
     /** @return whether this folder has a T5 encoder (SD3 with {@code text_encoder_3}) */
@@ -128,19 +133,7 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
      * @throws IllegalArgumentException for clip skip on SD 1.x/2.x or beyond the encoders' depth
      */
     public Embeddings encode(String prompt, String negative, boolean useT5, int clipSkip) {
-        if (clipSkip < 0) {
-            throw new IllegalArgumentException("clip skip must be >= 0, got " + clipSkip);
-        }
-        if (clipSkip > 0 && folder.family() == DiffusersFamily.STABLE_DIFFUSION) {
-            throw new IllegalArgumentException("clip skip is not supported for SD 1.x/2.x ONNX exports: it needs the"
-                    + " text encoder's final layer norm on an inner layer, which the graph does not expose");
-        }
-        for (TextEncoderGraph c : clips) {
-            if (clipSkip > 0 && c.layers() - 1 - clipSkip < 0) {
-                throw new IllegalArgumentException("clip skip " + clipSkip + " goes past the " + c.layers() + " layers of "
-                        + c.component());
-            }
-        }
+        checkClipSkip(clipSkip);
         Map<String, int[][]> ids = new LinkedHashMap<>();
         return switch (folder.family()) {
             case STABLE_DIFFUSION -> {
@@ -169,6 +162,29 @@ public final class DiffusersPromptEncoder implements AutoCloseable {
                         concat(neg.pooled, pos.pooled), pos.pooled.length, ids);
             }
         };
+    }
+
+    /**
+     * Checks that this folder's CLIP encoders can skip {@code clipSkip} final layers.
+     *
+     * @param clipSkip final layers to skip (0: none)
+     * @throws IllegalArgumentException for clip skip on SD 1.x/2.x or beyond the encoders' depth
+     */
+    void checkClipSkip(int clipSkip) {
+        if (clipSkip < 0) {
+            throw new IllegalArgumentException("clip skip must be >= 0, got " + clipSkip);
+        }
+        if (clipSkip > 0 && folder.family() == DiffusersFamily.STABLE_DIFFUSION) {
+            throw new IllegalArgumentException(folder.model("text_encoder") + ": clip skip " + clipSkip + " is not supported"
+                    + " for SD 1.x/2.x ONNX exports: it needs the text encoder's final layer norm applied to an inner"
+                    + " layer, which the exported graph does not expose (use clip skip 0)");
+        }
+        for (TextEncoderGraph c : clips) {
+            if (clipSkip > 0 && c.layers() - 1 - clipSkip < 0) {
+                throw new IllegalArgumentException(folder.model(c.component()) + ": clip skip " + clipSkip + " goes past the "
+                        + c.layers() + " layers of " + c.component() + "; expected at most " + (c.layers() - 1));
+            }
+        }
     }
 
     /**

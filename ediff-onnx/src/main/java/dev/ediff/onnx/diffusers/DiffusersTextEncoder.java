@@ -34,10 +34,13 @@ final class DiffusersTextEncoder implements TextEncoder {
     private final String prefix;
     private final boolean t5;
     private final boolean forceZeros;
+    private final int clipSkip;
     private volatile TextEncoding off;
 
-    private DiffusersTextEncoder(DiffusersPromptEncoder prompts, String role, String prefix, boolean t5, boolean forceZeros) {
+    private DiffusersTextEncoder(DiffusersPromptEncoder prompts, String role, String prefix, boolean t5, boolean forceZeros,
+                                 int clipSkip) {
         this.prompts = prompts;
+        this.clipSkip = clipSkip;
         this.role = role;
         this.prefix = prefix;
         this.t5 = t5;
@@ -46,12 +49,19 @@ final class DiffusersTextEncoder implements TextEncoder {
 
     /** The CLIP part (all of the text conditioning for SD 1.x/2.x and SDXL). */
     static DiffusersTextEncoder clip(DiffusersPromptEncoder prompts, String role, String prefix, boolean forceZeros) {
-        return new DiffusersTextEncoder(prompts, role, prefix, false, forceZeros);
+        return clip(prompts, role, prefix, forceZeros, 0);
+    }
+
+    /** The CLIP part with clip skip for the prompt (checked by {@link DiffusersPromptEncoder#checkClipSkip}). */
+    static DiffusersTextEncoder clip(DiffusersPromptEncoder prompts, String role, String prefix, boolean forceZeros,
+                                     int clipSkip) {
+        prompts.checkClipSkip(clipSkip);
+        return new DiffusersTextEncoder(prompts, role, prefix, false, forceZeros, clipSkip);
     }
 
     /** SD3's T5 part, switched by {@code Request.t5}. */
     static DiffusersTextEncoder t5(DiffusersPromptEncoder prompts, String prefix) {
-        return new DiffusersTextEncoder(prompts, TextEncoder.T5, prefix, true, false);
+        return new DiffusersTextEncoder(prompts, TextEncoder.T5, prefix, true, false, 0);
     }
 
     @Override
@@ -66,15 +76,24 @@ final class DiffusersTextEncoder implements TextEncoder {
 
     @Override
     public TextEncoding encode(String text) {
-        return encode(text, AESTHETIC);
+        return encode(text, AESTHETIC, clipSkip);
     }
 
     @Override
     public TextEncoding encodeNegative(String text) {
-        if (text.isEmpty() && forceZeros) {
+        return encodeNegative(text, !text.isEmpty());
+    }
+
+    /**
+     * As diffusers: with {@code force_zeros_for_empty_prompt} (the SDXL base) a negative branch
+     * without a negative prompt is all zeros, while a given one, {@code ""} included, is encoded.
+     */
+    @Override
+    public TextEncoding encodeNegative(String text, boolean given) {
+        if (!given && forceZeros) {
             return off();
         }
-        return encode(text, NEGATIVE_AESTHETIC);
+        return encode(text, NEGATIVE_AESTHETIC, 0); // diffusers applies clip skip to the prompt only
     }
 
     @Override
@@ -105,12 +124,12 @@ final class DiffusersTextEncoder implements TextEncoder {
         return new TextEncoding(Conditioning.of(m), 0, "");
     }
 
-    private TextEncoding encode(String text, double aesthetic) {
+    private TextEncoding encode(String text, double aesthetic, int skip) {
         Map<String, Tensor> m = new LinkedHashMap<>();
         if (t5) {
             m.put(prefix + ".t5", Tensor.of(prompts.t5Part(text), 1, DiffusersPromptEncoder.T5_TOKENS, prompts.width()));
         } else {
-            DiffusersPromptEncoder.Branch b = prompts.branch(text, 0);
+            DiffusersPromptEncoder.Branch b = prompts.branch(text, skip);
             m.put(prefix + ".tokens", Tensor.of(b.tokens(), 1, 77, prompts.width()));
             if (b.pooled().length > 0) {
                 m.put(prefix + ".pooled", Tensor.of(b.pooled(), 1, b.pooled().length));

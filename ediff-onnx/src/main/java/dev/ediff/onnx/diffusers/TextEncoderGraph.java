@@ -57,6 +57,12 @@ final class TextEncoderGraph implements AutoCloseable {
      * tokenizer's ids fit the encoder's embedding table ({@code vocab_size} of its config.json).
      */
     static TextEncoderGraph open(DiffusersFolder folder, String tokenizerComponent, String encoder, int threads) {
+        return open(folder, tokenizerComponent, encoder, GraphSessions.cpu(threads), null);
+    }
+
+    /** As {@link #open(DiffusersFolder, String, String, int)}, loaded as {@code residency} decides (null: always). */
+    static TextEncoderGraph open(DiffusersFolder folder, String tokenizerComponent, String encoder, GraphSessions threads,
+                                 dev.ediff.onnx.Residency residency) {
         Tokenizer tok = folder.tokenizer(tokenizerComponent);
         JsonNode cfg = folder.config(encoder);
         if (cfg.path("vocab_size").canConvertToInt() && tok.vocabSize() > cfg.get("vocab_size").asInt()) {
@@ -64,7 +70,8 @@ final class TextEncoderGraph implements AutoCloseable {
                     + " tokens, but " + folder.root().resolve(encoder).resolve("config.json") + " has vocab_size "
                     + cfg.get("vocab_size").asInt() + "; expected the tokenizer exported with this text encoder");
         }
-        ComponentGraph g = ComponentGraph.open(folder.model(encoder), threads);
+        ComponentGraph g = ComponentGraph.open(folder.model(encoder), threads, residency,
+                dev.ediff.onnx.Residency.Placement.CONDITIONING);
         try {
             return new TextEncoderGraph(encoder, tok, g);
         } catch (RuntimeException e) {

@@ -39,7 +39,13 @@ public final class VaeDecoderGraph implements AutoCloseable {
      * @return the decoder; the caller closes it
      */
     public static VaeDecoderGraph open(DiffusersFolder folder, int threads) {
-        ComponentGraph g = ComponentGraph.open(folder.model("vae_decoder"), threads);
+        return open(folder, GraphSessions.cpu(threads), null);
+    }
+
+    /** As {@link #open(DiffusersFolder, int)}, loaded as {@code residency} decides (null: always). */
+    static VaeDecoderGraph open(DiffusersFolder folder, GraphSessions threads, dev.ediff.onnx.Residency residency) {
+        ComponentGraph g = ComponentGraph.open(folder.model("vae_decoder"), threads, residency,
+                dev.ediff.onnx.Residency.Placement.DECODER);
         try {
             return new VaeDecoderGraph(g, folder.vae());
         } catch (RuntimeException e) {

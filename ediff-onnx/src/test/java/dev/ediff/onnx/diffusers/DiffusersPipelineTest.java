@@ -141,6 +141,52 @@ class DiffusersPipelineTest {
     }
 
     /**
+     * {@code LoadOptions.clipSkip(1)} on the SDXL base reproduces the Python reference with diffusers'
+     * {@code clip_skip=1} (the prompt from {@code hidden_states[-3]}, the negative from {@code [-2]});
+     * SD 1.x refuses clip skip at open, naming the file, and so do bundles.
+     */
+    @Test
+    void clipSkipIsALoadOption() throws Exception {
+        JsonNode meta = References.json("sdxl_base_clip_skip1.json");
+        assertEquals(1, meta.get("clip_skip").asInt());
+        try (EDiff ediff = EDiff.open(References.folder("sdxl-base"),
+                LoadOptions.builder().intraOpThreads(1).clipSkip(1).build())) {
+            generateAndCheck(ediff, meta, LATENT_TOL, "base_latents_per_step");
+        }
+        EDiffException sd = org.junit.jupiter.api.Assertions.assertThrows(EDiffException.class,
+                () -> EDiff.open(References.folder("sd15"), LoadOptions.builder().clipSkip(1).build()));
+        assertTrue(sd.getMessage().contains("text_encoder") && sd.getMessage().contains("clip skip 1"), sd.getMessage());
+        EDiffException deep = org.junit.jupiter.api.Assertions.assertThrows(EDiffException.class,
+                () -> EDiff.open(References.folder("sdxl-base"), LoadOptions.builder().clipSkip(9).build()));
+        assertTrue(deep.getMessage().contains("goes past"), deep.getMessage());
+    }
+
+    /**
+     * SDXL tells an explicit empty negative prompt from none, as diffusers does: {@code ""} is encoded
+     * (the Python reference encodes it), while no negative prompt zeroes the negative branch
+     * ({@code force_zeros_for_empty_prompt}), which gives other latents.
+     */
+    @Test
+    void sdxlEncodesAnExplicitEmptyNegativePromptButZeroesAMissingOne() throws Exception {
+        JsonNode meta = References.json("sdxl_base_empty_negative.json");
+        assertEquals("", meta.get("negative_prompt").asText());
+        try (EDiff ediff = EDiff.open(References.folder("sdxl-base"), LoadOptions.builder().intraOpThreads(1).build())) {
+            Generation given = generateAndCheck(ediff, meta, LATENT_TOL, "base_latents_per_step");
+            Request none = Request.prompt(meta.get("prompt").asText()).seed(meta.get("seed").asLong())
+                    .sampler(Samplers.euler(), meta.get("steps").asInt()).guidance(meta.get("guidance").asDouble())
+                    .initialNoise(unitNoise(meta)).build();
+            assertTrue(!none.negativePromptGiven());
+            double[] zeroed = ediff.generate(none).sample(0).data();
+            double diff = 0;
+            double[] explicit = given.sample(0).data();
+            for (int i = 0; i < zeroed.length; i++) {
+                diff = Math.max(diff, Math.abs(zeroed[i] - explicit[i]));
+            }
+            assertTrue(diff > 1e-3, "no negative prompt (zeros) vs an explicit \"\" (encoded): largest pixel difference " + diff);
+        }
+    }
+
+    /**
      * SDXL base + refiner as one routed pipeline: the base's experts above diffusers' denoising_end
      * boundary, the refiner below, each with its own conditioning; with DPM-Solver++(2M) the
      * sampler restarts at the refiner as diffusers' fresh scheduler does.

@@ -47,6 +47,15 @@ class LoadOptionsTest {
     }
 
     @Test
+    void bundlesRefuseClipSkip(@TempDir Path tmp) {
+        FixtureBundle fixture = FixtureBundle.create(tmp.resolve("bundle"));
+        assertThrows(IllegalArgumentException.class, () -> LoadOptions.builder().clipSkip(-1));
+        EDiffException e = assertThrows(EDiffException.class,
+                () -> EDiff.open(fixture.dir, LoadOptions.builder().clipSkip(2).build()).close());
+        assertContains(e.getMessage(), fixture.dir.toString(), "clip skip 2", "use clip skip 0");
+    }
+
+    @Test
     void cudaWithoutCudaFailsClearlyOrFallsBackToTheSameImagesOnTheCpu(@TempDir Path tmp) {
         FixtureBundle fixture = FixtureBundle.create(tmp.resolve("bundle"));
         LoadOptions cuda = LoadOptions.builder().device(Device.cuda(0)).intraOpThreads(1).build();

@@ -1,10 +1,13 @@
-package dev.ediff.onnx;
+package dev.ediff.onnx.internal;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import dev.ediff.api.EDiffException;
+import dev.ediff.onnx.ExecutionProvider;
+import dev.ediff.onnx.NativeLibrary;
+import dev.ediff.onnx.SessionConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,27 +15,48 @@ import org.slf4j.LoggerFactory;
  * Opens an {@link OrtSession} on the provider a {@link SessionConfig} asks for. CUDA is judged by
  * the real outcome of {@code addCUDA} and of creating the session, never by
  * {@link OrtEnvironment#getAvailableProviders()}: the GPU jar lists CUDA even where the CUDA
- * libraries are missing, and then {@code addCUDA} throws.
+ * libraries are missing, and then {@code addCUDA} throws. Shared by the bundle and diffusers
+ * adapters; in a package the module does not export (no ONNX Runtime type is in the SDK's API).
  */
-final class SessionOpener {
+public final class SessionOpener {
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionOpener.class);
 
     /** Creates a session from prepared options (from a file or from bytes). */
     @FunctionalInterface
-    interface Loader {
+    public interface Loader {
+        /**
+         * Creates the session.
+         *
+         * @param env     the environment
+         * @param options the prepared options
+         * @return the session
+         * @throws OrtException when ONNX Runtime cannot create it
+         */
         OrtSession load(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
     }
 
-    /** A session with the options it was created with (both owned by the caller) and the provider in use. */
-    record Opened(OrtSession session, OrtSession.SessionOptions options, ExecutionProvider provider) {
+    /**
+     * A session with the options it was created with (both owned by the caller) and the provider in use.
+     *
+     * @param session  the session
+     * @param options  its options (close after the session)
+     * @param provider the provider it runs on (the CPU after a fallback)
+     */
+    public record Opened(OrtSession session, OrtSession.SessionOptions options, ExecutionProvider provider) {
     }
 
     private SessionOpener() {
     }
 
-    /** A loader reading a direct buffer from its position to its limit (the buffer itself is not moved). */
-    static Loader fromBuffer(java.nio.ByteBuffer model) {
+    /**
+     * A loader reading a direct buffer from its position to its limit (the buffer itself is not moved).
+     *
+     * @param model the serialized model in a direct buffer
+     * @return the loader
+     * @throws IllegalArgumentException if the buffer is not direct
+     */
+    public static Loader fromBuffer(java.nio.ByteBuffer model) {
         java.util.Objects.requireNonNull(model, "model");
         if (!model.isDirect()) {
             throw new IllegalArgumentException("the model buffer must be direct (ByteBuffer.allocateDirect or a mapped"
@@ -42,7 +66,18 @@ final class SessionOpener {
         return (e, o) -> e.createSession(view.duplicate(), o);
     }
 
-    static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
+    /**
+     * Opens a session on the configured provider: CUDA when asked for and usable; else, when the
+     * configuration allows the fallback, the CPU with one warning line; else a clear error.
+     *
+     * @param env    the environment
+     * @param model  the model's name, for messages
+     * @param loader creates the session from the options
+     * @param config the session configuration
+     * @return the session, its options and the provider in use
+     * @throws EDiffException when the model cannot be loaded, or CUDA is unusable without the fallback
+     */
+    public static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
         NativeLibrary.prepare();
         if (config.provider() instanceof ExecutionProvider.Cuda cuda) {
             try {
@@ -88,8 +123,14 @@ final class SessionOpener {
         }
     }
 
-    /** The session options of {@code config}; package-visible for the options benchmark. */
-    static OrtSession.SessionOptions baseOptions(SessionConfig config) {
+    /**
+     * The session options of {@code config} (threads, execution mode, arena, memory pattern, spinning).
+     *
+     * @param config the session configuration
+     * @return new options; the caller closes them
+     * @throws EDiffException when ONNX Runtime refuses them
+     */
+    public static OrtSession.SessionOptions baseOptions(SessionConfig config) {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
             options.setIntraOpNumThreads(config.effectiveIntraOpThreads());
