@@ -28,7 +28,13 @@ import java.util.Map;
  */
 public final class LoadSplit {
 
-    /** Wall and process CPU time of one part, in seconds. */
+    /**
+     * Wall and process CPU time of one part.
+     *
+     * @param name        what was opened
+     * @param wallSeconds elapsed time, seconds
+     * @param cpuSeconds  the process's CPU time (all threads), seconds
+     */
     public record Part(String name, double wallSeconds, double cpuSeconds) {
     }
 
