@@ -157,9 +157,15 @@ final class StageRunner {
                 throw new CancelledException("generation interrupted");
             }
             List<Sample> samples = new ArrayList<>(count);
-            for (int b = 0; b < count; b++) {
-                Sample s = new Sample(seeds[b], sampleShape, Arrays.copyOfRange(x, b * d, (b + 1) * d));
-                samples.add(stage.decoder().map(dec -> dec.decode(s)).orElse(s));
+            double[] one = workspace.take(d); // Sample copies what it is given: one staging array for all
+            try {
+                for (int b = 0; b < count; b++) {
+                    System.arraycopy(x, b * d, one, 0, d);
+                    Sample s = new Sample(seeds[b], sampleShape, one);
+                    samples.add(stage.decoder().map(dec -> dec.decode(s)).orElse(s));
+                }
+            } finally {
+                workspace.give(one);
             }
             return new StageResult(stage.name(), samples, sampler.name(), steps, guidance, sigmas, model.evaluations(),
                     Duration.ofNanos(System.nanoTime() - stageStart), Duration.ofNanos(model.modelNanos()));
@@ -200,9 +206,19 @@ final class StageRunner {
         float[] low = new float[seeds.length * d];
         double[] up = workspace.take(d);
         double[] tmp = workspace.take(Resampler.scratchSize(s.channels(), prevShape.height(), s.width()));
+        double[] src = workspace.take(prevShape.sampleSize());
         try {
             for (int b = 0; b < seeds.length; b++) {
-                Resampler.resize(previous.get(b).data(), s.channels(), prevShape.height(), prevShape.width(),
+                Sample p = previous.get(b);
+                if (p.shape().size() != src.length) {
+                    throw new IllegalArgumentException("cannot resize " + p.shape().size() + " values as ["
+                            + s.channels() + ", " + prevShape.height() + ", " + prevShape.width() + "] to "
+                            + s.height() + "x" + s.width());
+                }
+                for (int i = 0; i < src.length; i++) { // Sample.data() would copy
+                    src[i] = p.get(i);
+                }
+                Resampler.resize(src, s.channels(), prevShape.height(), prevShape.width(),
                         s.height(), s.width(), tmp, up);
                 GaussianStream z = SeededNoise.stream(seeds[b], index, SeededNoise.AUGMENTATION);
                 for (int i = 0; i < d; i++) {
@@ -212,6 +228,7 @@ final class StageRunner {
         } finally {
             workspace.give(up);
             workspace.give(tmp);
+            workspace.give(src);
         }
         float[] aug = new float[seeds.length];
         Arrays.fill(aug, (float) sigmaAug);
