@@ -2,17 +2,21 @@
 round (the order alternates), and prints issue #14's table as medians over the rounds with ratios.
 
   python tools/bench/compare.py [--rounds 3] [--threads 1] [--jar ediff-cli/target/ediff.jar]
+                                [--java-opts "-XX:TieredStopAtLevel=1"] [--cli ediff-cli/target/ediff]
 
 Needs a built ediff.jar (mvn -B -q package -DskipTests) and a Python with onnxruntime, numpy and
 tokenizers (tools/bench/README.md). Each round starts fresh processes: batches 1 and 4 in one (its
 peak resident memory is the "4 images" figure), batch 16 in another, and one CLI run that writes
-one PNG (cold start to first PNG, wall time).
+one PNG (cold start to first PNG: wall and CPU time; with the launcher ediff-cli/target/ediff when
+it was built, else java -jar). --java-opts are JVM options for the SDK's benchmark process.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -35,13 +39,17 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--jar", default=os.path.join(ROOT, "ediff-cli", "target", "ediff.jar"))
     ap.add_argument("--java", default="java")
+    ap.add_argument("--java-opts", default="", help="JVM options for the SDK's benchmark process")
+    ap.add_argument("--cli", default=os.path.join(ROOT, "ediff-cli", "target", "ediff"),
+                    help="the CLI launcher (java -jar JAR when it does not exist)")
     ap.add_argument("--no-cli", action="store_true")
     ap.add_argument("--big", default="16", help="the large batch, run in its own process ('' to skip)")
     a = ap.parse_args()
     py = [sys.executable, os.path.join(HERE, "ort_loop.py"), "--json", "--threads", str(a.threads), "--runs", "1"]
-    jv = [a.java, "-cp", a.jar, "dev.ediff.testkit.bench.PipelineBenchmark", "--json", "--threads", str(a.threads),
+    jv = [a.java, *shlex.split(a.java_opts), "-cp", a.jar, "dev.ediff.testkit.bench.PipelineBenchmark", "--json", "--threads", str(a.threads),
           "--runs", "1"]
-    res = {"sdk": [], "py": [], "sdk16": [], "py16": [], "cli": []}
+    res = {"sdk": [], "py": [], "sdk16": [], "py16": [], "cli": [], "cli_cpu": []}
+    cli = [a.cli] if os.access(a.cli, os.X_OK) else [a.java, "-jar", a.jar]
     for r in range(a.rounds):
         order = [("sdk", jv), ("py", py)] if r % 2 == 0 else [("py", py), ("sdk", jv)]
         for name, cmd in order:
@@ -53,9 +61,12 @@ def main():
         if not a.no_cli:
             with tempfile.TemporaryDirectory() as out:
                 t = time.perf_counter()
-                subprocess.run([a.java, "-jar", a.jar, "generate", "--seed", "1", "--count", "1", "--out", out, PROMPT],
+                u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                subprocess.run(cli + ["generate", "--seed", "1", "--count", "1", "--out", out, PROMPT],
                                check=True, capture_output=True)
+                u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
                 res["cli"].append(time.perf_counter() - t)
+                res["cli_cpu"].append(u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime)
 
     def med(rows, f):
         return statistics.median(f(x) for x in rows)
@@ -75,14 +86,17 @@ def main():
     s, p = med(res["sdk"], lambda x: x["peak_rss_mib"]), med(res["py"], lambda x: x["peak_rss_mib"])
     lines.append(("peak resident memory, 4 images", f"{s:.0f} MiB", f"{p:.0f} MiB", f"{s / p:.2f} (SDK/Python)"))
     if res["cli"]:
-        lines.append(("CLI wall time for one image, cold", f"{statistics.median(res['cli']):.2f} s", "-", "-"))
+        lines.append((f"CLI wall time for one image, cold ({os.path.basename(cli[0])})",
+                      f"{statistics.median(res['cli']):.2f} s", "-", "-"))
+        lines.append(("CLI CPU time for one image, cold", f"{statistics.median(res['cli_cpu']):.2f} s", "-", "-"))
     for b in ("1", "4"):
         lines.append((f"Java allocation per generation, batch {b}",
                       f"{med(res['sdk'], lambda x: x['alloc_bytes'][b]) / 1e6:.2f} MB", "-", "-"))
     if a.big:
         lines.append((f"Java allocation per generation, batch {a.big}",
                       f"{med(res['sdk16'], lambda x: x['alloc_bytes'][a.big]) / 1e6:.2f} MB", "-", "-"))
-    print(f"{a.rounds} interleaved round(s), {a.threads} intra-op thread(s); medians; ratio = Python time / SDK time")
+    print(f"{a.rounds} interleaved round(s), {a.threads} intra-op thread(s); medians; ratio = Python time / SDK time;"
+          f" SDK JVM options: {a.java_opts or '(none)'}; load average {os.getloadavg()[0]:.1f}")
     print("(CPU time is the process's, all threads: on a busy machine it is steadier than wall time)")
     print("| | SDK | Python + ORT | ratio |")
     print("|---|---:|---:|---:|")

@@ -22,7 +22,7 @@ from tokenizers import Tokenizer  # noqa: E402
 
 IMPORT_S = time.perf_counter() - T0
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_BUNDLE = os.path.join(HERE, "..", "..", "ediff-examples", "src", "main", "resources", "dev", "ediff",
+DEFAULT_BUNDLE = os.path.join(HERE, "..", "..", "ediff-model-mini", "src", "main", "resources", "dev", "ediff",
                               "models", "default")
 
 

@@ -48,6 +48,7 @@ public final class EDiff implements AutoCloseable {
     private final Conditioner conditioner;
     private final List<SharedResources> owned;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private final Workspace workspace = new Workspace(); // the generations' working arrays, reused
     private volatile boolean closed;
 
     EDiff(String name, List<Stage> stages, Conditioner conditioner, List<SharedResources> owned) {
@@ -286,7 +287,7 @@ public final class EDiff implements AutoCloseable {
         List<Sample> previous = List.of();
         int last = plan.stages().size() - 1;
         for (int k = 0; k <= last; k++) {
-            StageResult r = new StageRunner(stages, k).run(plan.stages().get(k), request, plan.seeds(), branches, paint,
+            StageResult r = new StageRunner(stages, k, workspace).run(plan.stages().get(k), request, plan.seeds(), branches, paint,
                     previous, start);
             previous = r.samples();
             boolean keep = k == last || request.keepAllStages();
@@ -310,6 +311,7 @@ public final class EDiff implements AutoCloseable {
                 return;
             }
             closed = true;
+            workspace.clear();
             SharedResources.releaseAll(owned);
         } finally {
             lock.unlock();

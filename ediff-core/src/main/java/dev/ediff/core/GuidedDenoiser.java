@@ -41,8 +41,10 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
     private final CancellationToken cancellation;
     private final boolean batched;
     private final Expert.Session[][] sessions; // [leaf][branch], slot K = all branches batched
+    private final Workspace workspace; // where xs and outs come from and go back to
     private final double[] xs;   // K copies of x, for the batched call
     private final double[] outs; // K outputs
+    private Conditioning batchedConditioning; // the K branches concatenated, shared by every expert
     private final List<RoutedEvaluation> evaluations = new ArrayList<>();
     private volatile Expert.Session running;
     private long modelNanos;
@@ -107,8 +109,9 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         boolean sameRoles = branches.stream().allMatch(c -> c.roles().equals(branches.get(k - 1).roles()));
         this.batched = k > 1 && sameRoles && (long) k * shape.batch() <= tree.maxBatch();
         this.sessions = new Expert.Session[tree.size()][k + 1];
-        this.xs = batched ? new double[k * shape.size()] : null;
-        this.outs = k > 1 ? new double[k * shape.size()] : null;
+        this.workspace = Workspace.current();
+        this.xs = batched ? workspace.take(Math.toIntExact(k * shape.size())) : null;
+        this.outs = k > 1 ? workspace.take(Math.toIntExact(k * shape.size())) : null;
     }
 
     /** {@return every evaluation so far, in order} */
@@ -236,9 +239,11 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         Expert.Session s = sessions[leaf][slot];
         if (s == null) {
             Expert e = tree.expert(leaf);
+            if (slot == branches.size() && batchedConditioning == null) {
+                batchedConditioning = Conditioning.concatBatch(branches.toArray(Conditioning[]::new));
+            }
             s = slot == branches.size()
-                    ? e.open(shape.withBatch(branches.size() * shape.batch()),
-                    Conditioning.concatBatch(branches.toArray(Conditioning[]::new)))
+                    ? e.open(shape.withBatch(branches.size() * shape.batch()), batchedConditioning)
                     : e.open(shape, branches.get(slot));
             sessions[leaf][slot] = s;
         }
@@ -255,13 +260,15 @@ public final class GuidedDenoiser implements Denoiser, AutoCloseable {
         }
     }
 
-    /** Closes every session opened. Idempotent. */
+    /** Closes every session opened and gives the working arrays back. Idempotent. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        workspace.give(xs);
+        workspace.give(outs);
         RuntimeException first = null;
         for (Expert.Session[] row : sessions) {
             for (Expert.Session s : row) {

@@ -35,12 +35,14 @@ final class StageRunner {
     private final Stage stage;
     private final int index;
     private final Stage previousStage;
+    private final Workspace workspace;
 
-    /** Runs {@code stages.get(index)}. */
-    StageRunner(List<Stage> stages, int index) {
+    /** Runs {@code stages.get(index)}, its working arrays from (and back to) {@code workspace}. */
+    StageRunner(List<Stage> stages, int index, Workspace workspace) {
         this.stage = stages.get(index);
         this.index = index;
         this.previousStage = index > 0 ? stages.get(index - 1) : null;
+        this.workspace = workspace;
     }
 
     /**
@@ -53,7 +55,37 @@ final class StageRunner {
      */
     StageResult run(GenerationRecord.StageRecord settings, Request request, long[] seeds,
                     Conditioner.Branches branches, PaintWithWords paint, List<Sample> previous, long start) {
+        try (Workspace.Binding ignored = Workspace.bind(workspace)) {
+            return runBound(settings, request, seeds, branches, paint, previous, start);
+        }
+    }
+
+    private StageResult runBound(GenerationRecord.StageRecord settings, Request request, long[] seeds,
+                                 Conditioner.Branches branches, PaintWithWords paint, List<Sample> previous,
+                                 long start) {
         long stageStart = System.nanoTime();
+        TensorShape sampleShape = stage.sampleShape();
+        long size = sampleShape.withBatch(seeds.length).size();
+        boolean given = index == 0 && request.initialNoise().isPresent();
+        double[] x;
+        if (given) {
+            x = request.initialNoise().get();
+        } else {
+            x = workspace.take(Math.toIntExact(size));
+            SeededNoise.fill(seeds, sampleShape.sampleSize(), index, x);
+        }
+        try {
+            return sample(settings, request, seeds, branches, paint, previous, start, stageStart, x);
+        } finally {
+            if (!given) {
+                workspace.give(x);
+            }
+        }
+    }
+
+    private StageResult sample(GenerationRecord.StageRecord settings, Request request, long[] seeds,
+                               Conditioner.Branches branches, PaintWithWords paint, List<Sample> previous,
+                               long start, long stageStart, double[] x) {
         Sampler sampler = settings.sampler();
         int steps = settings.steps();
         Guidance guidance = settings.guidance();
@@ -62,9 +94,6 @@ final class StageRunner {
         TensorShape sampleShape = stage.sampleShape();
         TensorShape shape = sampleShape.withBatch(count);
         int d = sampleShape.sampleSize();
-        double[] x = index == 0 && request.initialNoise().isPresent()
-                ? request.initialNoise().get()
-                : SeededNoise.initial(seeds, d, index);
         if (x.length != shape.size()) {
             throw new IllegalArgumentException("initial noise has " + x.length + " values; this model needs "
                     + shape.size() + " for shape " + shape + " (count x C x H x W)");
@@ -128,9 +157,15 @@ final class StageRunner {
                 throw new CancelledException("generation interrupted");
             }
             List<Sample> samples = new ArrayList<>(count);
-            for (int b = 0; b < count; b++) {
-                Sample s = new Sample(seeds[b], sampleShape, Arrays.copyOfRange(x, b * d, (b + 1) * d));
-                samples.add(stage.decoder().map(dec -> dec.decode(s)).orElse(s));
+            double[] one = workspace.take(d); // Sample copies what it is given: one staging array for all
+            try {
+                for (int b = 0; b < count; b++) {
+                    System.arraycopy(x, b * d, one, 0, d);
+                    Sample s = new Sample(seeds[b], sampleShape, one);
+                    samples.add(stage.decoder().map(dec -> dec.decode(s)).orElse(s));
+                }
+            } finally {
+                workspace.give(one);
             }
             return new StageResult(stage.name(), samples, sampler.name(), steps, guidance, sigmas, model.evaluations(),
                     Duration.ofNanos(System.nanoTime() - stageStart), Duration.ofNanos(model.modelNanos()));
@@ -169,13 +204,31 @@ final class StageRunner {
         }
         int d = s.sampleSize();
         float[] low = new float[seeds.length * d];
-        for (int b = 0; b < seeds.length; b++) {
-            double[] up = Resampler.resize(previous.get(b).data(), s.channels(),
-                    prevShape.height(), prevShape.width(), s.height(), s.width());
-            GaussianStream z = SeededNoise.stream(seeds[b], index, SeededNoise.AUGMENTATION);
-            for (int i = 0; i < d; i++) {
-                low[b * d + i] = (float) (up[i] + sigmaAug * z.next());
+        double[] up = workspace.take(d);
+        double[] tmp = workspace.take(Resampler.scratchSize(s.channels(), prevShape.height(), s.width()));
+        double[] src = workspace.take(prevShape.sampleSize());
+        try {
+            for (int b = 0; b < seeds.length; b++) {
+                Sample p = previous.get(b);
+                if (p.shape().size() != src.length) {
+                    throw new IllegalArgumentException("cannot resize " + p.shape().size() + " values as ["
+                            + s.channels() + ", " + prevShape.height() + ", " + prevShape.width() + "] to "
+                            + s.height() + "x" + s.width());
+                }
+                for (int i = 0; i < src.length; i++) { // Sample.data() would copy
+                    src[i] = p.get(i);
+                }
+                Resampler.resize(src, s.channels(), prevShape.height(), prevShape.width(),
+                        s.height(), s.width(), tmp, up);
+                GaussianStream z = SeededNoise.stream(seeds[b], index, SeededNoise.AUGMENTATION);
+                for (int i = 0; i < d; i++) {
+                    low[b * d + i] = (float) (up[i] + sigmaAug * z.next());
+                }
             }
+        } finally {
+            workspace.give(up);
+            workspace.give(tmp);
+            workspace.give(src);
         }
         float[] aug = new float[seeds.length];
         Arrays.fill(aug, (float) sigmaAug);

@@ -22,11 +22,48 @@ public final class Resampler {
      * @return {@code channels x newH x newW} values
      */
     public static double[] resize(double[] src, int channels, int h, int w, int newH, int newW) {
-        if (channels < 1 || h < 1 || w < 1 || newH < 1 || newW < 1 || src.length != channels * h * w) {
-            throw new IllegalArgumentException("cannot resize " + src.length + " values as [" + channels + ", " + h
-                    + ", " + w + "] to " + newH + "x" + newW);
+        check(src, channels, h, w, newH, newW);
+        double[] out = new double[channels * newH * newW];
+        resize(src, channels, h, w, newH, newW, new double[scratchSize(channels, h, newW)], out);
+        return out;
+    }
+
+    /**
+     * The length of the scratch array {@link #resize(double[], int, int, int, int, int, double[], double[])} needs.
+     *
+     * @param channels channels
+     * @param h        rows of the source
+     * @param newW     columns wanted
+     * @return {@code channels x h x newW}
+     */
+    public static int scratchSize(int channels, int h, int newW) {
+        return Math.multiplyExact(Math.multiplyExact(channels, h), newW);
+    }
+
+    /**
+     * Resizes {@code src} ({@code channels x h x w}, row major) to {@code newH x newW} into {@code out},
+     * the same values {@link #resize(double[], int, int, int, int, int)} returns, without allocating
+     * the result or the intermediate rows.
+     *
+     * @param src      the values
+     * @param channels channels
+     * @param h        rows
+     * @param w        columns
+     * @param newH     rows wanted
+     * @param newW     columns wanted
+     * @param scratch  at least {@link #scratchSize} values, overwritten
+     * @param out      {@code channels x newH x newW} values, overwritten
+     * @throws IllegalArgumentException if a size does not fit
+     */
+    public static void resize(double[] src, int channels, int h, int w, int newH, int newW, double[] scratch,
+                              double[] out) {
+        check(src, channels, h, w, newH, newW);
+        if (scratch.length < scratchSize(channels, h, newW) || out.length != channels * newH * newW) {
+            throw new IllegalArgumentException("resize to [" + channels + ", " + newH + ", " + newW + "] needs "
+                    + scratchSize(channels, h, newW) + " scratch values and " + channels * newH * newW
+                    + " output values, got " + scratch.length + " and " + out.length);
         }
-        double[] tmp = new double[channels * h * newW];
+        double[] tmp = scratch;
         Weights horizontal = weights(w, newW);
         for (int c = 0; c < channels; c++) {
             for (int y = 0; y < h; y++) {
@@ -41,7 +78,6 @@ public final class Resampler {
                 }
             }
         }
-        double[] out = new double[channels * newH * newW];
         Weights vertical = weights(h, newH);
         for (int c = 0; c < channels; c++) {
             for (int y = 0; y < newH; y++) {
@@ -55,7 +91,13 @@ public final class Resampler {
                 }
             }
         }
-        return out;
+    }
+
+    private static void check(double[] src, int channels, int h, int w, int newH, int newW) {
+        if (channels < 1 || h < 1 || w < 1 || newH < 1 || newW < 1 || src.length != channels * h * w) {
+            throw new IllegalArgumentException("cannot resize " + src.length + " values as [" + channels + ", " + h
+                    + ", " + w + "] to " + newH + "x" + newW);
+        }
     }
 
     private record Weights(int[] first, int[] count, double[][] w) {
@@ -69,11 +111,11 @@ public final class Resampler {
         int[] first = new int[out];
         int[] count = new int[out];
         double[][] w = new double[out][];
+        double[] acc = new double[in];
         for (int o = 0; o < out; o++) {
             double center = (o + 0.5) * scale;
             int lo = (int) Math.floor(center - support);
             int hi = (int) Math.ceil(center + support);
-            double[] acc = new double[in];
             int min = in;
             int max = -1;
             double total = 0;
@@ -93,6 +135,7 @@ public final class Resampler {
             w[o] = new double[count[o]];
             for (int j = min; j <= max; j++) {
                 w[o][j - min] = acc[j] / total;
+                acc[j] = 0;
             }
         }
         return new Weights(first, count, w);

@@ -53,10 +53,28 @@ public final class SeededNoise {
      */
     public static double[] initial(long[] seeds, int sampleSize, int stage) {
         double[] out = new double[seeds.length * sampleSize];
+        fill(seeds, sampleSize, stage, out);
+        return out;
+    }
+
+    /**
+     * Fills {@code out} with the standard-normal initial noise of cascade stage {@code stage}, the
+     * values {@link #initial(long[], int, int)} returns.
+     *
+     * @param seeds      one seed per image
+     * @param sampleSize values per image
+     * @param stage      the cascade stage index
+     * @param out        {@code seeds.length * sampleSize} values to overwrite
+     * @throws IllegalArgumentException if {@code out} has another length
+     */
+    public static void fill(long[] seeds, int sampleSize, int stage, double[] out) {
+        if (out.length != (long) seeds.length * sampleSize) {
+            throw new IllegalArgumentException("noise buffer of " + out.length + " values, expected "
+                    + (long) seeds.length * sampleSize);
+        }
         for (int b = 0; b < seeds.length; b++) {
             stream(seeds[b], stage, INITIAL).fill(out, b * sampleSize, sampleSize);
         }
-        return out;
     }
 
     /**

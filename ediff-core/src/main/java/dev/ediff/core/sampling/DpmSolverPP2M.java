@@ -4,6 +4,7 @@ import dev.ediff.api.Denoiser;
 import dev.ediff.api.NoiseSource;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StepCallback;
+import dev.ediff.core.Workspace;
 
 /**
  * DPM-Solver++(2M) (Lu et al. 2022b): second-order multistep in {@code lambda = -ln sigma} on the
@@ -18,37 +19,45 @@ public final class DpmSolverPP2M implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        double[] denoised = new double[x.length];
-        double[] old = new double[x.length];
-        double hLast = Double.NaN;
-        for (int i = 0; i < sigmas.length - 1; i++) {
-            double sigma = sigmas[i];
-            double sigmaNext = sigmas[i + 1];
-            model.denoise(x, sigma, denoised);
-            callback.onStep(i, sigma, x, denoised);
-            if (sigmaNext == 0) {
-                System.arraycopy(denoised, 0, x, 0, x.length);
-                continue;
-            }
-            double h = Math.log(sigma) - Math.log(sigmaNext);
-            double ratio = sigmaNext / sigma;
-            double phi = -Math.expm1(-h);
-            if (i == 0) {
-                for (int k = 0; k < x.length; k++) {
-                    x[k] = ratio * x[k] + phi * denoised[k];
+        Workspace ws = Workspace.current();
+        double[] denoised = ws.take(x.length);
+        double[] old = ws.take(x.length);
+        double[] denoisedTaken = denoised;
+        double[] oldTaken = old;
+        try {
+            double hLast = Double.NaN;
+            for (int i = 0; i < sigmas.length - 1; i++) {
+                double sigma = sigmas[i];
+                double sigmaNext = sigmas[i + 1];
+                model.denoise(x, sigma, denoised);
+                callback.onStep(i, sigma, x, denoised);
+                if (sigmaNext == 0) {
+                    System.arraycopy(denoised, 0, x, 0, x.length);
+                    continue;
                 }
-            } else {
-                double r = hLast / h;
-                double a = 1 + 1 / (2 * r);
-                double b = 1 / (2 * r);
-                for (int k = 0; k < x.length; k++) {
-                    x[k] = ratio * x[k] + phi * (a * denoised[k] - b * old[k]);
+                double h = Math.log(sigma) - Math.log(sigmaNext);
+                double ratio = sigmaNext / sigma;
+                double phi = -Math.expm1(-h);
+                if (i == 0) {
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] = ratio * x[k] + phi * denoised[k];
+                    }
+                } else {
+                    double r = hLast / h;
+                    double a = 1 + 1 / (2 * r);
+                    double b = 1 / (2 * r);
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] = ratio * x[k] + phi * (a * denoised[k] - b * old[k]);
+                    }
                 }
+                double[] t = old;
+                old = denoised;
+                denoised = t;
+                hLast = h;
             }
-            double[] t = old;
-            old = denoised;
-            denoised = t;
-            hLast = h;
+        } finally {
+            ws.give(denoisedTaken);
+            ws.give(oldTaken);
         }
     }
 }

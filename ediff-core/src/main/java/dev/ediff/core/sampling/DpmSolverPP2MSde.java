@@ -4,6 +4,7 @@ import dev.ediff.api.Denoiser;
 import dev.ediff.api.NoiseSource;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StepCallback;
+import dev.ediff.core.Workspace;
 
 /**
  * DPM-Solver++(2M) SDE, midpoint variant (Lu et al. 2022b; k-diffusion's form): with
@@ -46,45 +47,55 @@ public final class DpmSolverPP2MSde implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        double[] denoised = new double[x.length];
-        double[] old = new double[x.length];
-        double[] z = new double[x.length];
-        boolean hasOld = false;
-        double hLast = Double.NaN;
-        for (int i = 0; i < sigmas.length - 1; i++) {
-            double sigma = sigmas[i];
-            double sigmaNext = sigmas[i + 1];
-            model.denoise(x, sigma, denoised);
-            callback.onStep(i, sigma, x, denoised);
-            if (sigmaNext == 0) {
-                System.arraycopy(denoised, 0, x, 0, x.length);
-                continue;
-            }
-            double h = Math.log(sigma) - Math.log(sigmaNext);
-            double etaH = eta * h;
-            double decay = sigmaNext / sigma * Math.exp(-etaH);
-            double phi = -Math.expm1(-h - etaH);
-            for (int k = 0; k < x.length; k++) {
-                x[k] = decay * x[k] + phi * denoised[k];
-            }
-            if (hasOld) {
-                double c = 0.5 * phi * (h / hLast);
-                for (int k = 0; k < x.length; k++) {
-                    x[k] += c * (denoised[k] - old[k]);
+        Workspace ws = Workspace.current();
+        double[] denoised = ws.take(x.length);
+        double[] old = ws.take(x.length);
+        double[] z = ws.take(x.length);
+        double[] denoisedTaken = denoised;
+        double[] oldTaken = old;
+        double[] zTaken = z;
+        try {
+            boolean hasOld = false;
+            double hLast = Double.NaN;
+            for (int i = 0; i < sigmas.length - 1; i++) {
+                double sigma = sigmas[i];
+                double sigmaNext = sigmas[i + 1];
+                model.denoise(x, sigma, denoised);
+                callback.onStep(i, sigma, x, denoised);
+                if (sigmaNext == 0) {
+                    System.arraycopy(denoised, 0, x, 0, x.length);
+                    continue;
                 }
-            }
-            if (isStochastic()) {
-                noise.next(z);
-                double std = sigmaNext * Math.sqrt(-Math.expm1(-2 * etaH)) * sNoise;
+                double h = Math.log(sigma) - Math.log(sigmaNext);
+                double etaH = eta * h;
+                double decay = sigmaNext / sigma * Math.exp(-etaH);
+                double phi = -Math.expm1(-h - etaH);
                 for (int k = 0; k < x.length; k++) {
-                    x[k] += z[k] * std;
+                    x[k] = decay * x[k] + phi * denoised[k];
                 }
+                if (hasOld) {
+                    double c = 0.5 * phi * (h / hLast);
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] += c * (denoised[k] - old[k]);
+                    }
+                }
+                if (isStochastic()) {
+                    noise.next(z);
+                    double std = sigmaNext * Math.sqrt(-Math.expm1(-2 * etaH)) * sNoise;
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] += z[k] * std;
+                    }
+                }
+                double[] t = old;
+                old = denoised;
+                denoised = t;
+                hasOld = true;
+                hLast = h;
             }
-            double[] t = old;
-            old = denoised;
-            denoised = t;
-            hasOld = true;
-            hLast = h;
+        } finally {
+            ws.give(denoisedTaken);
+            ws.give(oldTaken);
+            ws.give(zTaken);
         }
     }
 }

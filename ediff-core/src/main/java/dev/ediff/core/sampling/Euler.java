@@ -4,6 +4,7 @@ import dev.ediff.api.Denoiser;
 import dev.ediff.api.NoiseSource;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StepCallback;
+import dev.ediff.core.Workspace;
 
 /**
  * Euler's method on the probability-flow ODE {@code dx/dsigma = (x - D(x; sigma)) / sigma}
@@ -18,15 +19,20 @@ public final class Euler implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        double[] denoised = new double[x.length];
-        for (int i = 0; i < sigmas.length - 1; i++) {
-            double sigma = sigmas[i];
-            model.denoise(x, sigma, denoised);
-            callback.onStep(i, sigma, x, denoised);
-            double dt = sigmas[i + 1] - sigma;
-            for (int k = 0; k < x.length; k++) {
-                x[k] += dt * (x[k] - denoised[k]) / sigma;
+        Workspace ws = Workspace.current();
+        double[] denoised = ws.take(x.length);
+        try {
+            for (int i = 0; i < sigmas.length - 1; i++) {
+                double sigma = sigmas[i];
+                model.denoise(x, sigma, denoised);
+                callback.onStep(i, sigma, x, denoised);
+                double dt = sigmas[i + 1] - sigma;
+                for (int k = 0; k < x.length; k++) {
+                    x[k] += dt * (x[k] - denoised[k]) / sigma;
+                }
             }
+        } finally {
+            ws.give(denoised);
         }
     }
 }

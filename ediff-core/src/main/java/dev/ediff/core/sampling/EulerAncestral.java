@@ -4,6 +4,7 @@ import dev.ediff.api.Denoiser;
 import dev.ediff.api.NoiseSource;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StepCallback;
+import dev.ediff.core.Workspace;
 
 /**
  * Ancestral sampling with Euler steps: each step goes deterministically down to
@@ -43,26 +44,32 @@ public final class EulerAncestral implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        double[] denoised = new double[x.length];
-        double[] z = new double[x.length];
-        for (int i = 0; i < sigmas.length - 1; i++) {
-            double sigma = sigmas[i];
-            double sigmaNext = sigmas[i + 1];
-            model.denoise(x, sigma, denoised);
-            callback.onStep(i, sigma, x, denoised);
-            double sigmaUp = Math.min(sigmaNext,
-                    eta * Math.sqrt(sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext) / (sigma * sigma)));
-            double sigmaDown = Math.sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
-            double dt = sigmaDown - sigma;
-            for (int k = 0; k < x.length; k++) {
-                x[k] += dt * (x[k] - denoised[k]) / sigma;
-            }
-            if (sigmaNext > 0 && isStochastic()) {
-                noise.next(z);
+        Workspace ws = Workspace.current();
+        double[] denoised = ws.take(x.length);
+        double[] z = ws.take(x.length);
+        try {
+            for (int i = 0; i < sigmas.length - 1; i++) {
+                double sigma = sigmas[i];
+                double sigmaNext = sigmas[i + 1];
+                model.denoise(x, sigma, denoised);
+                callback.onStep(i, sigma, x, denoised);
+                double sigmaUp = Math.min(sigmaNext,
+                        eta * Math.sqrt(sigmaNext * sigmaNext * (sigma * sigma - sigmaNext * sigmaNext) / (sigma * sigma)));
+                double sigmaDown = Math.sqrt(sigmaNext * sigmaNext - sigmaUp * sigmaUp);
+                double dt = sigmaDown - sigma;
                 for (int k = 0; k < x.length; k++) {
-                    x[k] += z[k] * sNoise * sigmaUp;
+                    x[k] += dt * (x[k] - denoised[k]) / sigma;
+                }
+                if (sigmaNext > 0 && isStochastic()) {
+                    noise.next(z);
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] += z[k] * sNoise * sigmaUp;
+                    }
                 }
             }
+        } finally {
+            ws.give(denoised);
+            ws.give(z);
         }
     }
 }

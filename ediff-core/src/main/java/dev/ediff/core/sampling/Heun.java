@@ -4,6 +4,7 @@ import dev.ediff.api.Denoiser;
 import dev.ediff.api.NoiseSource;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StepCallback;
+import dev.ediff.core.Workspace;
 
 /**
  * Heun's second-order method, EDM Algorithm 2 (Karras et al. 2022), with optional stochastic
@@ -57,43 +58,51 @@ public final class Heun implements Sampler {
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
         int n = sigmas.length - 1;
-        double[] denoised = new double[x.length];
-        double[] d = new double[x.length];
-        double[] x2 = new double[x.length];
-        double[] z = isStochastic() ? new double[x.length] : null;
-        for (int i = 0; i < n; i++) {
-            double sigma = sigmas[i];
-            double sigmaNext = sigmas[i + 1];
-            double gamma = sChurn > 0 && sigma >= sTmin && sigma <= sTmax
-                    ? Math.min(sChurn / n, Math.sqrt(2) - 1) : 0.0;
-            double sigmaHat = sigma * (gamma + 1);
-            if (gamma > 0) {
-                noise.next(z);
-                double std = sNoise * Math.sqrt(sigmaHat * sigmaHat - sigma * sigma);
+        Workspace ws = Workspace.current();
+        double[] denoised = ws.take(x.length);
+        double[] d = ws.take(x.length);
+        double[] x2 = ws.take(x.length);
+        double[] z = isStochastic() ? ws.take(x.length) : null;
+        try {
+            for (int i = 0; i < n; i++) {
+                double sigma = sigmas[i];
+                double sigmaNext = sigmas[i + 1];
+                double gamma = sChurn > 0 && sigma >= sTmin && sigma <= sTmax
+                        ? Math.min(sChurn / n, Math.sqrt(2) - 1) : 0.0;
+                double sigmaHat = sigma * (gamma + 1);
+                if (gamma > 0) {
+                    noise.next(z);
+                    double std = sNoise * Math.sqrt(sigmaHat * sigmaHat - sigma * sigma);
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] += z[k] * std;
+                    }
+                }
+                model.denoise(x, sigmaHat, denoised);
+                callback.onStep(i, sigmaHat, x, denoised);
+                double dt = sigmaNext - sigmaHat;
                 for (int k = 0; k < x.length; k++) {
-                    x[k] += z[k] * std;
+                    d[k] = (x[k] - denoised[k]) / sigmaHat;
+                }
+                if (sigmaNext == 0) {
+                    for (int k = 0; k < x.length; k++) {
+                        x[k] += d[k] * dt;
+                    }
+                    continue;
+                }
+                for (int k = 0; k < x.length; k++) {
+                    x2[k] = x[k] + d[k] * dt;
+                }
+                model.denoise(x2, sigmaNext, denoised);
+                for (int k = 0; k < x.length; k++) {
+                    double d2 = (x2[k] - denoised[k]) / sigmaNext;
+                    x[k] += (d[k] + d2) / 2 * dt;
                 }
             }
-            model.denoise(x, sigmaHat, denoised);
-            callback.onStep(i, sigmaHat, x, denoised);
-            double dt = sigmaNext - sigmaHat;
-            for (int k = 0; k < x.length; k++) {
-                d[k] = (x[k] - denoised[k]) / sigmaHat;
-            }
-            if (sigmaNext == 0) {
-                for (int k = 0; k < x.length; k++) {
-                    x[k] += d[k] * dt;
-                }
-                continue;
-            }
-            for (int k = 0; k < x.length; k++) {
-                x2[k] = x[k] + d[k] * dt;
-            }
-            model.denoise(x2, sigmaNext, denoised);
-            for (int k = 0; k < x.length; k++) {
-                double d2 = (x2[k] - denoised[k]) / sigmaNext;
-                x[k] += (d[k] + d2) / 2 * dt;
-            }
+        } finally {
+            ws.give(denoised);
+            ws.give(d);
+            ws.give(x2);
+            ws.give(z);
         }
     }
 }

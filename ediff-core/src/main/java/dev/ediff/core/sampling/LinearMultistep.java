@@ -4,6 +4,7 @@ import dev.ediff.api.Denoiser;
 import dev.ediff.api.NoiseSource;
 import dev.ediff.api.Sampler;
 import dev.ediff.api.StepCallback;
+import dev.ediff.core.Workspace;
 
 /**
  * Linear multistep in sigma: the next state adds the last {@code q = min(i + 1, order)}
@@ -41,29 +42,40 @@ public final class LinearMultistep implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        double[] denoised = new double[x.length];
-        double[][] ds = new double[order][x.length]; // ds[j] = derivative of step i - j (ring)
-        double[] coeffs = new double[order];
-        for (int i = 0; i < sigmas.length - 1; i++) {
-            double sigma = sigmas[i];
-            model.denoise(x, sigma, denoised);
-            callback.onStep(i, sigma, x, denoised);
-            double[] newest = ds[order - 1];
-            System.arraycopy(ds, 0, ds, 1, order - 1);
-            ds[0] = newest;
-            for (int k = 0; k < x.length; k++) {
-                newest[k] = (x[k] - denoised[k]) / sigma;
-            }
-            int q = Math.min(i + 1, order);
-            for (int j = 0; j < q; j++) {
-                coeffs[j] = coefficient(sigmas, i, q, j);
-            }
-            for (int k = 0; k < x.length; k++) {
-                double sum = 0;
-                for (int j = 0; j < q; j++) {
-                    sum += coeffs[j] * ds[j][k];
+        Workspace ws = Workspace.current();
+        double[] denoised = ws.take(x.length);
+        double[][] ds = new double[order][]; // ds[j] = derivative of step i - j (ring)
+        for (int j = 0; j < order; j++) {
+            ds[j] = ws.take(x.length);
+        }
+        try {
+            double[] coeffs = new double[order];
+            for (int i = 0; i < sigmas.length - 1; i++) {
+                double sigma = sigmas[i];
+                model.denoise(x, sigma, denoised);
+                callback.onStep(i, sigma, x, denoised);
+                double[] newest = ds[order - 1];
+                System.arraycopy(ds, 0, ds, 1, order - 1);
+                ds[0] = newest;
+                for (int k = 0; k < x.length; k++) {
+                    newest[k] = (x[k] - denoised[k]) / sigma;
                 }
-                x[k] += sum;
+                int q = Math.min(i + 1, order);
+                for (int j = 0; j < q; j++) {
+                    coeffs[j] = coefficient(sigmas, i, q, j);
+                }
+                for (int k = 0; k < x.length; k++) {
+                    double sum = 0;
+                    for (int j = 0; j < q; j++) {
+                        sum += coeffs[j] * ds[j][k];
+                    }
+                    x[k] += sum;
+                }
+            }
+        } finally {
+            ws.give(denoised);
+            for (double[] a : ds) {
+                ws.give(a);
             }
         }
     }

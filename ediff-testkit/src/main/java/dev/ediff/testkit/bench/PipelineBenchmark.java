@@ -1,22 +1,14 @@
 package dev.ediff.testkit.bench;
 
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import com.sun.management.ThreadMXBean;
 import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
-import dev.ediff.core.text.Tokenizers;
 import dev.ediff.onnx.SessionConfig;
-import dev.ediff.onnx.bundle.Manifest;
 import dev.ediff.onnx.bundle.ModelBundle;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -146,62 +138,20 @@ public final class PipelineBenchmark {
 
     /** Opens each part of the bundle by itself, cold, in the bundle's order: wall and process CPU time of each. */
     private static void split(String model, SessionConfig config, boolean json) throws OrtException {
-        Map<String, double[]> t = new LinkedHashMap<>();
-        double[] mark = {System.nanoTime() / 1e9, processCpuSeconds()};
-        java.util.function.Consumer<String> done = name -> {
-            double w = System.nanoTime() / 1e9;
-            double c = processCpuSeconds();
-            t.put(name, new double[] {w - mark[0], c - mark[1]});
-            mark[0] = w;
-            mark[1] = c;
-        };
-        OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
-        done.accept("onnxruntime environment (native library)");
-        Manifest m = model != null ? ModelBundle.manifest(Path.of(model)) : ModelBundle.defaultManifest().orElseThrow();
-        done.accept("manifest (JSON reader start-up)");
-        List<String> sessions = new ArrayList<>();
-        for (Manifest.TextEncoderSpec e : m.textEncoders()) {
-            Tokenizers.load(bytes(model, e.tokenizer()), e.tokenizer());
-            done.accept(e.role() + " tokenizer");
-            sessions.add(e.model());
-        }
-        m.imageEncoder().ifPresent(ie -> sessions.add(ie.model()));
-        m.stages().forEach(st -> st.experts().forEach(x -> x.model().ifPresent(sessions::add)));
-        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
-            o.setIntraOpNumThreads(config.effectiveIntraOpThreads());
-            for (String f : sessions) {
-                byte[] b = bytes(model, f);
-                env.createSession(b, o).close();
-                done.accept("session " + f + (m.imageEncoder().map(ie -> ie.model().equals(f)).orElse(false)
-                        ? " (opened on first style image)" : ""));
-            }
-        }
+        List<LoadSplit.Part> parts = LoadSplit.measure(model == null ? null : Path.of(model), config);
         if (json) {
             StringBuilder sb = new StringBuilder("{");
             String sep = "";
-            for (Map.Entry<String, double[]> e : t.entrySet()) {
-                sb.append(sep).append('"').append(e.getKey()).append("\": [").append(e.getValue()[0]).append(", ")
-                        .append(e.getValue()[1]).append(']');
+            for (LoadSplit.Part p : parts) {
+                sb.append(sep).append('"').append(p.name()).append("\": [").append(p.wallSeconds()).append(", ")
+                        .append(p.cpuSeconds()).append(']');
                 sep = ", ";
             }
             System.out.println(sb.append('}'));
         } else {
             System.out.printf(Locale.ROOT, "  %-60s %9s %9s%n", "part (cold, in this order)", "wall ms", "CPU ms");
-            t.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-60s %9.1f %9.1f%n", k, v[0] * 1e3, v[1] * 1e3));
-        }
-    }
-
-    private static byte[] bytes(String model, String file) {
-        try {
-            if (model != null) {
-                return Files.readAllBytes(Path.of(model, file));
-            }
-            try (InputStream in = PipelineBenchmark.class.getClassLoader()
-                    .getResourceAsStream(ModelBundle.DEFAULT_CLASSPATH_ROOT + "/" + file)) {
-                return in.readAllBytes();
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            parts.forEach(p -> System.out.printf(Locale.ROOT, "  %-60s %9.1f %9.1f%n", p.name(), p.wallSeconds() * 1e3,
+                    p.cpuSeconds() * 1e3));
         }
     }
 
@@ -224,23 +174,11 @@ public final class PipelineBenchmark {
         return a;
     }
 
-    /** CPU time of the whole process so far (all threads, JIT and GC included). */
     static double processCpuSeconds() {
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
-                .getProcessCpuTime() / 1e9;
+        return LoadSplit.processCpuSeconds();
     }
 
-    /** VmHWM from /proc/self/status in MiB (Linux), NaN elsewhere. */
     static double peakRssMiB() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) {
-                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]) / 1024.0;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return Double.NaN;
-        }
-        return Double.NaN;
+        return LoadSplit.peakRssMiB();
     }
 }
