@@ -1,5 +1,6 @@
 package dev.ediff.core;
 
+import dev.ediff.api.EDiffException;
 import dev.ediff.api.Guidance;
 import dev.ediff.api.NoiseSchedule;
 import dev.ediff.api.Request;
@@ -47,8 +48,9 @@ record GenerationRecord(Request request, long firstSeed, List<StageRecord> stage
      * Resolves what {@code request} runs on {@code all}: the request's settings for the first stage
      * (or its per-stage options), the per-stage options or the stage's defaults for the others.
      *
-     * @throws IllegalArgumentException for an unknown stage name, or a schedule that returns the
-     *                                  wrong number of sigmas
+     * @throws IllegalArgumentException for an unknown stage name, or a schedule of the request that
+     *                                  returns an unusable sigma list
+     * @throws EDiffException           when a stage's own schedule does
      */
     static GenerationRecord plan(List<Stage> all, Request request) {
         int last = request.untilStage().map(s -> index(all, s)).orElse(all.size() - 1);
@@ -76,12 +78,22 @@ record GenerationRecord(Request request, long firstSeed, List<StageRecord> stage
         int steps = opts.steps().or(() -> first ? request.steps() : Optional.empty()).orElse(stage.defaultSteps());
         Guidance guidance = opts.guidance().or(() -> first ? request.guidance() : Optional.empty())
                 .orElse(stage.defaultGuidance());
-        NoiseSchedule schedule = opts.schedule().or(() -> first ? request.schedule() : Optional.empty())
-                .orElse(stage.schedule());
-        double[] sigmas = Schedules.validate(schedule.sigmas(steps, sampler).clone());
-        if (sigmas.length != steps + 1) {
-            throw new IllegalArgumentException("schedule returned " + sigmas.length + " sigmas for " + steps
-                    + " steps; expected " + (steps + 1));
+        Optional<NoiseSchedule> requested = opts.schedule().or(() -> first ? request.schedule() : Optional.empty());
+        NoiseSchedule schedule = requested.orElse(stage.schedule());
+        double[] sigmas;
+        try {
+            sigmas = Schedules.validate(schedule.sigmas(steps, sampler).clone());
+            if (sigmas.length != steps + 1) {
+                throw new IllegalArgumentException("schedule returned " + sigmas.length + " sigmas for " + steps
+                        + " steps; expected " + (steps + 1));
+            }
+        } catch (IllegalArgumentException e) {
+            if (requested.isPresent()) {
+                throw e; // the caller's schedule: the caller's argument
+            }
+            // the model's own schedule: a fault of the model, not of the request
+            throw new EDiffException("stage '" + stage.name() + "': the model's noise schedule gives no usable sigma list for "
+                    + steps + " steps: " + e.getMessage(), e);
         }
         Double augmentation = !first && stage.isSuperResolution()
                 ? opts.augmentationSigma().orElse(stage.augmentationSigma().orElseThrow()) : null;

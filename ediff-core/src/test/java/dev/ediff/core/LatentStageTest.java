@@ -192,4 +192,23 @@ class LatentStageTest {
         assertEquals(List.of(""), negatives, "no negative prompt: the encoder is asked for the empty one");
         assertEquals(List.of(-1f, 3f), seen, "[negative, positive] rows");
     }
+
+    /** A schedule that ends at a nonzero sigma: no usable sigma list. */
+    private static final NoiseSchedule NOT_ENDING_IN_ZERO = steps -> new double[] {8, 4};
+
+    @Test
+    void aStagesOwnUnusableScheduleIsTheModelsFaultNotTheRequests() {
+        try (EDiff ediff = pipeline(false, null, NOT_ENDING_IN_ZERO)) {
+            Request r = Request.prompt("").seed(1).steps(1).build();
+            dev.ediff.api.EDiffException e = org.junit.jupiter.api.Assertions.assertThrows(dev.ediff.api.EDiffException.class,
+                    () -> ediff.generate(r));
+            assertTrue(e.getMessage().startsWith("stage 'base': the model's noise schedule gives no usable sigma list for 1 steps"),
+                    e.getMessage());
+        }
+        // the same schedule given by the caller stays the caller's argument
+        try (EDiff ediff = pipeline(false, null, dev.ediff.core.schedule.Schedules.edm())) {
+            Request r = Request.prompt("").seed(1).steps(1).schedule(NOT_ENDING_IN_ZERO).build();
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ediff.generate(r));
+        }
+    }
 }

@@ -232,6 +232,26 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
     }
 
     /**
+     * Checks the stage's Karras schedule as a whole: sigma_min, sigma_max and rho can each be in range
+     * and still give no usable sigma list (a tiny rho overflows {@code sigma_max^(1/rho)}; a subnormal
+     * sigma_min rounds neighbouring sigmas together), which would otherwise fail only at generate time.
+     * Non-finite values show at any step count and sigmas rounded together first at the densest one,
+     * so the default count and the extremes suffice.
+     */
+    private static void checkSchedule(Reader r, String path, double sigmaMin, double sigmaMax, double rho, int steps) {
+        dev.ediff.api.NoiseSchedule karras = dev.ediff.core.schedule.Schedules.karras(sigmaMin, sigmaMax, rho);
+        for (int k : new int[] {1, 2, steps, dev.ediff.api.Request.MAX_STEPS}) {
+            try {
+                dev.ediff.core.schedule.Schedules.validate(karras.sigmas(k));
+            } catch (IllegalArgumentException e) {
+                throw new BundleException(r.where + ": " + path + ".sigma_min " + sigmaMin + ", sigma_max " + sigmaMax
+                        + " and rho " + rho + " give no usable noise schedule at " + k + " steps (" + e.getMessage()
+                        + "); EDM's are 0.002, 80 and 7");
+            }
+        }
+    }
+
+    /**
      * The largest noise level a manifest may name (sigma_min, sigma_max, sigma_lo, sigma_hi): 1e4.
      * Trained models stop far below (EDM: 80; Stable Diffusion's VP schedule: about 14.6); a larger
      * number is a typo, and near Double.MAX_VALUE the schedule's arithmetic overflows.
@@ -361,11 +381,13 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
             throw new BundleException(r.where + ": " + path + " is a super-resolution stage, so " + path
                     + ".inputs must name the 'low_res' and 'augmentation_sigma' inputs");
         }
+        double rho = n.has("rho") ? r.number(n, path + ".rho", 0, MAX_SIGMA_DATA_AND_RHO, false) : 7.0;
+        int steps = defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, dev.ediff.api.Request.MAX_STEPS) : 20;
+        checkSchedule(r, path, sigmaMin, sigmaMax, rho, steps);
         return new StageSpec(name, res.get(0).asInt(), res.get(1).asInt(), r.integer(n, path + ".channels", 1, 64), param,
                 n.has("sigma_data") ? r.number(n, path + ".sigma_data", 0, MAX_SIGMA_DATA_AND_RHO, false) : 0.5, sigmaMin,
-                sigmaMax, n.has("rho") ? r.number(n, path + ".rho", 0, MAX_SIGMA_DATA_AND_RHO, false) : 7.0, xInput, noiseInput, noiseShape,
-                java.util.Collections.unmodifiableMap(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler,
-                defaults.has("steps") ? r.integer(defaults, path + ".defaults.steps", 1, dev.ediff.api.Request.MAX_STEPS) : 20,
+                sigmaMax, rho, xInput, noiseInput, noiseShape,
+                java.util.Collections.unmodifiableMap(cond), r.text(n, path + ".output"), List.copyOf(ex), sampler, steps,
                 defaults.has("guidance") ? r.number(defaults, path + ".defaults.guidance", 0,
                         dev.ediff.api.Guidance.MAX_SCALE, true) : 1.0, aug);
     }

@@ -72,4 +72,11 @@ class ManifestBoundsTest {
         refused(m -> stage(m, 0).put("rho", 1e9), "stages[0].rho", "1.0E9", "(0, 100]");
         refused(m -> stage(m, 0).put("sigma_data", 0), "stages[0].sigma_data", "0", "(0, 100]");
     }
+
+    @Test
+    void theScheduleAsAWhole() {
+        // each value in range, together no schedule: 80^(1/0.0005) overflows (found by ManifestFuzzProperties)
+        refused(m -> stage(m, 0).put("rho", 0.0005), "stages[0].sigma_min", "rho 5.0E-4", "no usable noise schedule");
+        accepted(m -> stage(m, 0).put("rho", 0.5));
+    }
 }
