@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -127,10 +128,15 @@ class BrowserTest {
         new Actions(driver).keyDown(Keys.SHIFT).click(end).keyUp(Keys.SHIFT).perform();
         assertEquals("selected: \"" + phrase + "\"", driver.findElement(By.id("selection")).getText());
         driver.findElement(By.id("add-phrase")).click();
-        WebElement active = waitUpTo(10).until(ExpectedConditions.visibilityOfElementLocated(
-                By.cssSelector("#phrases li.active")));
-        assertEquals(phrase, active.findElement(By.className("name")).getText());
-        waitUpTo(10).until(d -> d.findElement(By.cssSelector("#phrases li.active .spans")).getText().contains("clip ["));
+        // the phrase list is redrawn when the phrase's token spans arrive: find its parts afresh each time
+        // (a found element can go stale between finding and reading it on a busy machine)
+        String name = waitUpTo(10).ignoring(StaleElementReferenceException.class).until(d -> {
+            List<WebElement> n = d.findElements(By.cssSelector("#phrases li.active .name"));
+            return n.isEmpty() || !n.get(0).isDisplayed() ? null : n.get(0).getText();
+        });
+        assertEquals(phrase, name);
+        waitUpTo(10).ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElement(By.cssSelector("#phrases li.active .spans")).getText().contains("clip ["));
     }
 
     /** A horizontal stroke through the canvas at relative height {@code y}, from {@code x0} to {@code x1}. */
