@@ -93,7 +93,7 @@ SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_
 
 
 def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
-            seed: int = 31, batch: int = 64) -> list:
+            high3: int = 0, pair_repeat: int = 3, p_clip3: float = 0.5, seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
     split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
     relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
@@ -103,13 +103,20 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
     diagnosis, MODEL_CARD). The single-model baseline gets the same number of steps on the
     mixture of the experts' noise distributions: `m3_base` (base1 steps, regular data, mixture
     3:1 of the high and mid intervals), then `m3_base2` with the rest (mixture high2 : mid, the
-    oversampled data of m3_high2)."""
+    oversampled data of m3_high2). `m3_high3` (if high3 > 0): m3_high2 continued on the same
+    interval with the two-object images (relation captions) `pair_repeat` times as often as well
+    (~63% of samples with single_repeat = pair_repeat = 3) and CLIP text dropped with p_clip3
+    (T5 alone in ~40% of samples); after 700 steps of m3_high2 with ~36% pairs the relation word
+    still made no difference (position_probe --pairs). Not part of the equal-compute baseline."""
     s1, s2 = SPLITS_M3
     ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995, ckpt_every=50,
               batch_args={"p_clip": p_clip}, placed_above=s2)
     hi_c, mid_c, low_c = (s2, 80.0, "loguniform"), (s1, s2, "lognormal"), (0.0, s1, "lognormal")
     mix1 = [(3, *hi_c), (1, *mid_c)]
     mix2 = [(w, *c) for w, c in ((high2, hi_c), (mid, mid_c), (low, low_c)) if w > 0]
+    high3_phases = [dict(ft, name="m3_high3", parent="m3_high2", steps=high3, lo=s2, hi=80.0, dist="loguniform",
+                         single_repeat=single_repeat, pair_repeat=pair_repeat, batch_args={"p_clip": p_clip3},
+                         seed=seed + 8)] if high3 > 0 else []
     return [dict(ft, name="m3_high", parent="e1_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
             dict(ft, name="m3_high2", parent="m3_high", steps=high2, lo=s2, hi=80.0, dist="loguniform",
                  single_repeat=single_repeat, seed=seed + 5),
@@ -117,7 +124,7 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
             dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
             dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
             dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
-                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)]
+                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases
 
 
 def needed(phases: list, work: str, targets: set) -> set:
@@ -199,7 +206,7 @@ PLANS = {
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
     # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
     # final models from the ONNX files at REV instead of training them
-    "m3": {"high": 160, "high2": 700, "mid": 100, "low": 0},
+    "m3": {"high": 160, "high2": 700, "mid": 100, "low": 0, "high3": 600},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
@@ -259,7 +266,7 @@ def main() -> None:
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
         if m3:   # only what the m3 models (or the ones named by --only) still need
-            targets = {"m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
+            targets = {"m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
             only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
