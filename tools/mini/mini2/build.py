@@ -141,7 +141,9 @@ def needed(phases: list, work: str, targets: set) -> set:
 
 
 # the shipped [mini-3] experts (the default bundle from the commit that shipped them on)
-RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"], "m3_base2": RECOVER["baseline"]}
+RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"]}
+# the equal-compute baseline finished later: at 97c672a export/baseline/base.onnx is still [mini-2]'s
+M3_BASELINE = ("0ea7085", {"m3_base2": RECOVER["baseline"]})
 
 
 def recover_mini2(work: str, rev: str, phases: list, which: dict = RECOVER) -> None:
@@ -206,7 +208,7 @@ PLANS = {
     "quick": {"pretrain0": 0, "pretrain": 300, "pretrain2": 1200, "branch": 150, "sr": 300, "sr_branch": 60},
     # [mini-3]: the full plan, then the m3 phases (plan_m3); --recover REV takes the full plan's
     # final models from the ONNX files at REV instead of training them
-    "m3": {"high": 160, "high2": 700, "mid": 100, "low": 0, "high3": 600},
+    "m3": {"high": 160, "high2": 700, "mid": 100, "low": 0},
     "smoke": {"pretrain0": 3, "pretrain": 3, "pretrain2": 3, "branch": 3, "sr": 4, "sr_branch": 2},
 }
 
@@ -231,7 +233,11 @@ def main() -> None:
     ap.add_argument("--recover", default=None, metavar="REV",
                     help=f"plan m3: branch from the [mini-2] models in the ONNX files at git REV (e.g. {MINI2_COMMIT})")
     ap.add_argument("--recover-m3", default=None, metavar="REV",
-                    help="plan m3: take the finished m3 models (m3_high2, m3_mid, m3_base2) from the files at git REV")
+                    help="plan m3: take the finished m3 experts (m3_high2, m3_mid) from the files at git REV "
+                         "(and m3_base2 from export/baseline at M3_BASELINE's commit)")
+    ap.add_argument("--high3", type=int, default=0, metavar="STEPS",
+                    help="plan m3: add the experiment m3_high3 (m3_high2 continued, pairs ~63%% of samples, p_clip "
+                         "0.5) with STEPS steps; the export's high expert is then m3_high3 (not the shipped model)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -251,11 +257,12 @@ def main() -> None:
     if m3:
         cfg["splits"] = SPLITS_M3
         full = plan(**PLANS["full"])
-        phases = full + plan_m3(**PLANS["m3"])
+        phases = full + plan_m3(**PLANS["m3"], high3=args.high3)
         if args.recover:
             recover_mini2(work, args.recover, full)
         if args.recover_m3:
             recover_mini2(work, args.recover_m3, phases, RECOVER_M3)
+            recover_mini2(work, M3_BASELINE[0], phases, M3_BASELINE[1])
         unpack_resume(work)
     else:
         phases = plan(**PLANS[args.plan])
@@ -285,7 +292,10 @@ def main() -> None:
         return
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
-    report = ex.export_all(cfg, work, den_dir, SOURCES_M3 if m3 else None)
+    sources = SOURCES_M3
+    if args.high3:
+        sources = dict(SOURCES_M3, **{"base/high": ["m3_high3"] + SOURCES_M3["base/high"]})
+    report = ex.export_all(cfg, work, den_dir, sources if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)
         return
