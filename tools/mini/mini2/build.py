@@ -93,7 +93,7 @@ SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_
 
 
 def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
-            seed: int = 31, batch: int = 64) -> list:
+            high3: int = 0, pair_repeat: int = 3, p_clip3: float = 0.5, seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
     split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
     relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
@@ -103,13 +103,20 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
     diagnosis, MODEL_CARD). The single-model baseline gets the same number of steps on the
     mixture of the experts' noise distributions: `m3_base` (base1 steps, regular data, mixture
     3:1 of the high and mid intervals), then `m3_base2` with the rest (mixture high2 : mid, the
-    oversampled data of m3_high2)."""
+    oversampled data of m3_high2). `m3_high3` (if high3 > 0): m3_high2 continued on the same
+    interval with the two-object images (relation captions) `pair_repeat` times as often as well
+    (~63% of samples with single_repeat = pair_repeat = 3) and CLIP text dropped with p_clip3
+    (T5 alone in ~40% of samples); after 700 steps of m3_high2 with ~36% pairs the relation word
+    still made no difference (position_probe --pairs). Not part of the equal-compute baseline."""
     s1, s2 = SPLITS_M3
     ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995, ckpt_every=50,
               batch_args={"p_clip": p_clip}, placed_above=s2)
     hi_c, mid_c, low_c = (s2, 80.0, "loguniform"), (s1, s2, "lognormal"), (0.0, s1, "lognormal")
     mix1 = [(3, *hi_c), (1, *mid_c)]
     mix2 = [(w, *c) for w, c in ((high2, hi_c), (mid, mid_c), (low, low_c)) if w > 0]
+    high3_phases = [dict(ft, name="m3_high3", parent="m3_high2", steps=high3, lo=s2, hi=80.0, dist="loguniform",
+                         single_repeat=single_repeat, pair_repeat=pair_repeat, batch_args={"p_clip": p_clip3},
+                         seed=seed + 8)] if high3 > 0 else []
     return [dict(ft, name="m3_high", parent="e1_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
             dict(ft, name="m3_high2", parent="m3_high", steps=high2, lo=s2, hi=80.0, dist="loguniform",
                  single_repeat=single_repeat, seed=seed + 5),
@@ -117,7 +124,7 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
             dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
             dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
             dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
-                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)]
+                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases
 
 
 def needed(phases: list, work: str, targets: set) -> set:
@@ -134,7 +141,9 @@ def needed(phases: list, work: str, targets: set) -> set:
 
 
 # the shipped [mini-3] experts (the default bundle from the commit that shipped them on)
-RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"], "m3_base2": RECOVER["baseline"]}
+RECOVER_M3 = {"m3_high2": RECOVER["e1_high"], "m3_mid": RECOVER["e2_mid"]}
+# the equal-compute baseline finished later: at 97c672a export/baseline/base.onnx is still [mini-2]'s
+M3_BASELINE = ("0ea7085", {"m3_base2": RECOVER["baseline"]})
 
 
 def recover_mini2(work: str, rev: str, phases: list, which: dict = RECOVER) -> None:
@@ -224,7 +233,11 @@ def main() -> None:
     ap.add_argument("--recover", default=None, metavar="REV",
                     help=f"plan m3: branch from the [mini-2] models in the ONNX files at git REV (e.g. {MINI2_COMMIT})")
     ap.add_argument("--recover-m3", default=None, metavar="REV",
-                    help="plan m3: take the finished m3 models (m3_high2, m3_mid, m3_base2) from the files at git REV")
+                    help="plan m3: take the finished m3 experts (m3_high2, m3_mid) from the files at git REV "
+                         "(and m3_base2 from export/baseline at M3_BASELINE's commit)")
+    ap.add_argument("--high3", type=int, default=0, metavar="STEPS",
+                    help="plan m3: add the experiment m3_high3 (m3_high2 continued, pairs ~63%% of samples, p_clip "
+                         "0.5) with STEPS steps; the export's high expert is then m3_high3 (not the shipped model)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -244,11 +257,12 @@ def main() -> None:
     if m3:
         cfg["splits"] = SPLITS_M3
         full = plan(**PLANS["full"])
-        phases = full + plan_m3(**PLANS["m3"])
+        phases = full + plan_m3(**PLANS["m3"], high3=args.high3)
         if args.recover:
             recover_mini2(work, args.recover, full)
         if args.recover_m3:
             recover_mini2(work, args.recover_m3, phases, RECOVER_M3)
+            recover_mini2(work, M3_BASELINE[0], phases, M3_BASELINE[1])
         unpack_resume(work)
     else:
         phases = plan(**PLANS[args.plan])
@@ -259,7 +273,7 @@ def main() -> None:
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
         if m3:   # only what the m3 models (or the ones named by --only) still need
-            targets = {"m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
+            targets = {"m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
             only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
@@ -278,7 +292,10 @@ def main() -> None:
         return
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump({"plan": args.plan, "phases": phases, "models": MODELS}, f, indent=1, default=str)
-    report = ex.export_all(cfg, work, den_dir, SOURCES_M3 if m3 else None)
+    sources = SOURCES_M3
+    if args.high3:
+        sources = dict(SOURCES_M3, **{"base/high": ["m3_high3"] + SOURCES_M3["base/high"]})
+    report = ex.export_all(cfg, work, den_dir, sources if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)
         return

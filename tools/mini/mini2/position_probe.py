@@ -6,11 +6,13 @@ with the true caption, with the position phrase swapped for another cell, and wi
 
     python -m mini2.position_probe --steps 300 [--sigma 2,40]
     python -m mini2.position_probe --check e1_high m3_high      # only the check, on trained phases
+    python -m mini2.position_probe --pairs --parent m3_high3 --steps 300 --sigma 2,40   # relations: pairs only
 """
 from __future__ import annotations
 
 import argparse
 import os
+import re
 
 import numpy as np
 import torch
@@ -34,6 +36,13 @@ def positional_subset(cache) -> np.ndarray:
     ok = [i for i in range(len(caps[0])) if len(labels[i]["objects"]) == 1
           and all(any(p in caps[v][i] for p in phrases) for v in range(len(caps)))]
     return np.array(ok, dtype=np.int64)
+
+
+def pair_subset(cache) -> np.ndarray:
+    """Two-object training images (their captions name two shapes and a relation)."""
+    shapes = set(data.SHAPES)
+    return np.array([i for i, cap in enumerate(cache["captions"][0])
+                     if sum(w in shapes for w in re.findall(r"[a-z]+", cap)) == 2], dtype=np.int64)
 
 
 def errors(model, n: int = 200):
@@ -96,7 +105,9 @@ def main() -> None:
     ap.add_argument("--check", nargs="+", default=None, metavar="PHASE",
                     help="no training: the true / swapped / no-text errors of these phases' EMA weights")
     ap.add_argument("--pairs", action="store_true",
-                    help="with --check: two-object images, the true relation word vs the opposite one")
+                    help="two-object images, the true relation word vs the opposite one (with --check: only the "
+                         "check; without: fine-tune on the two-object training images only, then check)")
+    ap.add_argument("--parent", default="pretrain2", help="the phase the probe fine-tunes (default pretrain2)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     work = os.path.join(HERE, "work", "mini2")
@@ -108,20 +119,25 @@ def main() -> None:
                 f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}" for s, v in e.items()))
         return
     cache = torch.load(os.path.join(work, "cache", "cache.pt"), map_location="cpu", weights_only=False)
-    subset = positional_subset(cache)
-    log(f"position probe: {len(subset)} training images whose captions both state the cell")
+    if args.pairs:   # every two-object caption states a relation
+        subset = pair_subset(cache)
+        log(f"relation probe: {len(subset)} two-object training images")
+    else:
+        subset = positional_subset(cache)
+        log(f"position probe: {len(subset)} training images whose captions both state the cell")
     cfg = {"base": MODELS["base"], "sr": MODELS["sr"]}
-    name = "probe_position"
-    ph = dict(SHIFT, name=name, kind="base", parent="pretrain2", steps=args.steps, lo=0.0,
+    kind = "relation" if args.pairs else "position"
+    name = f"probe_{kind}" + ("" if args.parent == "pretrain2" else f"_{args.parent}")
+    ph = dict(SHIFT, name=name, kind="base", parent=args.parent, steps=args.steps, lo=0.0,
               hi=float("inf"), dist="lognormal", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=99, subset=subset)
     if args.sigma:
         lo, hi = map(float, args.sigma.split(","))
-        name = f"probe_position_{lo:g}_{hi:g}"
+        name = f"{name}_{lo:g}_{hi:g}"
         ph.update(name=name, lo=lo, hi=hi, dist="loguniform")
     run_phase(cfg, ph, work, cache)
-    for name in ("pretrain2", name):
+    for name in (args.parent, name):
         m, _ = load(work, name)
-        e = errors(m)
+        e = pair_errors(m) if args.pairs else errors(m)
         log(f"{name}: " + " | ".join(f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}"
                                      for s, v in e.items()))
 

@@ -132,11 +132,17 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
     log(f"{ph['name']}: {kind}, {n_params(model):,} params, steps {state['step']}->{ph['steps']}, "
         f"sigma [{ph['lo']}, {ph['hi']}) {ph['dist']}, lr {lr}, batch {ph['batch']}")
     subset = ph.get("subset")
-    if ph.get("single_repeat", 1) > 1:
-        # one-object images with a caption variant that states the cell, k times as often
+    k_single, k_pair = ph.get("single_repeat", 1), ph.get("pair_repeat", 1)
+    if k_single > 1 or k_pair > 1:
+        # one-object images with a caption variant that states the cell k_single times as often,
+        # two-object images (their captions state a relation) k_pair times as often
         b0 = Batches(cache, seed=ph["seed"])
         single = np.nonzero(b0.placed.any(axis=1) & b0.single)[0]
-        subset = np.concatenate([np.arange(cache["x32"].shape[0])] + [single] * (ph["single_repeat"] - 1))
+        pair = np.nonzero(b0.placed.any(axis=1) & ~b0.single)[0]
+        subset = np.concatenate([np.arange(cache["x32"].shape[0])] + [single] * (k_single - 1)
+                                + [pair] * (k_pair - 1))
+        log(f"{ph['name']}: {len(subset)} samples per epoch: one-object with a stated cell "
+            f"{len(single) * k_single / len(subset):.1%}, two-object {len(pair) * k_pair / len(subset):.1%}")
     batches = Batches(cache, seed=ph["seed"], subset=subset)
     model.train()
     t_start = time.time()
