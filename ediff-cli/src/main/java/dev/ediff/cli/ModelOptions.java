@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtProvider;
 import dev.ediff.api.Device;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.LoadOptions;
+import dev.ediff.api.MemoryMode;
 import dev.ediff.core.EDiff;
 import dev.ediff.onnx.ExecutionProvider;
 import dev.ediff.onnx.SessionConfig;
@@ -44,6 +45,15 @@ final class ModelOptions {
 
     @Option(names = "--allow-cpu-fallback", description = "if CUDA cannot be used, warn and run on the CPU instead of failing")
     boolean allowCpuFallback;
+
+    @Option(names = "--memory", paramLabel = "resident|lazy", converter = MemoryConverter.class,
+            description = "resident (default): every network stays loaded; lazy: each is loaded when a generation needs it"
+                    + " and released after (less memory, slower generations)")
+    MemoryMode memory = MemoryMode.RESIDENT;
+
+    @Option(names = "--clip-skip", paramLabel = "N",
+            description = "skip the last N CLIP layers for the prompt (diffusers' clip_skip; SDXL and SD3 folders), 0..8")
+    int clipSkip;
 
     /**
      * The session configuration these options ask for. A CUDA device that this build's ONNX Runtime
@@ -104,16 +114,21 @@ final class ModelOptions {
             // the diffusers graphs run on the CPU; a CUDA device with the fallback allowed runs there too
             LoadOptions options = LoadOptions.builder().intraOpThreads(config.intraOpThreads())
                     .device(config.provider() instanceof ExecutionProvider.Cuda c ? Device.cuda(c.deviceId()) : Device.cpu())
-                    .allowCpuFallback(allowCpuFallback).build();
+                    .allowCpuFallback(allowCpuFallback).memory(memory)
+                    .clipSkip(Limits.check("--clip-skip", clipSkip, 0, MAX_CLIP_SKIP)).build();
             return DiffusersPipeline.open(dir, refiner, options);
         }
+        if (clipSkip != 0) {
+            throw new CliException(CliException.USAGE, "--clip-skip applies to diffusers SDXL and SD3 folders (--model with"
+                    + " model_index.json); " + (dir == null ? "the bundled model" : dir) + " is a model bundle");
+        }
         if (dir != null) {
-            return ModelBundle.open(dir, config);
+            return ModelBundle.open(dir, config, memory);
         }
         if (ModelBundle.defaultManifest().isEmpty()) {
             throw new CliException(CliException.FAILED, "no default model on the classpath; give --model DIR");
         }
-        return ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
+        return ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config, memory);
     }
 
     /** Whether {@code --model} is a diffusers folder (it has a {@code model_index.json}). */
@@ -133,6 +148,22 @@ final class ModelOptions {
     /** Where the bundle is, for messages. */
     String where() {
         return dir != null ? dir.toString() : "classpath:/" + ModelBundle.DEFAULT_CLASSPATH_ROOT;
+    }
+
+    /** The deepest --clip-skip: CLIP-L has 12 layers, OpenCLIP-bigG 32; 8 leaves the shallowest a third. */
+    static final int MAX_CLIP_SKIP = 8;
+
+    /** {@code resident} or {@code lazy}, in any case. */
+    static final class MemoryConverter implements ITypeConverter<MemoryMode> {
+        @Override
+        public MemoryMode convert(String value) {
+            for (MemoryMode m : MemoryMode.values()) {
+                if (m.name().equalsIgnoreCase(value)) {
+                    return m;
+                }
+            }
+            throw new picocli.CommandLine.TypeConversionException("expected resident or lazy, got '" + value + "'");
+        }
     }
 
     /** {@code cpu}, {@code cuda} (device 0) or {@code cuda:N}. */

@@ -132,4 +132,39 @@ class DiffusersCommandTest {
         assertTrue(r[1].contains("default sampler dpmpp_2m"), r[1]);
         assertTrue(r[1].contains("check: every graph opened"), r[1]);
     }
+
+    /** --memory lazy loads each graph when needed: the same image as resident; the metadata is that of the run. */
+    @Test
+    void lazyMemoryGivesTheSameImageAsResident(@TempDir Path tmp) throws Exception {
+        byte[][] png = new byte[2][];
+        String[] modes = {"resident", "LAZY"};
+        for (int k = 0; k < 2; k++) {
+            Path out = tmp.resolve(modes[k]);
+            String[] r = ConformanceCommandTest.run("generate", "--model", fixture("sdxl-base").toString(), "--refiner",
+                    fixture("sdxl-refiner").toString(), "--memory", modes[k], "--seed", "1", "--steps", "6", "--threads", "1",
+                    "--out", out.toString(), "a red cube");
+            assertEquals("0", r[0], r[2]);
+            png[k] = java.nio.file.Files.readAllBytes(out.resolve("ediff-1.png"));
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(png[0], png[1]);
+    }
+
+    @Test
+    void clipSkipChangesAnSdxlImageAndIsRefusedForABundle(@TempDir Path tmp) throws Exception {
+        byte[][] png = new byte[2][];
+        for (int skip = 0; skip < 2; skip++) {
+            Path out = tmp.resolve("skip" + skip);
+            String[] r = ConformanceCommandTest.run("generate", "--model", fixture("sdxl-base").toString(), "--clip-skip",
+                    Integer.toString(skip), "--seed", "1", "--steps", "4", "--threads", "1", "--out", out.toString(), "a red cube");
+            assertEquals("0", r[0], r[2]);
+            png[skip] = java.nio.file.Files.readAllBytes(out.resolve("ediff-1.png"));
+        }
+        assertTrue(!java.util.Arrays.equals(png[0], png[1]), "skipping a CLIP layer changes the conditioning");
+        String[] bundle = ConformanceCommandTest.run("generate", "--clip-skip", "1", "--out", tmp.resolve("b").toString(), "x");
+        assertEquals("2", bundle[0], bundle[2]);
+        assertTrue(bundle[2].contains("--clip-skip applies to diffusers SDXL and SD3 folders"), bundle[2]);
+        String[] bad = ConformanceCommandTest.run("generate", "--memory", "some", "--out", tmp.resolve("c").toString(), "x");
+        assertEquals("2", bad[0], bad[2]);
+        assertTrue(bad[2].contains("expected resident or lazy, got 'some'"), bad[2]);
+    }
 }
