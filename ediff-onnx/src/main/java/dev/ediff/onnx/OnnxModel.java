@@ -99,17 +99,7 @@ final class OnnxModel implements AutoCloseable {
         OrtSession.SessionOptions o = options;
         session = null;
         options = null;
-        try {
-            if (s != null) {
-                s.close();
-            }
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
-        } finally {
-            if (o != null) {
-                o.close();
-            }
-        }
+        SessionOpener.close(name, s, o);
     }
 
     private Residency.Hold hold() {

@@ -118,17 +118,7 @@ final class ComponentGraph implements AutoCloseable {
         OrtSession.SessionOptions o = options;
         session = null;
         options = null;
-        try {
-            if (s != null) {
-                s.close();
-            }
-        } catch (OrtException e) {
-            throw new EDiffException(name + ": closing the session failed: " + e.getMessage(), e);
-        } finally {
-            if (o != null) {
-                o.close();
-            }
-        }
+        SessionOpener.close(name, s, o);
     }
 
     /** The loaded session; an error when it is not loaded. */

@@ -50,6 +50,29 @@ public final class SessionOpener {
     }
 
     /**
+     * Closes a session and then its options, either of which may be null (not loaded); the options
+     * are closed even when closing the session fails.
+     *
+     * @param model   the model's name, for the message
+     * @param session the session, or null
+     * @param options its options, or null
+     * @throws EDiffException naming the model when ONNX Runtime fails to close the session
+     */
+    public static void close(String model, OrtSession session, OrtSession.SessionOptions options) {
+        try {
+            if (session != null) {
+                session.close();
+            }
+        } catch (OrtException e) {
+            throw new EDiffException(model + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
+        } finally {
+            if (options != null) {
+                options.close();
+            }
+        }
+    }
+
+    /**
      * A loader reading a direct buffer from its position to its limit (the buffer itself is not moved).
      *
      * @param model the serialized model in a direct buffer
