@@ -22,6 +22,15 @@ public final class SessionOpener {
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionOpener.class);
 
+    /**
+     * The CUDA fallbacks already warned about, by device and ONNX Runtime's reason: a bundle opens
+     * one session per network, and a missing CUDA library fails every one of them for the same
+     * reason, so the first says it and the rest are logged at debug level. Bounded: past
+     * {@link #MAX_WARNED} distinct reasons every fallback warns again.
+     */
+    private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final int MAX_WARNED = 64;
+
     /** Creates a session from prepared options (from a file or from bytes). */
     @FunctionalInterface
     public interface Loader {
@@ -47,6 +56,11 @@ public final class SessionOpener {
     }
 
     private SessionOpener() {
+    }
+
+    /** Forgets the fallbacks warned about, so that the next one warns again (for tests that count warnings). */
+    public static void forgetWarnings() {
+        WARNED.clear();
     }
 
     /**
@@ -116,7 +130,12 @@ public final class SessionOpener {
                             + " LoadOptions.builder().allowCpuFallback(true) (or SessionConfig.builder()"
                             + ".allowCpuFallback(true))", e);
                 }
-                LOG.warn("{}; falling back to the CPU as the session config allows", why);
+                String reason = cuda.describe() + ": " + e.getMessage();
+                if (WARNED.size() >= MAX_WARNED || WARNED.add(reason)) {
+                    LOG.warn("{}; falling back to the CPU as the session config allows (said once per reason)", why);
+                } else {
+                    LOG.debug("{}; falling back to the CPU as the session config allows", why);
+                }
             }
         }
         OrtSession.SessionOptions options = baseOptions(config);

@@ -72,4 +72,28 @@ class LoadOptionsTest {
             assertArrayEquals(onCpu.generate(r).sample(0).data(), fellBack.generate(r).sample(0).data());
         }
     }
+
+    /** Every network of a bundle fails CUDA for the same reason: one warning line, not one per network. */
+    @Test
+    void aCudaFallbackWarnsOncePerReason(@TempDir Path tmp) {
+        FixtureBundle fixture = FixtureBundle.create(tmp.resolve("bundle"));
+        LoadOptions cuda = LoadOptions.builder().device(Device.cuda(0)).intraOpThreads(1).allowCpuFallback(true).build();
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        dev.ediff.onnx.internal.SessionOpener.forgetWarnings();
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        int networks;
+        try {
+            try (EDiff first = EDiff.open(fixture.dir, cuda)) {
+                networks = DerivedBundleTest.onnxExperts(first).size();
+            }
+            EDiff.open(fixture.dir, cuda).close();
+        } finally {
+            System.setErr(err);
+        }
+        long warnings = captured.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+                .filter(l -> l.contains("falling back to the CPU")).count();
+        org.junit.jupiter.api.Assertions.assertTrue(networks > 1, "the fixture has several networks: " + networks);
+        assertEquals(1, warnings, captured.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
 }
