@@ -9,6 +9,9 @@ tokenizers (tools/bench/README.md). Each round starts fresh processes: batches 1
 peak resident memory is the "4 images" figure), batch 16 in another, and one CLI run that writes
 one PNG (cold start to first PNG: wall and CPU time; with the launcher ediff-cli/target/ediff when
 it was built, else java -jar). --java-opts are JVM options for the SDK's benchmark process.
+--torch adds torch_loop.py (the same loop with the U-Nets in PyTorch eager) to every round, in the
+rotation, with --torch-python (a Python with torch, e.g. tools/mini/.venv/bin/python) and
+--torch-cache (its recovered weights); the table gets a "PyTorch eager" column (batches 1 and 4).
 """
 from __future__ import annotations
 
@@ -44,19 +47,29 @@ def main():
                     help="the CLI launcher (java -jar JAR when it does not exist)")
     ap.add_argument("--no-cli", action="store_true")
     ap.add_argument("--big", default="16", help="the large batch, run in its own process ('' to skip)")
+    ap.add_argument("--torch", action="store_true", help="add the PyTorch eager loop (torch_loop.py)")
+    ap.add_argument("--torch-python", default=sys.executable)
+    ap.add_argument("--torch-cache", default=os.path.join(tempfile.gettempdir(), "ediff-torch-loop-cache"))
     a = ap.parse_args()
     py = [sys.executable, os.path.join(HERE, "ort_loop.py"), "--json", "--threads", str(a.threads), "--runs", "1"]
     jv = [a.java, *shlex.split(a.java_opts), "-cp", a.jar, "dev.ediff.testkit.bench.PipelineBenchmark", "--json", "--threads", str(a.threads),
           "--runs", "1"]
-    res = {"sdk": [], "py": [], "sdk16": [], "py16": [], "cli": [], "cli_cpu": []}
+    th = [a.torch_python, os.path.join(HERE, "torch_loop.py"), "--json", "--threads", str(a.threads), "--runs", "1",
+          "--cache", a.torch_cache]
+    res = {"sdk": [], "py": [], "th": [], "sdk16": [], "py16": [], "cli": [], "cli_cpu": []}
     cli = [a.cli] if os.access(a.cli, os.X_OK) else [a.java, "-jar", a.jar]
     for r in range(a.rounds):
         order = [("sdk", jv), ("py", py)] if r % 2 == 0 else [("py", py), ("sdk", jv)]
+        if a.torch:
+            order = [("sdk", jv), ("py", py), ("th", th)]
+            order = order[r % 3:] + order[:r % 3]
         for name, cmd in order:
             res[name].append(run_json(cmd + ["--batches", "1,4"]))
             print(f"round {r}: {name} batches 1,4: {res[name][-1]}", file=sys.stderr)
         if a.big:
             for name, cmd in order:
+                if name == "th":
+                    continue
                 res[name + "16"].append(run_json(cmd + ["--batches", a.big]))
         if not a.no_cli:
             with tempfile.TemporaryDirectory() as out:
@@ -98,10 +111,29 @@ def main():
     print(f"{a.rounds} interleaved round(s), {a.threads} intra-op thread(s); medians; ratio = Python time / SDK time;"
           f" SDK JVM options: {a.java_opts or '(none)'}; load average {os.getloadavg()[0]:.1f}")
     print("(CPU time is the process's, all threads: on a busy machine it is steadier than wall time)")
-    print("| | SDK | Python + ORT | ratio |")
-    print("|---|---:|---:|---:|")
+    if not a.torch:
+        print("| | SDK | Python + ORT | ratio |")
+        print("|---|---:|---:|---:|")
+        for row in lines:
+            print("| " + " | ".join(row) + " |")
+        return
+    # the PyTorch eager column: batches 1 and 4 (time and CPU time), load and peak memory
+    tcol = {}
+    for what, key in (("", "batches"), (" (CPU time)", "cpu_s")):
+        for b in ("1", "4"):
+            t = med(res["th"], lambda x: x[key][b])
+            p = med(res["py"], lambda x: x[key][b])
+            tcol[f"end to end, batch {b}, in process{what}"] = f"{t:.3f} s ({p / t:.2f}x of Python + ORT)"
+    tcol["loading the default model"] = f"{med(res['th'], lambda x: x['load_s']):.3f} s (weights from the cache)"
+    tcol["CPU time from process start to model loaded"] = f"{med(res['th'], lambda x: x['cpu_to_loaded_s']):.3f} s"
+    tcol["peak resident memory, 4 images"] = f"{med(res['th'], lambda x: x['peak_rss_mib']):.0f} MiB"
+    diff = max(max(x["max_abs_diff_vs_ort"].values()) for x in res["th"])
+    print(f"PyTorch eager: torch {res['th'][0]['torch']}, text encoders on ONNX Runtime; denoisers vs ORT max abs diff"
+          f" {diff:.1e}")
+    print("| | SDK | Python + ORT | ratio | PyTorch eager |")
+    print("|---|---:|---:|---:|---:|")
     for row in lines:
-        print("| " + " | ".join(row) + " |")
+        print("| " + " | ".join(row) + f" | {tcol.get(row[0], '-')} |")
 
 
 if __name__ == "__main__":
