@@ -165,6 +165,23 @@ def peak_rss_mib():
     return float("nan")
 
 
+def time_batches(p, prompt: str, batches: str, warmup: int, runs: int, res: dict) -> None:
+    """Times p.generate per batch size ("1,4,16") after `warmup` generations (the same warm-up as
+    the SDK's): the median wall time into res["batches"], the median process CPU time into
+    res["cpu_s"]. Shared with torch_loop.py, so both baselines are timed the same way."""
+    for b in [int(v) for v in batches.split(",") if v]:
+        for w in range(warmup):
+            p.generate(prompt, b, 1 + w)
+        ts, cs = [], []
+        for r in range(runs):
+            t, c = time.perf_counter(), time.process_time()
+            p.generate(prompt, b, 42 + r)
+            ts.append(time.perf_counter() - t)
+            cs.append(time.process_time() - c)
+        res["batches"][str(b)] = sorted(ts)[len(ts) // 2]
+        res.setdefault("cpu_s", {})[str(b)] = sorted(cs)[len(cs) // 2]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", default=DEFAULT_BUNDLE)
@@ -181,17 +198,7 @@ def main():
     cpu = time.process_time()
     res = {"impl": "python-ort", "ort": ort.__version__, "threads": a.threads, "import_s": IMPORT_S, "load_s": load, "cpu_to_loaded_s": cpu,
            "load_split_s": p.times, "batches": {}}
-    for b in [int(v) for v in a.batches.split(",") if v]:
-        for w in range(a.warmup):  # the same warm-up as the SDK's
-            p.generate(a.prompt, b, 1 + w)
-        ts, cs = [], []
-        for r in range(a.runs):
-            t, c = time.perf_counter(), time.process_time()
-            p.generate(a.prompt, b, 42 + r)
-            ts.append(time.perf_counter() - t)
-            cs.append(time.process_time() - c)
-        res["batches"][str(b)] = sorted(ts)[len(ts) // 2]
-        res.setdefault("cpu_s", {})[str(b)] = sorted(cs)[len(cs) // 2]
+    time_batches(p, a.prompt, a.batches, a.warmup, a.runs, res)
     res["peak_rss_mib"] = peak_rss_mib()
     if a.json:
         print(json.dumps(res))

@@ -158,17 +158,7 @@ def main():
     res = {"impl": "pytorch-eager", "torch": torch.__version__, "ort_text_encoders": ort.__version__,
            "threads": a.threads, "torch_threads": torch.get_num_threads(), "import_s": IMPORT_S, "load_s": load,
            "cpu_to_loaded_s": cpu, "weights": p.sources, "load_split_s": p.times, "batches": {}}
-    for b in [int(v) for v in a.batches.split(",") if v]:
-        for w in range(a.warmup):  # the same warm-up as ort_loop.py's
-            p.generate(a.prompt, b, 1 + w)
-        ts, cs = [], []
-        for r in range(a.runs):
-            t, c = time.perf_counter(), time.process_time()
-            p.generate(a.prompt, b, 42 + r)
-            ts.append(time.perf_counter() - t)
-            cs.append(time.process_time() - c)
-        res["batches"][str(b)] = sorted(ts)[len(ts) // 2]
-        res.setdefault("cpu_s", {})[str(b)] = sorted(cs)[len(cs) // 2]
+    ort_loop.time_batches(p, a.prompt, a.batches, a.warmup, a.runs, res)
     res["peak_rss_mib"] = ort_loop.peak_rss_mib()  # before the check: its ORT sessions are not the loop's
     if not a.no_check:
         res["max_abs_diff_vs_ort"] = p.check()
