@@ -112,6 +112,16 @@ public final class Workspace {
         }
     }
 
+    /**
+     * A lease on this workspace for one run of a sampler: arrays taken through it all go back when
+     * it closes, so a sampler that swaps its arrays between steps need not remember which it took.
+     *
+     * @return the lease; close it (try-with-resources)
+     */
+    public Lease lease() {
+        return new Lease(this);
+    }
+
     /** Drops every kept array. */
     public synchronized void clear() {
         free.clear();
@@ -145,6 +155,43 @@ public final class Workspace {
 
         Slot(int length) {
             this.length = length;
+        }
+    }
+
+    /** Arrays taken from a workspace, given back together by {@link #close()}. Not thread-safe. */
+    public static final class Lease implements AutoCloseable {
+        private final Workspace workspace;
+        private double[][] taken = new double[4][];
+        private int count;
+
+        private Lease(Workspace workspace) {
+            this.workspace = workspace;
+        }
+
+        /**
+         * A zero-filled array of {@code length} values, as {@link Workspace#take} gives, held until
+         * the lease closes.
+         *
+         * @param length how many values
+         * @return the array
+         */
+        public double[] take(int length) {
+            double[] a = workspace.take(length);
+            if (count == taken.length) {
+                taken = Arrays.copyOf(taken, 2 * count);
+            }
+            taken[count++] = a;
+            return a;
+        }
+
+        /** Gives every array taken through this lease back; they must not be used any more. */
+        @Override
+        public void close() {
+            for (int i = 0; i < count; i++) {
+                workspace.give(taken[i]);
+                taken[i] = null;
+            }
+            count = 0;
         }
     }
 

@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class WorkspaceTest {
 
@@ -34,6 +35,26 @@ class WorkspaceTest {
         assertNotSame(b, w.take(10), "a taken array is not handed out twice");
         assertEquals(0, w.keptBytes());
         assertEquals(3, w.take(3).length, "another length is a new array");
+    }
+
+    @Test
+    void aLeaseGivesBackEveryArrayTakenThroughItWhenItCloses() {
+        Workspace w = new Workspace();
+        java.util.Set<double[]> taken = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        try (Workspace.Lease lease = w.lease()) {
+            for (int i = 0; i < 6; i++) { // more than the lease's first capacity of 4
+                double[] a = lease.take(10);
+                a[0] = 1;
+                taken.add(a);
+            }
+            assertEquals(0, w.keptBytes(), "nothing is given back before the lease closes");
+        }
+        assertEquals(6 * 80, w.keptBytes());
+        for (int i = 0; i < 6; i++) {
+            double[] again = w.take(10);
+            assertTrue(taken.remove(again), "a leased array is handed out again");
+            assertEquals(0.0, again[0]);
+        }
     }
 
     @Test

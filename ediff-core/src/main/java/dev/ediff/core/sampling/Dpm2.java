@@ -20,11 +20,10 @@ public final class Dpm2 implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        double[] d = ws.take(x.length);
-        double[] x2 = ws.take(x.length);
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
+            double[] d = ws.take(x.length);
+            double[] x2 = ws.take(x.length);
             for (int i = 0; i < sigmas.length - 1; i++) {
                 double sigma = sigmas[i];
                 double sigmaNext = sigmas[i + 1];
@@ -51,10 +50,6 @@ public final class Dpm2 implements Sampler {
                     x[k] += (x2[k] - denoised[k]) / sigmaMid * dt2;
                 }
             }
-        } finally {
-            ws.give(denoised);
-            ws.give(d);
-            ws.give(x2);
         }
     }
 }

@@ -19,12 +19,9 @@ public final class DpmSolverPP2M implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        double[] old = ws.take(x.length);
-        double[] denoisedTaken = denoised;
-        double[] oldTaken = old;
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
+            double[] old = ws.take(x.length);
             double hLast = Double.NaN;
             for (int i = 0; i < sigmas.length - 1; i++) {
                 double sigma = sigmas[i];
@@ -55,9 +52,6 @@ public final class DpmSolverPP2M implements Sampler {
                 denoised = t;
                 hLast = h;
             }
-        } finally {
-            ws.give(denoisedTaken);
-            ws.give(oldTaken);
         }
     }
 }

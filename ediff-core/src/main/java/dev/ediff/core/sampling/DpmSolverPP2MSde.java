@@ -47,14 +47,10 @@ public final class DpmSolverPP2MSde implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        double[] old = ws.take(x.length);
-        double[] z = ws.take(x.length);
-        double[] denoisedTaken = denoised;
-        double[] oldTaken = old;
-        double[] zTaken = z;
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
+            double[] old = ws.take(x.length);
+            double[] z = ws.take(x.length);
             boolean hasOld = false;
             double hLast = Double.NaN;
             for (int i = 0; i < sigmas.length - 1; i++) {
@@ -92,10 +88,6 @@ public final class DpmSolverPP2MSde implements Sampler {
                 hasOld = true;
                 hLast = h;
             }
-        } finally {
-            ws.give(denoisedTaken);
-            ws.give(oldTaken);
-            ws.give(zTaken);
         }
     }
 }

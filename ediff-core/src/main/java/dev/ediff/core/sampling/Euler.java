@@ -19,9 +19,8 @@ public final class Euler implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
             for (int i = 0; i < sigmas.length - 1; i++) {
                 double sigma = sigmas[i];
                 model.denoise(x, sigma, denoised);
@@ -31,8 +30,6 @@ public final class Euler implements Sampler {
                     x[k] += dt * (x[k] - denoised[k]) / sigma;
                 }
             }
-        } finally {
-            ws.give(denoised);
         }
     }
 }

@@ -44,10 +44,9 @@ public final class EulerAncestral implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        double[] z = ws.take(x.length);
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
+            double[] z = ws.take(x.length);
             for (int i = 0; i < sigmas.length - 1; i++) {
                 double sigma = sigmas[i];
                 double sigmaNext = sigmas[i + 1];
@@ -67,9 +66,6 @@ public final class EulerAncestral implements Sampler {
                     }
                 }
             }
-        } finally {
-            ws.give(denoised);
-            ws.give(z);
         }
     }
 }

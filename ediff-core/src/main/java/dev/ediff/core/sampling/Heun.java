@@ -58,12 +58,11 @@ public final class Heun implements Sampler {
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
         int n = sigmas.length - 1;
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        double[] d = ws.take(x.length);
-        double[] x2 = ws.take(x.length);
-        double[] z = isStochastic() ? ws.take(x.length) : null;
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
+            double[] d = ws.take(x.length);
+            double[] x2 = ws.take(x.length);
+            double[] z = isStochastic() ? ws.take(x.length) : null;
             for (int i = 0; i < n; i++) {
                 double sigma = sigmas[i];
                 double sigmaNext = sigmas[i + 1];
@@ -98,11 +97,6 @@ public final class Heun implements Sampler {
                     x[k] += (d[k] + d2) / 2 * dt;
                 }
             }
-        } finally {
-            ws.give(denoised);
-            ws.give(d);
-            ws.give(x2);
-            ws.give(z);
         }
     }
 }

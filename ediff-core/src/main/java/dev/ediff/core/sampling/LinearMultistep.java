@@ -42,13 +42,12 @@ public final class LinearMultistep implements Sampler {
 
     @Override
     public void sample(Denoiser model, double[] x, double[] sigmas, NoiseSource noise, StepCallback callback) {
-        Workspace ws = Workspace.current();
-        double[] denoised = ws.take(x.length);
-        double[][] ds = new double[order][]; // ds[j] = derivative of step i - j (ring)
-        for (int j = 0; j < order; j++) {
-            ds[j] = ws.take(x.length);
-        }
-        try {
+        try (Workspace.Lease ws = Workspace.current().lease()) {
+            double[] denoised = ws.take(x.length);
+            double[][] ds = new double[order][]; // ds[j] = derivative of step i - j (ring)
+            for (int j = 0; j < order; j++) {
+                ds[j] = ws.take(x.length);
+            }
             double[] coeffs = new double[order];
             for (int i = 0; i < sigmas.length - 1; i++) {
                 double sigma = sigmas[i];
@@ -71,11 +70,6 @@ public final class LinearMultistep implements Sampler {
                     }
                     x[k] += sum;
                 }
-            }
-        } finally {
-            ws.give(denoised);
-            for (double[] a : ds) {
-                ws.give(a);
             }
         }
     }
