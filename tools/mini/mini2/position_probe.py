@@ -107,6 +107,9 @@ def main() -> None:
     ap.add_argument("--pairs", action="store_true",
                     help="two-object images, the true relation word vs the opposite one (with --check: only the "
                          "check; without: fine-tune on the two-object training images only, then check)")
+    ap.add_argument("--refiner", action="store_true",
+                    help="give the fine-tuned copy a text refiner (unet.TextRefiner, zero-initialised)")
+    ap.add_argument("--p-clip", type=float, default=0.1, help="CLIP text dropout while fine-tuning")
     ap.add_argument("--parent", default="pretrain2", help="the phase the probe fine-tunes (default pretrain2)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -130,6 +133,12 @@ def main() -> None:
     name = f"probe_{kind}" + ("" if args.parent == "pretrain2" else f"_{args.parent}")
     ph = dict(SHIFT, name=name, kind="base", parent=args.parent, steps=args.steps, lo=0.0,
               hi=float("inf"), dist="lognormal", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=99, subset=subset)
+    if args.refiner:
+        name += "_ref"
+        ph.update(name=name, model={"refiner": True})
+    if args.p_clip != 0.1:
+        name += f"_pc{args.p_clip:g}"
+        ph.update(name=name, batch_args={"p_clip": args.p_clip})
     if args.sigma:
         lo, hi = map(float, args.sigma.split(","))
         name = f"{name}_{lo:g}_{hi:g}"

@@ -58,9 +58,10 @@ def make_model(kind: str, cfg: Dict, ph: Dict = None):
 
 def load_grown(model, state: Dict, what: str) -> None:
     """Loads a parent's weights into a model that may have gained zero-initialised position
-    embeddings (net.pe_*); anything else missing or unexpected is an error."""
+    embeddings (net.pe_*) or a text refiner (net.refiner.*, residual branches zero-initialised);
+    anything else missing or unexpected is an error."""
     missing, unexpected = model.load_state_dict(state, strict=False)
-    bad = [k for k in missing if not k.startswith("net.pe_")] + list(unexpected)
+    bad = [k for k in missing if not k.startswith(("net.pe_", "net.refiner."))] + list(unexpected)
     if bad:
         raise RuntimeError(f"{what}: parent weights do not fit: {bad[:5]}")
 

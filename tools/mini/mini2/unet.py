@@ -137,6 +137,49 @@ class TextContext(nn.Module):
         return ctx, key_bias
 
 
+class TextRefiner(nn.Module):
+    """Bidirectional transformer layers over the projected context [T5 ; CLIP ; null] and an
+    attention-pooled summary of it for the noise embedding ([mini-3], relation words).
+
+    Why: mini-CLIP is causal, so the first object's tokens in "a red circle above a blue square"
+    never see "above", and its pooled embedding is blind to the direction of a relation; the
+    denoiser ignored the relation word in every training run. Here the denoiser itself can move
+    the relation into each object's tokens (and into a global vector, the path by which one-object
+    positions were learned). Every residual branch and the pooled output start at zero, so a model
+    warm-started from one without the refiner is the same function at step 0."""
+
+    def __init__(self, ctx: int = CTX, layers: int = 2, heads: int = 4, mlp: int = 256, emb: int = EMB):
+        super().__init__()
+        self.heads = heads
+        self.n1 = nn.ModuleList(nn.LayerNorm(ctx) for _ in range(layers))
+        self.qkv = nn.ModuleList(nn.Linear(ctx, 3 * ctx) for _ in range(layers))
+        self.o = nn.ModuleList(nn.Linear(ctx, ctx) for _ in range(layers))
+        self.n2 = nn.ModuleList(nn.LayerNorm(ctx) for _ in range(layers))
+        self.f1 = nn.ModuleList(nn.Linear(ctx, mlp) for _ in range(layers))
+        self.f2 = nn.ModuleList(nn.Linear(mlp, ctx) for _ in range(layers))
+        self.pool_q = nn.Parameter(torch.randn(1, 1, ctx) * 0.02)
+        self.pool_n = nn.LayerNorm(ctx)
+        self.pool_kv = nn.Linear(ctx, 2 * ctx)
+        self.pool_out = nn.Linear(ctx, emb)
+        for m in list(self.o) + list(self.f2) + [self.pool_out]:
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, ctx, key_bias):
+        # ctx [B,L,C]; key_bias [B,1,1,L] (0 or NEG; the null token is always 0)
+        b, L, c = ctx.shape
+        d = c // self.heads
+        h = ctx
+        for i in range(len(self.qkv)):
+            q, k, v = self.qkv[i](self.n1[i](h)).reshape(b, L, 3, self.heads, d).permute(2, 0, 3, 1, 4).unbind(0)
+            att = ((q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(d)) + key_bias).softmax(-1)
+            h = h + self.o[i]((att @ v).transpose(1, 2).reshape(b, L, c))
+            h = h + self.f2[i](F.gelu(self.f1[i](self.n2[i](h))))
+        k, v = self.pool_kv(self.pool_n(h)).chunk(2, dim=-1)
+        a = ((self.pool_q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(c)) + key_bias[:, 0]).softmax(-1)  # [B,1,L]
+        return h, self.pool_out((a @ v)[:, 0])
+
+
 def coord_features(r: int) -> torch.Tensor:
     """[1, PE_CH, r, r]: pixel-centre coordinates x, y in [-1, 1] and sin/cos of pi*f*x, pi*f*y
     for f = 1, 2, 4. Convolutions with zero padding see the border only within their receptive
@@ -160,7 +203,7 @@ class UNet(nn.Module):
 
     def __init__(self, channels: Sequence[int] = (32, 64, 96), self_attn=(False, False, True),
                  cross_attn=(False, True, True), heads: int = 2, in_ch: int = 3, sr: bool = False,
-                 res_hw: int = 32, pos_emb: bool = False):
+                 res_hw: int = 32, pos_emb: bool = False, refiner: bool = False):
         super().__init__()
         self.sr = sr
         self.pos_emb = pos_emb
@@ -174,6 +217,7 @@ class UNet(nn.Module):
         else:
             self.image = nn.Linear(TEXT_DIM, EMB)
         self.text = TextContext()
+        self.refiner = TextRefiner() if refiner else None
         self.inp = nn.Conv2d(in_ch + (3 if sr else 0), channels[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.down_sa = nn.ModuleList()
@@ -249,6 +293,9 @@ class UNet(nn.Module):
             emb = emb + self.image(cond["image_embedding"])
         emb = F.silu(emb)
         ctx, key_bias = self.text(cond["t5_tokens"], cond["t5_mask"], cond["clip_tokens"], cond["clip_mask"])
+        if self.refiner is not None:
+            ctx, pooled = self.refiner(ctx, key_bias)
+            emb = emb + pooled   # after the SiLU: a zero pooled output leaves emb bit for bit
         bias_full = cond.get("attention_bias")
         log_sigma1 = torch.log1p(sigma)[:, None, None, None]
         full_hw = self.res_hw
@@ -319,7 +366,8 @@ class ExportWrapper(nn.Module):
 
 def base_model(cfg: Dict) -> Denoiser:
     return Denoiser(UNet(cfg["channels"], tuple(cfg["self_attn"]), tuple(cfg["cross_attn"]), cfg["heads"],
-                         sr=False, res_hw=32, pos_emb=cfg.get("pos_emb", False)))
+                         sr=False, res_hw=32, pos_emb=cfg.get("pos_emb", False),
+                         refiner=cfg.get("refiner", False)))
 
 
 def sr_model(cfg: Dict) -> Denoiser:

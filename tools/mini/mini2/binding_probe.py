@@ -1,0 +1,148 @@
+"""Experiment (not part of the build): can the base denoiser bind two objects to two places?
+
+Relations were never learned (MODEL_CARD, [mini-3]): flipping "left of" to "right of" keeps the
+set of occupied places and only swaps which object is where, so a denoiser that cannot bind an
+object phrase to a place gains nothing from the relation word. This probe asks the simpler
+question first: with captions that state both objects' cells ("a red circle at the top left, a
+blue square at the bottom"), does fine-tuning teach the binding? It fine-tunes a copy of
+--parent on the two-object training images captioned that way (a side cache of their encoder
+states, made once), then compares the denoising error with the true cells against the same
+caption with the two cells swapped, on 200 two-object test images.
+
+    python -m mini2.binding_probe --parent m3_high2 --steps 300 [--refiner]
+    python -m mini2.binding_probe --check m3_high2 probe_binding_m3_high2     # only the check
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mini import data
+from mini.encoders import frozen_encoders
+from mini.train import log
+from .build import MODELS, SHIFT
+from .evaluate import load
+from .position_probe import pair_errors, pair_subset
+from .train import run_phase
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEMPLATES = ["{a} {pa}, {b} {pb}", "a picture of {a} {pa}, {b} {pb}", "there is {a} {pa}, {b} {pb}",
+             "{pa}, {a}, {pb}, {b}"]
+
+
+def two_cell_caption(objs, rng: np.random.Generator) -> str:
+    order = [0, 1] if rng.random() < 0.5 else [1, 0]
+    a, b = objs[order[0]], objs[order[1]]
+    pa = data.CELL_PHRASES[a["cell"]][int(rng.integers(len(data.CELL_PHRASES[a["cell"]])))]
+    pb = data.CELL_PHRASES[b["cell"]][int(rng.integers(len(data.CELL_PHRASES[b["cell"]])))]
+    t = TEMPLATES[int(rng.integers(len(TEMPLATES)))]
+    return t.format(a=data._obj_phrase(a, rng), b=data._obj_phrase(b, rng), pa=pa, pb=pb)
+
+
+def encode(enc, texts, bs: int = 512):
+    out = {"t5": [], "t5_mask": [], "clip": [], "clip_mask": [], "clip_pooled": []}
+    for k in range(0, len(texts), bs):
+        chunk = texts[k:k + bs]
+        t5, t5m = enc.t5(chunk)
+        ct, cm, cp = enc.clip_text(chunk)
+        for key, v in zip(out, (t5.half(), t5m.half(), ct.half(), cm.half(), cp.half())):
+            out[key].append(v)
+    return {k: torch.cat(v) for k, v in out.items()}
+
+
+def side_cache(work: str, cache, variants: int = 2):
+    """The two-object training images with `variants` two-cell captions each, as a cache that
+    mini2.cache.Batches reads (x32, style and image embeddings subset to those images)."""
+    path = os.path.join(work, "cache", "binding.pt")
+    if os.path.exists(path):
+        return torch.load(path, map_location="cpu", weights_only=False)
+    pairs = pair_subset(cache)
+    labels = data.load_split(os.path.join(HERE, "work", "full", "data", "train"))["labels"]
+    rng = np.random.default_rng(20261130)
+    caps = [[two_cell_caption(labels[int(i)]["objects"], rng) for i in pairs] for _ in range(variants)]
+    enc = frozen_encoders(max_len=32)
+    encs = [encode(enc, c) for c in caps]
+    ti = torch.from_numpy(pairs)
+    side = {k: torch.stack([e[k] for e in encs], dim=1) for k in encs[0]}   # [N, VARIANTS, ...]
+    side.update(x32=cache["x32"][ti], style=cache["style"][ti], image=cache["image"][ti], captions=caps)
+    tmp = path + ".tmp"
+    torch.save(side, tmp)
+    os.replace(tmp, path)
+    log(f"binding side cache: {len(pairs)} two-object images x {variants} captions, e.g. {caps[0][0]!r}")
+    return side
+
+
+def binding_errors(model, n: int = 200):
+    """Two-object test images: error with the true cells vs the two cells swapped vs no text."""
+    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
+    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 2][:n]
+    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    true, swap = [], []
+    for k, i in enumerate(idx):
+        a, b = d["labels"][i]["objects"]
+        pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
+        ca, cb = data.CELL_PHRASES[a["cell"]][0], data.CELL_PHRASES[b["cell"]][0]
+        true.append(f"{pa} {ca}, {pb} {cb}")
+        swap.append(f"{pa} {cb}, {pb} {ca}")
+    enc = frozen_encoders(max_len=32)
+
+    def cond(texts):
+        t5, t5m = enc.t5(texts)
+        ct, cm, cp = enc.clip_text(texts)
+        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
+                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
+    cs = [cond(true), cond(swap)]
+    cs.append({k: torch.zeros_like(v) for k, v in cs[0].items()})
+    out = {}
+    for s in (2.0, 4.0, 8.0):
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+        sig = torch.full((x.shape[0],), s)
+        with torch.no_grad():
+            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in cs]
+    return out
+
+
+def report(work: str, name: str) -> None:
+    m, step = load(work, name)
+    b = binding_errors(m)
+    log(f"{name} (step {step}) cells: " + " | ".join(
+        f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}" for s, v in b.items()))
+    r = pair_errors(m)
+    log(f"{name} (step {step}) relation: " + " | ".join(
+        f"sigma {s}: true {v[0]:.4f} opposite {v[1]:.4f} no text {v[2]:.4f}" for s, v in r.items() if s in (2.0, 4.0, 8.0)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--parent", default="m3_high2")
+    ap.add_argument("--sigma", default="2,40", help="LO,HI: noise levels log-uniform there")
+    ap.add_argument("--refiner", action="store_true", help="give the copy a text refiner (unet.TextRefiner)")
+    ap.add_argument("--check", nargs="+", default=None, metavar="PHASE", help="no training: the check only")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    work = os.path.join(HERE, "work", "mini2")
+    if args.check:
+        for name in args.check:
+            report(work, name)
+        return
+    cache = torch.load(os.path.join(work, "cache", "cache.pt"), map_location="cpu", weights_only=False)
+    side = side_cache(work, cache)
+    del cache
+    lo, hi = map(float, args.sigma.split(","))
+    name = f"probe_binding_{args.parent}" + ("_ref" if args.refiner else "")
+    ph = dict(SHIFT, name=name, kind="base", parent=args.parent, steps=args.steps, lo=lo, hi=hi,
+              dist="loguniform", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=98, ckpt_every=100)
+    if args.refiner:
+        ph["model"] = {"refiner": True}
+    run_phase({"base": MODELS["base"], "sr": MODELS["sr"]}, ph, work, side)
+    report(work, name)
+
+
+if __name__ == "__main__":
+    main()
