@@ -32,9 +32,10 @@ class DiffusersParityTest {
     private static final double PIXEL_TOL = 1e-3;
     private static final double EMBED_TOL = 1e-5;
     /**
-     * float16 graphs: the references come from ONNX Runtime 1.30 (Python), the SDK runs 1.29, and
-     * their half-precision kernels differ in the last bits of some outputs (the float-to-half
-     * conversions agree bit for bit); guidance 7.5 amplifies that through the steps. Measured:
+     * float16 graphs: the references come from ONNX Runtime 1.30 (Python), the SDK runs 1.28 (1.29
+     * when this was measured), and their half-precision kernels differ in the last bits of some
+     * outputs (the float-to-half conversions agree bit for bit); guidance 7.5 amplifies that through
+     * the steps. Measured with 1.29:
      * embeddings 2.0e-3, latents 6.8e-3, pixels 7.3e-4 (scaled); float32 graphs agree within 5e-6.
      */
     private static final double FP16_TOL = 2e-2;
