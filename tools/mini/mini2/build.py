@@ -93,7 +93,8 @@ SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_
 
 
 def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
-            high3: int = 0, pair_repeat: int = 3, p_clip3: float = 0.5, seed: int = 31, batch: int = 64) -> list:
+            high3: int = 0, pair_repeat: int = 3, p_clip3: float = 0.5, high4: int = 0, ground: float = 0.05,
+            seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
     split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
     relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
@@ -107,7 +108,10 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
     interval with the two-object images (relation captions) `pair_repeat` times as often as well
     (~63% of samples with single_repeat = pair_repeat = 3) and CLIP text dropped with p_clip3
     (T5 alone in ~40% of samples); after 700 steps of m3_high2 with ~36% pairs the relation word
-    still made no difference (position_probe --pairs). Not part of the equal-compute baseline."""
+    still made no difference (position_probe --pairs). Not part of the equal-compute baseline.
+    `m3_high4` (if high4 > 0): m3_high2 continued on the same interval and data mix as m3_high3
+    (p_clip 0.3), with a text refiner (unet.TextRefiner) and the grounding loss (mini2.grounding,
+    weight `ground`) that teaches each object phrase's tokens to attend from the object's cell."""
     s1, s2 = SPLITS_M3
     ft = dict(SHIFT, kind="base", lr=5e-4, warmup=50, batch=batch, ema=0.995, ckpt_every=50,
               batch_args={"p_clip": p_clip}, placed_above=s2)
@@ -117,6 +121,9 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
     high3_phases = [dict(ft, name="m3_high3", parent="m3_high2", steps=high3, lo=s2, hi=80.0, dist="loguniform",
                          single_repeat=single_repeat, pair_repeat=pair_repeat, batch_args={"p_clip": p_clip3},
                          seed=seed + 8)] if high3 > 0 else []
+    high4_phases = [dict(ft, name="m3_high4", parent="m3_high2", steps=high4, lo=s2, hi=80.0, dist="loguniform",
+                         single_repeat=single_repeat, pair_repeat=pair_repeat, batch_args={"p_clip": p_clip},
+                         model={"refiner": True}, ground=ground, seed=seed + 9)] if high4 > 0 else []
     return [dict(ft, name="m3_high", parent="e1_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 1),
             dict(ft, name="m3_high2", parent="m3_high", steps=high2, lo=s2, hi=80.0, dist="loguniform",
                  single_repeat=single_repeat, seed=seed + 5),
@@ -124,7 +131,7 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
             dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
             dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
             dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
-                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases
+                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases + high4_phases
 
 
 def needed(phases: list, work: str, targets: set) -> set:
@@ -238,6 +245,10 @@ def main() -> None:
     ap.add_argument("--high3", type=int, default=0, metavar="STEPS",
                     help="plan m3: add the experiment m3_high3 (m3_high2 continued, pairs ~63%% of samples, p_clip "
                          "0.5) with STEPS steps; the export's high expert is then m3_high3 (not the shipped model)")
+    ap.add_argument("--high4", type=int, default=0, metavar="STEPS",
+                    help="plan m3: add m3_high4 (m3_high2 continued with a text refiner and the grounding loss) "
+                         "with STEPS steps; the export's high expert is then m3_high4")
+    ap.add_argument("--ground", type=float, default=0.05, help="m3_high4's grounding loss weight")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -257,7 +268,7 @@ def main() -> None:
     if m3:
         cfg["splits"] = SPLITS_M3
         full = plan(**PLANS["full"])
-        phases = full + plan_m3(**PLANS["m3"], high3=args.high3)
+        phases = full + plan_m3(**PLANS["m3"], high3=args.high3, high4=args.high4, ground=args.ground)
         if args.recover:
             recover_mini2(work, args.recover, full)
         if args.recover_m3:
@@ -273,7 +284,7 @@ def main() -> None:
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
         if m3:   # only what the m3 models (or the ones named by --only) still need
-            targets = {"m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
+            targets = {"m3_high4", "m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
             only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
@@ -295,6 +306,8 @@ def main() -> None:
     sources = SOURCES_M3
     if args.high3:
         sources = dict(SOURCES_M3, **{"base/high": ["m3_high3"] + SOURCES_M3["base/high"]})
+    if args.high4:
+        sources = dict(SOURCES_M3, **{"base/high": ["m3_high4"] + SOURCES_M3["base/high"]})
     report = ex.export_all(cfg, work, den_dir, sources if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)

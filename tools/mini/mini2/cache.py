@@ -212,5 +212,8 @@ class Batches:
             out["low_res"] = lr + aug_t[:, None, None, None] * torch.randn(lr.shape, generator=g)
             out["augmentation_sigma"] = aug_t
             out["x0"] = x
+        if "groups" in c:   # the grounding loss's side data (mini2.grounding)
+            out["_groups"] = c["groups"][ti, var].long()
+            out["_cells"] = c["cells"][ti].long()
         out["_gen_seed"] = int(rng.integers(2**31))
         return out

@@ -18,7 +18,7 @@ import torch
 
 from mini.train import log
 from .cache import Batches
-from .unet import SIGMA_DATA, base_model, sr_model, n_params
+from .unet import SIGMA_DATA, CrossAttention, base_model, sr_model, n_params
 
 P_MEAN, P_STD = -1.2, 1.2
 
@@ -144,8 +144,18 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
                                 + [pair] * (k_pair - 1))
         log(f"{ph['name']}: {len(subset)} samples per epoch: one-object with a stated cell "
             f"{len(single) * k_single / len(subset):.1%}, two-object {len(pair) * k_pair / len(subset):.1%}")
+    lam = ph.get("ground", 0.0)
+    ca = []
+    if lam > 0:
+        from . import grounding
+        cache = dict(cache, **grounding.side_data(work, cache))
+        ca = [m for m in model.modules() if isinstance(m, CrossAttention)]
+        for m in ca:
+            m.keep = True
+        log(f"{ph['name']}: grounding loss weight {lam} on {len(ca)} cross-attention layers")
     batches = Batches(cache, seed=ph["seed"], subset=subset)
     model.train()
+    g_terms = []
     t_start = time.time()
     elapsed0 = state["elapsed"]
     step0 = state["step"]
@@ -179,6 +189,7 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         b = batches.get(step, ph["batch"], sr=(kind == "sr"), **args)
         x0 = b.pop("x0")
         gen_seed = b.pop("_gen_seed")
+        groups, cells = b.pop("_groups", None), b.pop("_cells", None)
         sigma = torch.from_numpy(sig_np).float()
         g = torch.Generator().manual_seed(gen_seed)
         noise = torch.randn(x0.shape, generator=g)
@@ -186,6 +197,12 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         den = model(x0 + s * noise, sigma, b)
         weight = (s * s + sd2) / (s * SIGMA_DATA) ** 2
         loss = (weight * (den - x0) ** 2).mean()
+        if lam > 0:
+            ones = torch.ones(x0.shape[0], 1)
+            ctx_mask = torch.cat([b["t5_mask"], b["clip_mask"], ones], dim=1)
+            tok, pix = grounding.loss([m.att for m in ca], groups, cells, ctx_mask)
+            g_terms.append((tok.item(), pix.item()))
+            loss = loss + lam * (tok + pix)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -202,7 +219,9 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         done = state["step"] >= ph["steps"]
         if state["step"] % ph.get("log_every", 25) == 0 or done:
             rate = (state["step"] - step0) / max(1e-9, time.time() - t_start)
-            log(f"{ph['name']} step {state['step']}/{ph['steps']} loss {np.mean(losses[-25:]):.4f} "
+            gt = (f" grounding token {np.mean([t for t, _ in g_terms[-25:]]):.3f} pixel "
+                  f"{np.mean([p for _, p in g_terms[-25:]]):.3f}") if g_terms else ""
+            log(f"{ph['name']} step {state['step']}/{ph['steps']} loss {np.mean(losses[-25:]):.4f}{gt} "
                 f"lr {cur_lr:.2e} {state['elapsed']:.0f}s ({rate:.2f} steps/s)")
         if state["step"] % ph.get("ckpt_every", 100) == 0 or done or time.time() > deadline:
             state["loss"].append([state["step"], float(np.mean(losses[-100:]))])

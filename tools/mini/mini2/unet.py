@@ -101,6 +101,8 @@ class CrossAttention(nn.Module):
         self.out = nn.Conv2d(c, c, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
+        self.keep = False   # training with the grounding loss (mini2.grounding) reads self.att
+        self.att = None
 
     def forward(self, x, ctx, key_bias, pww: Optional[torch.Tensor], log_sigma1: Optional[torch.Tensor]):
         # ctx [B,L,CTX]; key_bias [B,1,1,L] (0 or NEG); pww [B,1,N,L] at this resolution or None
@@ -114,6 +116,8 @@ class CrossAttention(nn.Module):
             m = qk.amax(dim=(-2, -1), keepdim=True)                                   # [B,h,1,1]
             qk = qk + pww * log_sigma1 * m
         att = (qk * (1.0 / math.sqrt(d)) + key_bias).softmax(-1)
+        if self.keep:
+            self.att = att
         o = (att @ v).transpose(-1, -2).reshape(b, c, h, w)
         return x + self.out(o)
 
