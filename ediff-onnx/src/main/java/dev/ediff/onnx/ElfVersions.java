@@ -32,14 +32,14 @@ final class ElfVersions {
     private record Section(int type, long offset, long size, int link) {
     }
 
-    private static ByteBuffer elf(byte[] file, String what) throws IOException {
-        if (file.length < 64 || file[0] != 0x7f || file[1] != 'E' || file[2] != 'L' || file[3] != 'F') {
+    private static ByteBuffer elf(ByteBuffer file, String what) throws IOException {
+        if (file.limit() < 64 || file.get(0) != 0x7f || file.get(1) != 'E' || file.get(2) != 'L' || file.get(3) != 'F') {
             throw new IOException(what + " is not an ELF shared library");
         }
-        if (file[4] != 2 || file[5] != 1) {
+        if (file.get(4) != 2 || file.get(5) != 1) {
             throw new IOException(what + " is not a 64-bit little-endian ELF library");
         }
-        return ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+        return file.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static List<Section> sections(ByteBuffer b, String what) throws IOException {
@@ -68,19 +68,21 @@ final class ElfVersions {
         while (b.get(end) != 0) {
             end++;
         }
-        return new String(b.array(), start, end - start, StandardCharsets.US_ASCII);
+        byte[] chars = new byte[end - start];
+        b.get(start, chars);
+        return new String(chars, StandardCharsets.US_ASCII);
     }
 
     /**
      * The symbol versions a library defines ({@code .gnu.version_d}), e.g. {@code [libonnxruntime.so.1,
      * VERS_1.30.0]}.
      *
-     * @param file the library's bytes
+     * @param file the library's bytes (e.g. the file mapped read-only: an engine is some 30 MB)
      * @param what the library's name, for messages
      * @return the defined version names, in file order; empty when it defines none
      * @throws IOException when the file is not a 64-bit little-endian ELF library or is damaged
      */
-    static List<String> defined(byte[] file, String what) throws IOException {
+    static List<String> defined(ByteBuffer file, String what) throws IOException {
         ByteBuffer b = elf(file, what);
         List<Section> sections = sections(b, what);
         Section verdef = find(sections, SHT_GNU_VERDEF);
@@ -119,7 +121,7 @@ final class ElfVersions {
      * @throws IOException when the file is not a 64-bit little-endian ELF library or is damaged
      */
     static List<String> unversion(byte[] file, String what) throws IOException {
-        ByteBuffer b = elf(file, what);
+        ByteBuffer b = elf(ByteBuffer.wrap(file), what);
         List<Section> sections = sections(b, what);
         Section verneed = find(sections, SHT_GNU_VERNEED);
         Section versym = find(sections, SHT_GNU_VERSYM);

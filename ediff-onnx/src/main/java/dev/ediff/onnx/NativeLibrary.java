@@ -185,8 +185,13 @@ public final class NativeLibrary {
                     + " of a Python onnxruntime wheel, or unset it to use the bundled engine");
         }
         Path real = engine.toRealPath();
-        byte[] bytes = Files.readAllBytes(real);
-        int[] version = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(bytes, real.toString()));
+        long size;
+        int[] version;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(real)) {
+            size = ch.size(); // mapped, not read: the engine is some 30 MB, and a heap grown for it stays resident
+            version = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(
+                    ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size), real.toString()));
+        }
         if (version == null) {
             throw new IOException(real + " defines no VERS_x.y.z symbol version, so it is not an ONNX Runtime engine library");
         }
@@ -212,7 +217,7 @@ public final class NativeLibrary {
         }
         long key = 17;
         key = key * 31 + real.toString().hashCode();
-        key = key * 31 + bytes.length;
+        key = key * 31 + size;
         key = key * 31 + Files.getLastModifiedTime(real).toMillis();
         key = key * 31 + java.util.Arrays.hashCode(jni);
         Path folder = cacheRoot().resolve("onnxruntime-" + platform() + "-engine-" + dotted(version) + "-" + Long.toHexString(key));

@@ -177,7 +177,7 @@ class NativeLibraryTest {
     void theJniLibrarysEngineReferencesBecomeUnversioned() throws Exception {
         assumeTrue(NativeLibrary.platform().startsWith("linux-"), "ELF libraries");
         byte[] engine = bundled("onnxruntime");
-        int[] version = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(engine, "engine"));
+        int[] version = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(java.nio.ByteBuffer.wrap(engine), "engine"));
         assertEquals(1, version[0]);
         assertTrue(version[1] >= 28, java.util.Arrays.toString(version));
         byte[] jni = bundled("onnxruntime4j_jni");
