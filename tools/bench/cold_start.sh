@@ -5,6 +5,7 @@
 #
 #   tools/bench/cold_start.sh [ROUNDS] [COUNT]      # default 5 rounds, 1 image
 #   ENGINE=/path/libonnxruntime.so.1.30.0 tools/bench/cold_start.sh   # adds the launcher on that engine
+#   BEFORE=/other/checkout/ediff-cli/target tools/bench/cold_start.sh # adds another build's launcher
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="$root/ediff-cli/target"
@@ -18,6 +19,9 @@ names=("java -jar ediff.jar" "+ CDS archive" "+ C1 only (-XX:TieredStopAtLevel=1
 if [ -n "${ENGINE:-}" ]; then
   names+=("launcher, engine $(basename "$ENGINE")")
 fi
+if [ -n "${BEFORE:-}" ]; then
+  names+=("launcher of $BEFORE")
+fi
 run() { # variant index -> command
   case "$1" in
     0) echo java -jar "$target/ediff.jar" ;;
@@ -27,7 +31,8 @@ run() { # variant index -> command
     4) echo env EDIFF_JAVA_OPTS=-XX:+UseSerialGC "$target/ediff" ;;
     5) echo env EDIFF_JAVA_OPTS=-Xmx96m "$target/ediff" ;;
     6) echo env EDIFF_JAVA_OPTS=-Dediff.cli.warmup=false "$target/ediff" ;;
-    7) echo env "EDIFF_ONNXRUNTIME_LIBRARY=$ENGINE" "$target/ediff" ;;
+    7) if [ -n "${ENGINE:-}" ]; then echo env "EDIFF_ONNXRUNTIME_LIBRARY=$ENGINE" "$target/ediff"; else echo "$BEFORE/ediff"; fi ;;
+    8) echo "$BEFORE/ediff" ;;
   esac
 }
 for ((r = 0; r < rounds; r++)); do
