@@ -12,6 +12,8 @@ it was built, else java -jar). --java-opts are JVM options for the SDK's benchma
 --torch adds torch_loop.py (the same loop with the U-Nets in PyTorch eager) to every round, in the
 rotation, with --torch-python (a Python with torch, e.g. tools/mini/.venv/bin/python) and
 --torch-cache (its recovered weights); the table gets a "PyTorch eager" column (batches 1 and 4).
+--java-opts-b OPTS adds a second SDK variant with those JVM options (e.g.
+-Dediff.onnxruntime.library=.../libonnxruntime.so.1.30.0) to every round, with its own ratio column.
 """
 from __future__ import annotations
 
