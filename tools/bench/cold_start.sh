@@ -4,6 +4,8 @@
 # peak resident memory. Needs a built CLI (mvn -B -q package -DskipTests) and GNU time (/usr/bin/time).
 #
 #   tools/bench/cold_start.sh [ROUNDS] [COUNT]      # default 5 rounds, 1 image
+#   ENGINE=/path/libonnxruntime.so.1.30.0 tools/bench/cold_start.sh   # adds the launcher on that engine
+#   BEFORE=/other/checkout/ediff-cli/target tools/bench/cold_start.sh # adds another build's launcher
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 target="$root/ediff-cli/target"
@@ -13,7 +15,13 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 prompt="a small red circle above a large blue square"
 names=("java -jar ediff.jar" "+ CDS archive" "+ C1 only (-XX:TieredStopAtLevel=1)" "launcher (CDS + C1)"
-       "launcher + -XX:+UseSerialGC" "launcher + -Xmx96m")
+       "launcher + -XX:+UseSerialGC" "launcher + -Xmx96m" "launcher, no warm-up thread (-Dediff.cli.warmup=false)")
+if [ -n "${ENGINE:-}" ]; then
+  names+=("launcher, engine $(basename "$ENGINE")")
+fi
+if [ -n "${BEFORE:-}" ]; then
+  names+=("launcher of $BEFORE")
+fi
 run() { # variant index -> command
   case "$1" in
     0) echo java -jar "$target/ediff.jar" ;;
@@ -22,6 +30,9 @@ run() { # variant index -> command
     3) echo env EDIFF_JAVA_OPTS= "$target/ediff" ;;
     4) echo env EDIFF_JAVA_OPTS=-XX:+UseSerialGC "$target/ediff" ;;
     5) echo env EDIFF_JAVA_OPTS=-Xmx96m "$target/ediff" ;;
+    6) echo env EDIFF_JAVA_OPTS=-Dediff.cli.warmup=false "$target/ediff" ;;
+    7) if [ -n "${ENGINE:-}" ]; then echo env "EDIFF_ONNXRUNTIME_LIBRARY=$ENGINE" "$target/ediff"; else echo "$BEFORE/ediff"; fi ;;
+    8) echo "$BEFORE/ediff" ;;
   esac
 }
 for ((r = 0; r < rounds; r++)); do

@@ -12,6 +12,8 @@ it was built, else java -jar). --java-opts are JVM options for the SDK's benchma
 --torch adds torch_loop.py (the same loop with the U-Nets in PyTorch eager) to every round, in the
 rotation, with --torch-python (a Python with torch, e.g. tools/mini/.venv/bin/python) and
 --torch-cache (its recovered weights); the table gets a "PyTorch eager" column (batches 1 and 4).
+--java-opts-b OPTS adds a second SDK variant with those JVM options (e.g.
+-Dediff.onnxruntime.library=.../libonnxruntime.so.1.30.0) to every round, with its own ratio column.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ def main():
     ap.add_argument("--jar", default=os.path.join(ROOT, "ediff-cli", "target", "ediff.jar"))
     ap.add_argument("--java", default="java")
     ap.add_argument("--java-opts", default="", help="JVM options for the SDK's benchmark process")
+    ap.add_argument("--java-opts-b", default=None,
+                    help="a second SDK variant with these JVM options, interleaved (e.g. another onnxruntime.native.path)")
     ap.add_argument("--cli", default=os.path.join(ROOT, "ediff-cli", "target", "ediff"),
                     help="the CLI launcher (java -jar JAR when it does not exist)")
     ap.add_argument("--no-cli", action="store_true")
@@ -56,13 +60,14 @@ def main():
           "--runs", "1"]
     th = [a.torch_python, os.path.join(HERE, "torch_loop.py"), "--json", "--threads", str(a.threads), "--runs", "1",
           "--cache", a.torch_cache]
-    res = {"sdk": [], "py": [], "th": [], "sdk16": [], "py16": [], "cli": [], "cli_cpu": []}
+    jb = None if a.java_opts_b is None else [a.java, *shlex.split(a.java_opts_b), *jv[1 + len(shlex.split(a.java_opts)):]]
+    res = {"sdk": [], "py": [], "th": [], "sdkb": [], "sdk16": [], "py16": [], "sdkb16": [], "cli": [], "cli_cpu": []}
     cli = [a.cli] if os.access(a.cli, os.X_OK) else [a.java, "-jar", a.jar]
     for r in range(a.rounds):
         order = [("sdk", jv), ("py", py)] if r % 2 == 0 else [("py", py), ("sdk", jv)]
-        if a.torch:
-            order = [("sdk", jv), ("py", py), ("th", th)]
-            order = order[r % 3:] + order[:r % 3]
+        if a.torch or jb:
+            order = [("sdk", jv), ("py", py)] + ([("sdkb", jb)] if jb else []) + ([("th", th)] if a.torch else [])
+            order = order[r % len(order):] + order[:r % len(order)]
         for name, cmd in order:
             res[name].append(run_json(cmd + ["--batches", "1,4"]))
             print(f"round {r}: {name} batches 1,4: {res[name][-1]}", file=sys.stderr)
@@ -111,6 +116,22 @@ def main():
     print(f"{a.rounds} interleaved round(s), {a.threads} intra-op thread(s); medians; ratio = Python time / SDK time;"
           f" SDK JVM options: {a.java_opts or '(none)'}; load average {os.getloadavg()[0]:.1f}")
     print("(CPU time is the process's, all threads: on a busy machine it is steadier than wall time)")
+    if jb:
+        print(f"SDK (B): JVM options {a.java_opts_b}")
+        print("| | SDK | SDK (B) | Python + ORT | ratio | ratio (B) |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for what, key in (("", "batches"), (" (CPU time)", "cpu_s")):
+            for b in ("1", "4") + ((a.big,) if a.big else ()):
+                sfx = "16" if b == a.big and b not in ("1", "4") else ""
+                s, sb = med(res["sdk" + sfx], lambda x: x[key][b]), med(res["sdkb" + sfx], lambda x: x[key][b])
+                p = med(res["py" + sfx], lambda x: x[key][b])
+                print(f"| end to end, batch {b}{what} | {s:.3f} s | {sb:.3f} s | {p:.3f} s | {p / s:.2f}x | {p / sb:.2f}x |")
+        for label, k in (("loading the default model", "load_s"), ("CPU time to model loaded", "cpu_to_loaded_s")):
+            s, sb, p = (med(res[n], lambda x: x[k]) for n in ("sdk", "sdkb", "py"))
+            print(f"| {label} | {s:.3f} s | {sb:.3f} s | {p:.3f} s | {p / s:.2f}x | {p / sb:.2f}x |")
+        s, sb, p = (med(res[n], lambda x: x["peak_rss_mib"]) for n in ("sdk", "sdkb", "py"))
+        print(f"| peak resident memory, 4 images | {s:.0f} MiB | {sb:.0f} MiB | {p:.0f} MiB | {s / p:.2f} | {sb / p:.2f} |")
+        return
     if not a.torch:
         print("| | SDK | Python + ORT | ratio |")
         print("|---|---:|---:|---:|")

@@ -54,7 +54,9 @@ final class ConformanceCommand implements Callable<Integer> {
     @Parameters(paramLabel = "DIR", description = "a folder of case files (any names, any nesting)")
     Path dir;
 
-    private final ObjectMapper mapper = new ObjectMapper();
+    // made when the command runs: picocli instantiates every subcommand for any command line, and a
+    // first ObjectMapper costs ~0.3 s of a cold start (docs/PERFORMANCE.md, "Session 5")
+    private ObjectMapper mapper;
     private List<Backend> backends;
     private PrintStream out;
     private int passed;
@@ -87,6 +89,9 @@ final class ConformanceCommand implements Callable<Integer> {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
             files = s.filter(p -> p.toString().endsWith(".json") && Files.isRegularFile(p)).sorted().toList();
+        }
+        if (mapper == null) {
+            mapper = new ObjectMapper();
         }
         for (Path f : files) {
             JsonNode root;

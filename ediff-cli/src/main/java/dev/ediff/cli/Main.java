@@ -65,7 +65,10 @@ public final class Main implements Callable<Integer> {
      * @param args the command and its options
      */
     public static void main(String[] args) {
-        System.exit(SignalExit.run(err -> run(args, System.in, System.out, err, stderrIsTerminal()), System.err));
+        Thread warmup = Warmup.start(args);
+        int code = SignalExit.run(err -> run(args, System.in, System.out, err, stderrIsTerminal()), System.err);
+        Warmup.finish(warmup);
+        System.exit(code);
     }
 
     /** Runs a command with no standard input; returns the exit code. */

@@ -1,6 +1,7 @@
 package dev.ediff.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
+import dev.ediff.api.EDiffException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +32,18 @@ import java.util.Locale;
  * {@code onnxruntime.native.path}, or {@code ORT_LOAD_FROM_LIBRARY_PATH}. The cache root is
  * {@code ediff.cache.dir}, else {@code $XDG_CACHE_HOME/ediff}, else {@code ~/.cache/ediff}. If the
  * folder cannot be written, ONNX Runtime's own loading is used, with a debug log line saying why.
+ *
+ * <p><b>A newer engine (opt-in, Linux).</b> The system property {@value #ENGINE_PROPERTY} (or the
+ * environment variable {@value #ENGINE_ENV}) names an ONNX Runtime native library
+ * ({@code libonnxruntime.so.1.x.y}) of the Java binding's version or newer, e.g. the one a Python
+ * {@code onnxruntime} wheel ships in {@code onnxruntime/capi/}. The SDK then loads that engine under
+ * the Java binding it was built with (the C API is versioned, so a newer engine serves an older
+ * binding): it makes a cache folder holding a link to the engine and a copy of the binding's JNI
+ * library whose references to the engine are unversioned (the JNI library asks for
+ * {@code OrtGetApiBase@VERS_1.28.0}, which a 1.30 engine defines as {@code VERS_1.30.0}; see
+ * {@code ElfVersions}). Only the CPU provider is available then. A missing file, a file that is
+ * not an ONNX Runtime library, an older engine or another platform is one clear error from
+ * {@link #environment()}. Unset (the default), the engine of the Maven artifact is used.
  */
 public final class NativeLibrary {
 
@@ -39,10 +52,15 @@ public final class NativeLibrary {
     public static final String PATH_PROPERTY = "onnxruntime.native.path";
     /** The system property naming the SDK's cache root. */
     public static final String CACHE_PROPERTY = "ediff.cache.dir";
+    /** The system property naming a newer ONNX Runtime engine library to load (opt-in; see the class comment). */
+    public static final String ENGINE_PROPERTY = "ediff.onnxruntime.library";
+    /** The environment variable naming a newer ONNX Runtime engine library, when {@value #ENGINE_PROPERTY} is unset. */
+    public static final String ENGINE_ENV = "EDIFF_ONNXRUNTIME_LIBRARY";
     private static final String[] LIBRARIES = {"onnxruntime", "onnxruntime4j_jni", "onnxruntime_providers_shared",
         "onnxruntime_providers_cuda", "onnxruntime_providers_tensorrt", "onnxruntime_providers_dnnl",
         "onnxruntime_providers_openvino", "onnxruntime_providers_rocm"};
     private static volatile boolean prepared;
+    private static volatile EDiffException engineError; // the opt-in engine could not be prepared
 
     private NativeLibrary() {
     }
@@ -54,16 +72,65 @@ public final class NativeLibrary {
      */
     public static OrtEnvironment environment() {
         prepare();
-        return OrtEnvironment.getEnvironment();
+        if (engineError != null) {
+            throw engineError;
+        }
+        String engine = engineSetting();
+        try {
+            return OrtEnvironment.getEnvironment();
+        } catch (LinkageError e) {
+            if (engine == null) {
+                throw e;
+            }
+            throw new EDiffException("ONNX Runtime could not load the engine " + engine + " named by " + ENGINE_PROPERTY
+                    + "/" + ENGINE_ENV + " under the Java binding: " + e + "; unset it to use the bundled engine", e);
+        }
     }
 
-    /** Unpacks the libraries into the cache folder if needed and sets {@value #PATH_PROPERTY}. Idempotent. */
+    /** The opt-in engine library's path as the user wrote it, or null. */
+    static String engineSetting() {
+        String p = System.getProperty(ENGINE_PROPERTY);
+        if (p == null || p.isBlank()) {
+            p = System.getenv(ENGINE_ENV);
+        }
+        return p == null || p.isBlank() ? null : p;
+    }
+
+    /**
+     * Unpacks the libraries into the cache folder if needed and sets {@value #PATH_PROPERTY}. Idempotent.
+     *
+     * @throws EDiffException when {@value #ENGINE_PROPERTY} (or {@value #ENGINE_ENV}) names a library
+     *                        that cannot be used
+     */
     public static synchronized void prepare() {
         if (prepared) {
+            if (engineError != null) {
+                throw engineError;
+            }
             return;
         }
         prepared = true;
-        if (System.getProperty(PATH_PROPERTY) != null || System.getProperty("ORT_LOAD_FROM_LIBRARY_PATH") != null) {
+        String engine = engineSetting();
+        boolean chosen = System.getProperty(PATH_PROPERTY) != null || System.getProperty("ORT_LOAD_FROM_LIBRARY_PATH") != null;
+        if (engine != null) {
+            try {
+                if (chosen) {
+                    throw new EDiffException(ENGINE_PROPERTY + "/" + ENGINE_ENV + " (" + engine + ") and "
+                            + PATH_PROPERTY + " or ORT_LOAD_FROM_LIBRARY_PATH are both set; set one of them");
+                }
+                System.setProperty(PATH_PROPERTY, engineFolder(Path.of(engine)).toString());
+                return;
+            } catch (EDiffException e) {
+                engineError = e;
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                engineError = new EDiffException("cannot use the ONNX Runtime engine " + engine + " named by "
+                        + ENGINE_PROPERTY + "/" + ENGINE_ENV + ": " + e.getMessage()
+                        + "; expected a libonnxruntime.so of version 1.28 or newer, or unset it to use the bundled engine", e);
+                throw engineError;
+            }
+        }
+        if (chosen) {
             return;
         }
         try {
@@ -101,6 +168,92 @@ public final class NativeLibrary {
     }
 
     private record Library(String file, URL url, long size, long crc) {
+    }
+
+    /**
+     * The folder for the opt-in engine: a link to {@code engine} as {@code libonnxruntime.so} and the
+     * binding's JNI library with its engine references unversioned.
+     */
+    private static Path engineFolder(Path engine) throws IOException {
+        if (!platform().startsWith("linux-")) {
+            throw new EDiffException(ENGINE_PROPERTY + "/" + ENGINE_ENV + " is supported on Linux only, this is "
+                    + platform() + "; unset it to use the bundled engine");
+        }
+        if (!Files.isRegularFile(engine)) {
+            throw new EDiffException(ENGINE_PROPERTY + "/" + ENGINE_ENV + " names " + engine + ", which is not a file;"
+                    + " expected the path of an ONNX Runtime engine library, e.g. .../onnxruntime/capi/libonnxruntime.so.1.30.0"
+                    + " of a Python onnxruntime wheel, or unset it to use the bundled engine");
+        }
+        Path real = engine.toRealPath();
+        long size;
+        int[] version;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(real)) {
+            size = ch.size(); // mapped, not read: the engine is some 30 MB, and a heap grown for it stays resident
+            version = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(
+                    ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, size), real.toString()));
+        }
+        if (version == null) {
+            throw new IOException(real + " defines no VERS_x.y.z symbol version, so it is not an ONNX Runtime engine library");
+        }
+        ClassLoader cl = OrtEnvironment.class.getClassLoader();
+        String jniFile = System.mapLibraryName("onnxruntime4j_jni");
+        URL jniUrl = cl.getResource("ai/onnxruntime/native/" + platform() + "/" + jniFile);
+        if (jniUrl == null) {
+            throw new IOException("the ONNX Runtime jar on the class path has no " + jniFile + " for " + platform());
+        }
+        byte[] jni;
+        try (InputStream in = jniUrl.openStream()) {
+            jni = in.readAllBytes();
+        }
+        List<String> required = ElfVersions.unversion(jni, jniFile);
+        if (required.isEmpty()) {
+            throw new IOException(jniFile + " has no versioned reference to libonnxruntime.so, which this SDK does not know how to retarget");
+        }
+        int[] binding = ElfVersions.onnxRuntimeVersion(required);
+        if (binding != null && java.util.Arrays.compare(version, binding) < 0) {
+            throw new EDiffException(real + " is ONNX Runtime " + dotted(version) + ", older than the Java binding "
+                    + dotted(binding) + "; " + ENGINE_PROPERTY + "/" + ENGINE_ENV + " must name version " + dotted(binding)
+                    + " or newer, or be unset to use the bundled engine");
+        }
+        long key = 17;
+        key = key * 31 + real.toString().hashCode();
+        key = key * 31 + size;
+        key = key * 31 + Files.getLastModifiedTime(real).toMillis();
+        key = key * 31 + java.util.Arrays.hashCode(jni);
+        Path folder = cacheRoot().resolve("onnxruntime-" + platform() + "-engine-" + dotted(version) + "-" + Long.toHexString(key));
+        Files.createDirectories(folder);
+        Path jniTarget = folder.resolve(jniFile);
+        if (!Files.isRegularFile(jniTarget) || Files.size(jniTarget) != jni.length) {
+            Path tmp = Files.createTempFile(folder, jniFile + ".", ".part");
+            try {
+                Files.write(tmp, jni);
+                move(tmp, jniTarget);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        Path link = folder.resolve(System.mapLibraryName("onnxruntime"));
+        if (!Files.isSymbolicLink(link) || !Files.readSymbolicLink(link).equals(real)) {
+            Path tmp = folder.resolve(link.getFileName() + "." + ProcessHandle.current().pid() + ".part");
+            Files.deleteIfExists(tmp);
+            Files.createSymbolicLink(tmp, real);
+            move(tmp, link);
+        }
+        LOG.debug("ONNX Runtime engine {} ({}) under the Java binding {}, from {}", real, dotted(version),
+                binding == null ? "?" : dotted(binding), folder);
+        return folder;
+    }
+
+    private static String dotted(int[] v) {
+        return v[0] + "." + v[1] + "." + v[2];
+    }
+
+    private static void move(Path tmp, Path target) throws IOException {
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     private static Path unpack() throws IOException {

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * ONNX Runtime's native library is unpacked once into the cache folder and reused, and no
@@ -25,22 +26,51 @@ class NativeLibraryTest {
     /** The child JVM: opens ONNX Runtime through the SDK and prints where its libraries came from. */
     public static final class Child {
         public static void main(String[] args) throws Exception {
-            OrtEnvironment env = NativeLibrary.environment();
+            OrtEnvironment env;
+            try {
+                env = NativeLibrary.environment();
+            } catch (dev.ediff.api.EDiffException e) {
+                System.out.println("error=" + e.getMessage());
+                System.exit(3);
+                return;
+            }
             System.out.println("path=" + System.getProperty(NativeLibrary.PATH_PROPERTY));
             System.out.println("version=" + env.getVersion());
+            try (var options = new ai.onnxruntime.OrtSession.SessionOptions()) {
+                options.setIntraOpNumThreads(1); // a call through the C API into the engine
+            }
+            Path maps = Path.of("/proc/self/maps");
+            if (Files.isReadable(maps)) {
+                try (Stream<String> lines = Files.lines(maps)) {
+                    lines.map(l -> l.substring(l.lastIndexOf(' ') + 1)).filter(f -> f.endsWith("/libonnxruntime.so")
+                            || f.contains("/libonnxruntime.so.")).distinct().forEach(f -> System.out.println("engine=" + f));
+                }
+            }
         }
     }
 
     private static List<String> child(Path tmp, Path cache, String... extra) throws IOException, InterruptedException {
+        return child(0, tmp, cache, extra);
+    }
+
+    private static List<String> child(int exit, Path tmp, Path cache, String... extra) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Djava.io.tmpdir=" + tmp, "-D" + NativeLibrary.CACHE_PROPERTY + "=" + cache));
         cmd.addAll(List.of(extra));
         cmd.addAll(List.of("-cp", classPath(), Child.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
+        assertEquals(exit, p.waitFor(), out);
         // only the child's own lines: a logging backend's notes on stderr depend on the class path
-        return out.lines().filter(l -> l.startsWith("path=") || l.startsWith("version=")).toList();
+        return out.lines().filter(l -> l.startsWith("path=") || l.startsWith("version=") || l.startsWith("error=")
+                || l.startsWith("engine=")).toList();
+    }
+
+    private static byte[] bundled(String name) throws IOException {
+        try (var in = OrtEnvironment.class.getClassLoader().getResourceAsStream(
+                "ai/onnxruntime/native/" + NativeLibrary.platform() + "/" + System.mapLibraryName(name))) {
+            return in.readAllBytes();
+        }
     }
 
     /** This JVM's class path and module path as one class path (surefire puts a module's classes on the module path). */
@@ -104,5 +134,60 @@ class NativeLibraryTest {
         List<String> out = child(tmp, cache, "-D" + NativeLibrary.PATH_PROPERTY + "=" + mine);
         assertEquals("path=" + mine, out.get(0));
         assertEquals(List.of(), list(cache));
+    }
+
+    @Test
+    void anEngineLibraryTheUserNamesIsLoadedUnderTheBinding(@TempDir Path root) throws Exception {
+        assumeTrue(NativeLibrary.platform().startsWith("linux-"), "the engine setting is Linux only");
+        Path tmp = Files.createDirectory(root.resolve("tmp"));
+        Path cache = Files.createDirectory(root.resolve("cache"));
+        // the bundled engine under another name stands in for a newer one (same C API, same symbol versions)
+        Path engine = Files.write(Files.createDirectory(root.resolve("engine")).resolve("libonnxruntime.so.1.28.0"),
+                bundled("onnxruntime"));
+        String setting = "-D" + NativeLibrary.ENGINE_PROPERTY + "=" + engine;
+        List<String> out = child(tmp, cache, setting);
+        List<Path> folders = list(cache);
+        assertEquals(1, folders.size(), folders.toString());
+        assertTrue(folders.get(0).getFileName().toString().startsWith("onnxruntime-" + NativeLibrary.platform()
+                + "-engine-1.28."), folders.toString());
+        assertEquals("path=" + folders.get(0), out.get(0));
+        // the process mapped the named file, not the bundled engine
+        assertEquals(List.of("engine=" + engine.toRealPath()), out.stream().filter(l -> l.startsWith("engine=")).toList());
+        assertEquals(List.of(), list(tmp));
+    }
+
+    @Test
+    void anEngineSettingThatCannotWorkIsOneClearError(@TempDir Path tmp, @TempDir Path cache) throws Exception {
+        assumeTrue(NativeLibrary.platform().startsWith("linux-"), "the engine setting is Linux only");
+        String missing = child(3, tmp, cache, "-D" + NativeLibrary.ENGINE_PROPERTY + "=" + tmp.resolve("nope.so")).get(0);
+        assertTrue(missing.contains(NativeLibrary.ENGINE_PROPERTY) && missing.contains("nope.so")
+                && missing.contains("not a file"), missing);
+        Path text = Files.writeString(tmp.resolve("libonnxruntime.so"), "not a library");
+        String foreign = child(3, tmp, cache, "-D" + NativeLibrary.ENGINE_PROPERTY + "=" + text).get(0);
+        assertTrue(foreign.contains("not an ELF shared library") && foreign.contains("1.28 or newer"), foreign);
+        Path jni = Files.write(tmp.resolve("libother.so"), bundled("onnxruntime4j_jni")); // an ELF library, no VERS_ version
+        String notOrt = child(3, tmp, cache, "-D" + NativeLibrary.ENGINE_PROPERTY + "=" + jni).get(0);
+        assertTrue(notOrt.contains("not an ONNX Runtime engine library"), notOrt);
+        String both = child(3, tmp, cache, "-D" + NativeLibrary.ENGINE_PROPERTY + "=" + jni,
+                "-D" + NativeLibrary.PATH_PROPERTY + "=" + tmp).get(0);
+        assertTrue(both.contains("both set"), both);
+    }
+
+    @Test
+    void theJniLibrarysEngineReferencesBecomeUnversioned() throws Exception {
+        assumeTrue(NativeLibrary.platform().startsWith("linux-"), "ELF libraries");
+        byte[] engine = bundled("onnxruntime");
+        int[] version = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(java.nio.ByteBuffer.wrap(engine), "engine"));
+        assertEquals(1, version[0]);
+        assertTrue(version[1] >= 28, java.util.Arrays.toString(version));
+        byte[] jni = bundled("onnxruntime4j_jni");
+        byte[] before = jni.clone();
+        List<String> required = ElfVersions.unversion(jni, "jni");
+        assertEquals(List.of("VERS_" + version[0] + "." + version[1] + "." + version[2]), required);
+        assertEquals(before.length, jni.length);
+        assertTrue(!java.util.Arrays.equals(before, jni));
+        assertEquals(List.of(), ElfVersions.unversion(jni, "jni"), "nothing versioned is left");
+        // a second library's tables are untouched
+        assertEquals(List.of(), ElfVersions.unversion(engine.clone(), "engine"));
     }
 }

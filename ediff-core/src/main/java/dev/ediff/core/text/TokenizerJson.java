@@ -13,7 +13,10 @@ import java.util.List;
 /** Reading the parts of a HuggingFace {@code tokenizer.json} that every model type shares. */
 final class TokenizerJson {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Made on first use: most loads read their JSON with {@link JsonTrees} and need no mapper. */
+    private static final class Holder {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     private TokenizerJson() {
     }
@@ -31,7 +34,7 @@ final class TokenizerJson {
             throw new TokenizerFormatException(file + ": no such file (expected a HuggingFace tokenizer.json)");
         }
         try {
-            JsonNode root = MAPPER.readTree(file.toFile());
+            JsonNode root = Holder.MAPPER.readTree(file.toFile());
             if (root == null || !root.isObject()) {
                 throw new TokenizerFormatException(file + ": expected a JSON object (a HuggingFace tokenizer.json)");
             }
@@ -42,7 +45,7 @@ final class TokenizerJson {
     }
 
     static ObjectMapper mapper() {
-        return MAPPER;
+        return Holder.MAPPER;
     }
 
     /** The {@code model} object, checked to be of {@code type}. */

@@ -64,7 +64,7 @@ public final class Tokenizers {
         }
         JsonNode root;
         try {
-            root = TokenizerJson.mapper().readTree(tokenizerJson);
+            root = JsonTrees.read(tokenizerJson);
         } catch (java.io.IOException e) {
             throw new TokenizerFormatException(source + ": not valid JSON: " + e.getMessage(), e);
         }
@@ -77,7 +77,7 @@ public final class Tokenizers {
     /** The tree of {@code json}, or null when it does not parse (the caller then reports on the whole file). */
     private static JsonNode tree(byte[] json) {
         try {
-            return TokenizerJson.mapper().readTree(json);
+            return JsonTrees.read(json);
         } catch (java.io.IOException e) {
             return null;
         }
