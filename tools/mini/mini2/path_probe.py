@@ -1,0 +1,65 @@
+"""Experiment (not part of the build): which conditioning path carries a stated cell? On 200
+one-object test images, the denoising error of a phase's EMA weights with the true caption, with
+a caption naming another cell, and with one input at a time (pooled CLIP, CLIP tokens, T5 tokens)
+taken from the wrong caption (MODEL_CARD, session 5).
+
+    python -m mini2.path_probe [PHASE]        # default m3_high2
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mini import data
+from mini.encoders import frozen_encoders
+from .evaluate import load
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    m, _ = load(os.path.join(HERE, "work", "mini2"), sys.argv[1] if len(sys.argv) > 1 else "m3_high2")
+    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
+    rng = np.random.default_rng(0)
+    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 1][:200]
+    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    true, wrong = [], []
+    for k, i in enumerate(idx):
+        o = d["labels"][i]["objects"][0]
+        w = (o["cell"] + 1 + int(rng.integers(8))) % 9
+        obj = data._obj_phrase(o, np.random.default_rng(k))
+        true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
+        wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
+    enc = frozen_encoders(max_len=32)
+
+    def cond(texts):
+        t5, t5m = enc.t5(texts)
+        ct, cm, cp = enc.clip_text(texts)
+        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
+                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
+    ct, cw = cond(true), cond(wrong)
+
+    def mix(a, b, keys):   # a, with `keys` taken from b
+        return {k: (b[k] if k in keys else a[k]) for k in a}
+    variants = {
+        "true": ct, "wrong": cw,
+        "true tokens, wrong pooled": mix(ct, cw, {"clip_pooled"}),
+        "wrong tokens, true pooled": mix(cw, ct, {"clip_pooled"}),
+        "true, pooled zero": dict(ct, clip_pooled=torch.zeros_like(ct["clip_pooled"])),
+        "true clip tokens, wrong t5": mix(ct, cw, {"t5_tokens"}),
+        "true t5, wrong clip tokens+pooled": mix(cw, ct, {"t5_tokens"}),
+    }
+    for s in (4.0, 8.0):
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+        sig = torch.full((x.shape[0],), s)
+        with torch.no_grad():
+            print(s, {k: round(((m(x + s * noise, sig, c) - x) ** 2).mean().item(), 4) for k, c in variants.items()})
+
+
+if __name__ == "__main__":
+    main()
