@@ -9,7 +9,7 @@ blue square at the bottom"), does fine-tuning teach the binding? It fine-tunes a
 states, made once), then compares the denoising error with the true cells against the same
 caption with the two cells swapped, on 200 two-object test images.
 
-    python -m mini2.binding_probe --parent m3_high2 --steps 300 [--refiner]
+    python -m mini2.binding_probe --parent m3_high2 --steps 300 [--refiner] [--ground 0.5]
     python -m mini2.binding_probe --check m3_high2 probe_binding_m3_high2     # only the check
 """
 from __future__ import annotations
@@ -59,7 +59,9 @@ def side_cache(work: str, cache, variants: int = 2):
     mini2.cache.Batches reads (x32, style and image embeddings subset to those images)."""
     path = os.path.join(work, "cache", "binding.pt")
     if os.path.exists(path):
-        return torch.load(path, map_location="cpu", weights_only=False)
+        side = torch.load(path, map_location="cpu", weights_only=False)
+        side.setdefault("index", torch.from_numpy(pair_subset(cache)))
+        return side
     pairs = pair_subset(cache)
     labels = data.load_split(os.path.join(HERE, "work", "full", "data", "train"))["labels"]
     rng = np.random.default_rng(20261130)
@@ -68,7 +70,7 @@ def side_cache(work: str, cache, variants: int = 2):
     encs = [encode(enc, c) for c in caps]
     ti = torch.from_numpy(pairs)
     side = {k: torch.stack([e[k] for e in encs], dim=1) for k in encs[0]}   # [N, VARIANTS, ...]
-    side.update(x32=cache["x32"][ti], style=cache["style"][ti], image=cache["image"][ti], captions=caps)
+    side.update(x32=cache["x32"][ti], style=cache["style"][ti], image=cache["image"][ti], captions=caps, index=ti)
     tmp = path + ".tmp"
     torch.save(side, tmp)
     os.replace(tmp, path)
@@ -123,6 +125,7 @@ def main() -> None:
     ap.add_argument("--parent", default="m3_high2")
     ap.add_argument("--sigma", default="2,40", help="LO,HI: noise levels log-uniform there")
     ap.add_argument("--refiner", action="store_true", help="give the copy a text refiner (unet.TextRefiner)")
+    ap.add_argument("--ground", type=float, default=0.0, help="grounding loss weight (mini2.grounding)")
     ap.add_argument("--check", nargs="+", default=None, metavar="PHASE", help="no training: the check only")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -135,11 +138,13 @@ def main() -> None:
     side = side_cache(work, cache)
     del cache
     lo, hi = map(float, args.sigma.split(","))
-    name = f"probe_binding_{args.parent}" + ("_ref" if args.refiner else "")
+    name = f"probe_binding_{args.parent}" + ("_ref" if args.refiner else "") + (f"_g{args.ground:g}" if args.ground else "")
     ph = dict(SHIFT, name=name, kind="base", parent=args.parent, steps=args.steps, lo=lo, hi=hi,
               dist="loguniform", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=98, ckpt_every=100)
     if args.refiner:
         ph["model"] = {"refiner": True}
+    if args.ground:
+        ph.update(ground=args.ground, ground_file="grounding_binding.pt")
     run_phase({"base": MODELS["base"], "sr": MODELS["sr"]}, ph, work, side)
     report(work, name)
 

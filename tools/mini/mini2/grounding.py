@@ -67,9 +67,10 @@ def object_cells(labels: List[Dict]) -> np.ndarray:
     return cells
 
 
-def side_data(work: str, cache: Dict) -> Dict[str, torch.Tensor]:
-    """groups and cells for the training cache (made once, kept in work/mini2/cache/grounding.pt)."""
-    path = os.path.join(work, "cache", "grounding.pt")
+def side_data(work: str, cache: Dict, name: str = "grounding.pt") -> Dict[str, torch.Tensor]:
+    """groups and cells for the training cache (made once, kept in work/mini2/cache/<name>). A cache
+    of a subset of the training images (binding_probe's) names them in cache["index"]."""
+    path = os.path.join(work, "cache", name)
     if os.path.exists(path):
         return torch.load(path, map_location="cpu", weights_only=False)
     from tokenizers import Tokenizer
@@ -77,6 +78,8 @@ def side_data(work: str, cache: Dict) -> Dict[str, torch.Tensor]:
     ctok = Tokenizer.from_file(os.path.join(export, "clip", "tokenizer.json"))
     ttok = Tokenizer.from_file(os.path.join(export, "t5", "tokenizer.json"))
     labels = data.load_split(os.path.join(HERE, "work", "full", "data", "train"))["labels"]
+    if "index" in cache:
+        labels = [labels[int(i)] for i in cache["index"]]
     labels = labels[:len(cache["captions"][0])]
     lt, lc = cache["t5"].shape[2], cache["clip"].shape[2]
     out = {"groups": torch.from_numpy(token_groups(cache["captions"], labels, ctok, ttok, lt, lc)),

@@ -148,7 +148,7 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
     ca = []
     if lam > 0:
         from . import grounding
-        cache = dict(cache, **grounding.side_data(work, cache))
+        cache = dict(cache, **grounding.side_data(work, cache, ph.get("ground_file", "grounding.pt")))
         ca = [m for m in model.modules() if isinstance(m, CrossAttention)]
         for m in ca:
             m.keep = True
