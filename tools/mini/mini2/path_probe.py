@@ -3,7 +3,8 @@ one-object test images, the denoising error of a phase's EMA weights with the tr
 a caption naming another cell, and with one input at a time (pooled CLIP, CLIP tokens, T5 tokens)
 taken from the wrong caption (MODEL_CARD, session 5).
 
-    python -m mini2.path_probe [PHASE]        # default m3_high2
+    python -m mini2.path_probe [PHASE] [--colour]    # default m3_high2; --colour: the wrong caption
+                                                     # names another colour instead of another cell
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main() -> None:
     torch.set_num_threads(1)
-    m, _ = load(os.path.join(HERE, "work", "mini2"), sys.argv[1] if len(sys.argv) > 1 else "m3_high2")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    colour = "--colour" in sys.argv
+    m, _ = load(os.path.join(HERE, "work", "mini2"), args[0] if args else "m3_high2")
     d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
     rng = np.random.default_rng(0)
     idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 1][:200]
@@ -34,7 +37,11 @@ def main() -> None:
         w = (o["cell"] + 1 + int(rng.integers(8))) % 9
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
-        wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
+        if colour:
+            other = dict(o, colour=(o["colour"] + 1 + int(rng.integers(len(data.COLOURS) - 1))) % len(data.COLOURS))
+            wrong.append(f"{data._obj_phrase(other, np.random.default_rng(k))} {data.CELL_PHRASES[o['cell']][0]}")
+        else:
+            wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
     enc = frozen_encoders(max_len=32)
 
     def cond(texts):
