@@ -31,6 +31,9 @@ public final class SessionOpener {
     private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final int MAX_WARNED = 64;
 
+    /** Sessions opened by {@link #open} and not yet given to {@link #close}. */
+    private static final java.util.concurrent.atomic.AtomicInteger LIVE = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Creates a session from prepared options (from a file or from bytes). */
     @FunctionalInterface
     public interface Loader {
@@ -64,6 +67,16 @@ public final class SessionOpener {
     }
 
     /**
+     * The sessions this process has opened through {@link #open} and not closed through
+     * {@link #close}: what a test checks to see that a failed or cancelled open left none behind.
+     *
+     * @return the number of live sessions
+     */
+    public static int liveSessions() {
+        return LIVE.get();
+    }
+
+    /**
      * Closes a session and then its options, either of which may be null (not loaded); the options
      * are closed even when closing the session fails.
      *
@@ -75,6 +88,7 @@ public final class SessionOpener {
     public static void close(String model, OrtSession session, OrtSession.SessionOptions options) {
         try {
             if (session != null) {
+                LIVE.decrementAndGet();
                 session.close();
             }
         } catch (OrtException e) {
@@ -140,7 +154,9 @@ public final class SessionOpener {
         }
         OrtSession.SessionOptions options = baseOptions(config);
         try {
-            return new Opened(loader.load(env, options), options, ExecutionProvider.cpu());
+            Opened opened = new Opened(loader.load(env, options), options, ExecutionProvider.cpu());
+            LIVE.incrementAndGet();
+            return opened;
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
@@ -158,7 +174,9 @@ public final class SessionOpener {
                 }
                 options.addCUDA(cudaOptions);
             }
-            return new Opened(loader.load(env, options), options, cuda);
+            Opened opened = new Opened(loader.load(env, options), options, cuda);
+            LIVE.incrementAndGet();
+            return opened;
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw e;
