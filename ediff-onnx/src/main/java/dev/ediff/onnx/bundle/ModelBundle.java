@@ -19,6 +19,7 @@ import dev.ediff.core.schedule.Schedules;
 import dev.ediff.core.text.Tokenizer;
 import dev.ediff.core.text.Tokenizers;
 import dev.ediff.onnx.ExpertContract;
+import dev.ediff.onnx.NativeLibrary;
 import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.OnnxImageEncoder;
 import dev.ediff.onnx.OnnxTextEncoder;
@@ -253,9 +254,21 @@ public final class ModelBundle {
      */
     static EDiff open(BundleSource src, SessionConfig config, boolean lazyImageEncoder, Residency residency) {
         String where = src.describe() + "/" + Manifest.FILE;
-        Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
-        List<AutoCloseable> opened = new ArrayList<>();
         OpenSteps steps = new OpenSteps(src.describe());
+        // ONNX Runtime's native library loads on the pool while this thread reads the manifest (the
+        // JSON reader's start-up); a failure here is met again, and reported, by the first session.
+        steps.submit(() -> {
+            NativeLibrary.environment();
+            return Boolean.TRUE;
+        }, loaded -> { });
+        Manifest m;
+        try {
+            m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
+        } catch (RuntimeException e) {
+            steps.abandon(e);
+            throw e;
+        }
+        List<AutoCloseable> opened = new ArrayList<>();
         try {
             if (Thread.currentThread().isInterrupted()) {
                 throw new CancelledException("opening " + src.describe() + " was interrupted before its first model");
