@@ -97,7 +97,11 @@ final class OpenSteps {
         this(what, !parallel());
     }
 
-    /** {@return the number of threads that open a bundle's models: 1 when they open on the opening thread} */
+    /**
+     * {@return the number of threads that open a bundle's models: 1 when they open on the opening
+     * thread} The system property {@value #THREADS_PROPERTY} wins when it is a whole number (below 1
+     * counts as 1); anything else is warned about and ignored.
+     */
     static int threads() {
         int n = Math.max(1, Math.min(MAX_THREADS, Runtime.getRuntime().availableProcessors()));
         String p = System.getProperty(THREADS_PROPERTY);
@@ -105,7 +109,9 @@ final class OpenSteps {
             try {
                 n = Math.max(1, Integer.parseInt(p.trim()));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(THREADS_PROPERTY + " is '" + p + "'; expected a whole number >= 1");
+                // read once, when the class loads: an error here would fail every open with an obscure one
+                org.slf4j.LoggerFactory.getLogger(OpenSteps.class).warn("-D{}={} is not a whole number >= 1;"
+                        + " opening models on {} thread(s)", THREADS_PROPERTY, p, n);
             }
         }
         return n;
