@@ -25,6 +25,7 @@ import dev.ediff.onnx.OnnxImageEncoder;
 import dev.ediff.onnx.OnnxTextEncoder;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.Residency;
+import dev.ediff.onnx.internal.GraphCache;
 import dev.ediff.api.MemoryMode;
 
 import java.nio.file.Files;
@@ -286,8 +287,9 @@ public final class ModelBundle {
                     withContext(where, "image_encoder.model", s.model(), () -> {
                         Model model = model(src, m, s.model(), "image_encoder.model");
                         try {
-                            return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), imageConfig, config)
-                                    : OnnxImageEncoder.open(s.model(), model.bytes(), imageConfig, config);
+                            return model.cached(() -> model.path().isPresent()
+                                    ? OnnxImageEncoder.open(model.path().get(), imageConfig, config)
+                                    : OnnxImageEncoder.open(s.model(), model.bytes(), imageConfig, config));
                         } finally {
                             model.release();
                         }
@@ -425,9 +427,9 @@ public final class ModelBundle {
                 s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
                 s.off() == Manifest.Off.EMPTY_PROMPT);
         return withContext(where, field + ".model", s.model(), () -> load(src, m, s.model(), field + ".model", residency,
-                model -> model.path().isPresent()
+                model -> model.cached(() -> model.path().isPresent()
                         ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
-                        : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config)));
+                        : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config))));
     }
 
     /**
@@ -479,9 +481,9 @@ public final class ModelBundle {
             String ef = field + ".experts[" + i + "]";
             String file = e.model().orElseThrow();
             experts.add(steps.submit(() -> withContext(where, ef + ".model", file, () -> load(src, m, file, ef + ".model",
-                    residency, model -> model.path().isPresent()
+                    residency, model -> model.cached(() -> model.path().isPresent()
                             ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
-                            : OnnxExpert.open(e.name(), model.bytes(), contract, config))), Loaded::close));
+                            : OnnxExpert.open(e.name(), model.bytes(), contract, config)))), Loaded::close));
         }
         return new StagePlan(contract, experts, null);
     }
@@ -633,7 +635,12 @@ public final class ModelBundle {
      * A model's bytes outside the heap (classpath bundles), or its path (folder bundles: ONNX
      * Runtime reads the file itself and finds external data beside it).
      */
-    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path) {
+    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256) {
+        /** Opens the model's session with its digest given to the optimized-graph cache (null: not cached). */
+        <T> T cached(Supplier<T> open) {
+            return GraphCache.withDigest(sha256, open);
+        }
+
         /** Frees the native copy now that the session is made (ONNX Runtime keeps its own), not at some later GC. */
         void release() {
             if (bytes != null) {
@@ -673,10 +680,10 @@ public final class ModelBundle {
      * same version of the file before, if there is one, else by hashing {@code bytes}, its content
      * read while it had the stamp {@code before}.
      */
-    private static void verify(BundleSource src, Manifest m, String file, String field, FileStamp before,
-                               Supplier<String> hash) {
+    private static String verify(BundleSource src, Manifest m, String file, String field, FileStamp before,
+                                 Supplier<String> hash) {
         if (!m.sha256().containsKey(file)) {
-            return;
+            return null;
         }
         FileStamp after = before == null ? null : src.stamp(file, field);
         String digest = before != null && before.equals(after) ? BundleCache.digest(before) : null;
@@ -685,15 +692,17 @@ public final class ModelBundle {
             BundleCache.putDigest(before, after, digest);
         }
         BundleDigests.verify(m, src.describe(), file, digest);
+        return digest;
     }
 
     private static Model model(BundleSource src, Manifest m, String file, String field) {
         FileStamp before = m.sha256().containsKey(file) ? src.stamp(file, field) : null;
         BundleSource.ModelFile mf = src.model(file, field);
         List<String> external;
+        String digest;
         try {
             // Verified before ONNX Runtime sees the file: the mapping (folder) or the direct copy (classpath).
-            verify(src, m, file, field, before, () -> BundleDigests.sha256(mf.bytes()));
+            digest = verify(src, m, file, field, before, () -> BundleDigests.sha256(mf.bytes()));
             external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
         } catch (RuntimeException e) {
             BundleSource.free(mf.bytes());
@@ -703,7 +712,7 @@ public final class ModelBundle {
             BundleSource.free(mf.bytes()); // the mapping was for the scan; ONNX Runtime opens the path
         }
         if (external.isEmpty()) {
-            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path());
+            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path(), digest);
         }
         if (!(src instanceof BundleSource.Folder folder)) {
             BundleSource.free(mf.bytes());
@@ -724,7 +733,7 @@ public final class ModelBundle {
                     m.sha256().containsKey(dir + loc) ? FileStamp.of(data) : null,
                     () -> BundleDigests.sha256(data, describe));
         }
-        return new Model(null, mf.path());
+        return new Model(null, mf.path(), null); // external data: not cached
     }
 
     @FunctionalInterface

@@ -129,6 +129,23 @@ public final class SessionOpener {
      * @throws EDiffException when the model cannot be loaded, or CUDA is unusable without the fallback
      */
     public static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
+        return open(env, model, loader, config, null);
+    }
+
+    /**
+     * As {@link #open(OrtEnvironment, String, Loader, SessionConfig)}; a CPU session of a model
+     * whose verified digest is given goes through the optimized-graph cache ({@link GraphCache})
+     * unless it is turned off.
+     *
+     * @param env    the environment
+     * @param model  the model's name, for messages
+     * @param loader creates the session from the options
+     * @param config the session configuration
+     * @param sha256 the model's verified sha256 (no external data), or null: no cache
+     * @return the session, its options and the provider in use
+     * @throws EDiffException when the model cannot be loaded, or CUDA is unusable without the fallback
+     */
+    public static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config, String sha256) {
         NativeLibrary.prepare();
         if (config.provider() instanceof ExecutionProvider.Cuda cuda) {
             try {
@@ -150,6 +167,16 @@ public final class SessionOpener {
                 } else {
                     LOG.debug("{}; falling back to the CPU as the session config allows", why);
                 }
+            }
+        }
+        if (GraphCache.applies(config, sha256)) {
+            try {
+                GraphCache.Created c = GraphCache.open(env, model, loader, config, sha256);
+                Opened opened = new Opened(c.session(), c.options(), ExecutionProvider.cpu());
+                LIVE.incrementAndGet();
+                return opened;
+            } catch (OrtException | RuntimeException e) {
+                throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
             }
         }
         OrtSession.SessionOptions options = baseOptions(config);
