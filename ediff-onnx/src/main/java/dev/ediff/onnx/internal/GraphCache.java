@@ -182,6 +182,7 @@ public final class GraphCache {
         try {
             Files.createDirectories(dir);
             if (Files.isWritable(dir)) {
+                removeStaleParts(dir);
                 tmp = Files.createTempFile(dir, key + ".", ".part");
             }
         } catch (IOException | RuntimeException e) {
@@ -256,6 +257,23 @@ public final class GraphCache {
         }
         if (old != null && !old.equals(target)) {
             deleteQuietly(old);
+        }
+    }
+
+    /**
+     * Deletes temporary files a killed process left (older than an hour: a write in progress
+     * takes seconds).
+     */
+    private static void removeStaleParts(Path dir) {
+        long before = System.currentTimeMillis() - 3_600_000L;
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, "*.part")) {
+            for (Path p : s) {
+                if (Files.getLastModifiedTime(p).toMillis() < before) {
+                    deleteQuietly(p);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("the optimized-graph cache {} cannot be listed ({})", dir, e.toString());
         }
     }
 

@@ -110,9 +110,16 @@ class GraphCacheTest {
     @Test
     void coldThenWarmGiveTheSamePixelsAsNoCache() throws IOException {
         Path dir = useCache();
+        // a temporary file a killed process left two hours ago, and one being written now by another
+        Files.createDirectories(dir);
+        Path stale = Files.writeString(dir.resolve("0123abcd.111.part"), "half a graph");
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000L));
+        Path fresh = Files.writeString(dir.resolve("0123abcd.222.part"), "being written");
         long[] c = GraphCache.counts();
         assertArrayEquals(reference, generate(ON), "cold cache");
         assertArrayEquals(new long[] {0, SESSIONS, 0}, delta(c), "hits, writes, rejected (cold)");
+        assertTrue(Files.exists(fresh) && !Files.exists(stale), "only the stale temporary file is removed");
+        Files.delete(fresh);
         List<Path> written = entries(dir);
         assertEquals(SESSIONS, written.size(), "one entry per model, no temporary files: " + written);
         assertTrue(written.stream().allMatch(p -> p.getFileName().toString().endsWith(".onnx")), written::toString);
