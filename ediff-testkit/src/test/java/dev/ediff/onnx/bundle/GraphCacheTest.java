@@ -73,9 +73,16 @@ class GraphCacheTest {
         return models;
     }
 
+    /** The build's cache folder (surefire sets it), restored after each case: never the user's. */
+    private static final String BUILD_DIR = System.getProperty(GraphCache.DIR_PROPERTY);
+
     @AfterEach
     void restore() {
-        System.clearProperty(GraphCache.DIR_PROPERTY);
+        if (BUILD_DIR == null) {
+            System.clearProperty(GraphCache.DIR_PROPERTY);
+        } else {
+            System.setProperty(GraphCache.DIR_PROPERTY, BUILD_DIR);
+        }
         System.clearProperty(GraphCache.PROPERTY);
     }
 
