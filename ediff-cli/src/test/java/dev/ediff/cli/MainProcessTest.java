@@ -24,8 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MainProcessTest {
 
     static Process start(Path dir, String... args) throws Exception {
+        // the build's optimized-graph cache folder, never the user's
+        String graphCache = System.getProperty("ediff.graphCache.dir") != null
+                ? "-Dediff.graphCache.dir=" + System.getProperty("ediff.graphCache.dir") : "-Dediff.graphCache=false";
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                graphCache, "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).directory(dir.toFile()).redirectError(dir.resolve("err.txt").toFile())
                 .redirectOutput(dir.resolve("out.txt").toFile()).start();

@@ -45,6 +45,9 @@ class SignalExitTest {
         assumeTrue(Files.isDirectory(Path.of("/proc/self")), "needs Linux /proc");
         Random random = new Random(13);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        // the build's optimized-graph cache folder, never the user's
+        String graphCache = System.getProperty("ediff.graphCache.dir") != null
+                ? "-Dediff.graphCache.dir=" + System.getProperty("ediff.graphCache.dir") : "-Dediff.graphCache=false";
         int signalled = 0;
         List<String> log = new ArrayList<>();
         for (int run = 0; run < RUNS; run++) {
@@ -52,7 +55,7 @@ class SignalExitTest {
             Path out = dir.resolve("out");
             boolean term = random.nextBoolean();
             int delay = random.nextInt(MAX_DELAY_MS);
-            Process p = new ProcessBuilder(java.toString(), "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+            Process p = new ProcessBuilder(java.toString(), "-Xmx256m", graphCache, "-cp", System.getProperty("java.class.path"),
                     Main.class.getName(), "generate", "--seed", "1", "--steps", "4", "--until", "base",
                     "--out", out.toString(), "a red circle")
                     .directory(dir.toFile())

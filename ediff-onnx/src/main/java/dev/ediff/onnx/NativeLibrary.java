@@ -154,8 +154,12 @@ public final class NativeLibrary {
         return o + "-" + a;
     }
 
-    /** The cache root. */
-    static Path cacheRoot() {
+    /**
+     * The SDK's per-user cache root (native libraries, optimized graphs).
+     *
+     * @return {@value #CACHE_PROPERTY} if set, else {@code $XDG_CACHE_HOME/ediff}, else {@code ~/.cache/ediff}
+     */
+    public static Path cacheRoot() {
         String explicit = System.getProperty(CACHE_PROPERTY);
         if (explicit != null && !explicit.isBlank()) {
             return Path.of(explicit);

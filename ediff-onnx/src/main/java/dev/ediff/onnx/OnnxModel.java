@@ -30,6 +30,7 @@ final class OnnxModel implements AutoCloseable {
     private final OrtEnvironment env = NativeLibrary.environment();
     private final SessionOpener.Loader loader;
     private final SessionConfig config;
+    private final String sha256; // the model's verified digest for the optimized-graph cache, or null
     private OrtSession session; // null while released by a lazy residency; guarded by this
     private OrtSession.SessionOptions options; // guarded by this
     private final ExecutionProvider provider;
@@ -44,7 +45,8 @@ final class OnnxModel implements AutoCloseable {
         this.name = name;
         this.loader = loader;
         this.config = config;
-        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, config);
+        this.sha256 = dev.ediff.onnx.internal.GraphCache.take();
+        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, config, sha256);
         this.session = opened.session();
         this.options = opened.options();
         this.provider = opened.provider();
@@ -88,7 +90,7 @@ final class OnnxModel implements AutoCloseable {
         }
         SessionConfig again = provider instanceof ExecutionProvider.Cuda ? config
                 : config.toBuilder().provider(ExecutionProvider.cpu()).build(); // a CPU fallback stays on the CPU
-        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, again);
+        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, again, sha256);
         session = opened.session();
         options = opened.options();
     }

@@ -30,10 +30,13 @@ import java.util.Set;
  * @param cpuArena         ONNX Runtime's CPU memory arena (faster allocation; memory is kept for reuse)
  * @param memoryPattern    plan allocations from the first run's pattern (for fixed shapes)
  * @param spinning         let idle pool threads spin for work instead of sleeping
+ * @param graphCache       CPU sessions of models with a verified digest reuse the graph ONNX Runtime
+ *                         optimized before, from the per-user cache (default on; the system property
+ *                         {@code -Dediff.graphCache=false} turns it off for every session)
  */
 public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback, int intraOpThreads,
                             int interOpThreads, ExecutionMode executionMode, boolean cpuArena, boolean memoryPattern,
-                            boolean spinning) {
+                            boolean spinning, boolean graphCache) {
 
     /** CPU with the measured defaults. */
     public static final SessionConfig DEFAULT = builder().build();
@@ -58,6 +61,7 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
      * @param cpuArena         ONNX Runtime's CPU memory arena
      * @param memoryPattern    plan allocations from the first run's pattern
      * @param spinning         let idle pool threads spin for work instead of sleeping
+     * @param graphCache       reuse ONNX Runtime's optimized graphs from the per-user cache
      * @throws NullPointerException     if the provider or execution mode is null
      * @throws IllegalArgumentException if a thread count is negative
      */
@@ -144,7 +148,7 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
     public Builder toBuilder() {
         return new Builder().provider(provider).allowCpuFallback(allowCpuFallback).intraOpThreads(intraOpThreads)
                 .interOpThreads(interOpThreads).executionMode(executionMode).cpuArena(cpuArena)
-                .memoryPattern(memoryPattern).spinning(spinning);
+                .memoryPattern(memoryPattern).spinning(spinning).graphCache(graphCache);
     }
 
     /** Builds a {@link SessionConfig}. */
@@ -157,6 +161,7 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
         private boolean cpuArena = true;
         private boolean memoryPattern = true;
         private boolean spinning;
+        private boolean graphCache = true;
 
         private Builder() {
         }
@@ -250,13 +255,27 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
         }
 
         /**
+         * Reuse the graphs ONNX Runtime optimized in an earlier session of the same model, ONNX
+         * Runtime version, options and CPU, from the per-user cache (default on; CPU sessions of
+         * models opened from a bundle with a verified digest and no external data). Off, every
+         * session optimizes its graph again, as does {@code -Dediff.graphCache=false}.
+         *
+         * @param on whether to use the optimized-graph cache
+         * @return this builder
+         */
+        public Builder graphCache(boolean on) {
+            this.graphCache = on;
+            return this;
+        }
+
+        /**
          * Builds the configuration.
          *
          * @return the configuration
          */
         public SessionConfig build() {
             return new SessionConfig(provider, allowCpuFallback, intraOpThreads, interOpThreads, executionMode, cpuArena,
-                    memoryPattern, spinning);
+                    memoryPattern, spinning, graphCache);
         }
     }
 }

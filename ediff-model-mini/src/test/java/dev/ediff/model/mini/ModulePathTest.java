@@ -40,7 +40,10 @@ class ModulePathTest {
             }
         }
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = List.of(java.toString(), "--module-path", String.join(File.pathSeparator, modulePath),
+        // the build's optimized-graph cache folder, never the user's
+        String graphCache = System.getProperty("ediff.graphCache.dir") != null
+                ? "-Dediff.graphCache.dir=" + System.getProperty("ediff.graphCache.dir") : "-Dediff.graphCache=false";
+        List<String> command = List.of(java.toString(), graphCache, "--module-path", String.join(File.pathSeparator, modulePath),
                 "--add-modules", "dev.ediff.onnx", "-cp", String.join(File.pathSeparator, classPath),
                 ModulePathMain.class.getName());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();

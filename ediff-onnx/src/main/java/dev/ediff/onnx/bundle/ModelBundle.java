@@ -19,11 +19,13 @@ import dev.ediff.core.schedule.Schedules;
 import dev.ediff.core.text.Tokenizer;
 import dev.ediff.core.text.Tokenizers;
 import dev.ediff.onnx.ExpertContract;
+import dev.ediff.onnx.NativeLibrary;
 import dev.ediff.onnx.OnnxExpert;
 import dev.ediff.onnx.OnnxImageEncoder;
 import dev.ediff.onnx.OnnxTextEncoder;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.Residency;
+import dev.ediff.onnx.internal.GraphCache;
 import dev.ediff.api.MemoryMode;
 
 import java.nio.file.Files;
@@ -242,82 +244,95 @@ public final class ModelBundle {
         return open(src, config, lazyImageEncoder, Residency.of(MemoryMode.RESIDENT));
     }
 
-    /** As {@link #open(BundleSource, SessionConfig, boolean)}, the sessions under {@code residency} (owned by the pipeline). */
+    /**
+     * As {@link #open(BundleSource, SessionConfig, boolean)}, the sessions under {@code residency} (owned by the pipeline).
+     *
+     * <p>Each model's file work (reading and verifying the file, parsing its tokenizer, creating the
+     * ONNX Runtime session) starts at once on a small pool ({@link OpenSteps}); this thread takes
+     * the results in the bundle's order and runs the checks between models as it goes, so the first
+     * error met is the one a one-by-one open would report, and on any failure or interrupt every
+     * session already made, or still being made, is closed before the exception leaves.
+     */
     static EDiff open(BundleSource src, SessionConfig config, boolean lazyImageEncoder, Residency residency) {
         String where = src.describe() + "/" + Manifest.FILE;
-        Manifest m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
+        OpenSteps steps = new OpenSteps(src.describe());
+        // ONNX Runtime's native library loads on the pool while this thread reads the manifest (the
+        // JSON reader's start-up); a failure here is met again, and reported, by the first session.
+        steps.submit(() -> {
+            NativeLibrary.environment();
+            return Boolean.TRUE;
+        }, loaded -> { });
+        Manifest m;
+        try {
+            m = Manifest.parse(src.read(Manifest.FILE, "manifest"), where);
+        } catch (RuntimeException e) {
+            steps.abandon(e);
+            throw e;
+        }
         List<AutoCloseable> opened = new ArrayList<>();
         try {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new CancelledException("opening " + src.describe() + " was interrupted before its first model");
+            }
+            // 1. Every model's file work starts now, in the bundle's order.
+            List<OpenSteps.Step<Loaded<OnnxTextEncoder>>> encoderSteps = new ArrayList<>();
+            for (int i = 0; i < m.textEncoders().size(); i++) {
+                int index = i;
+                encoderSteps.add(steps.submit(() -> textEncoder(src, where, m, index, config, residency), Loaded::close));
+            }
+            Optional<Manifest.ImageEncoderSpec> ie = m.imageEncoder();
+            OnnxImageEncoder.Config imageConfig = ie.map(s -> new OnnxImageEncoder.Config(s.input(), s.output(), s.size(),
+                    s.mean(), s.std(), s.dim())).orElse(null);
+            Supplier<OnnxImageEncoder> openImageEncoder = ie.<Supplier<OnnxImageEncoder>>map(s -> () ->
+                    withContext(where, "image_encoder.model", s.model(), () -> {
+                        Model model = model(src, m, s.model(), "image_encoder.model");
+                        try {
+                            return model.cached(() -> model.path().isPresent()
+                                    ? OnnxImageEncoder.open(model.path().get(), imageConfig, config)
+                                    : OnnxImageEncoder.open(s.model(), model.bytes(), imageConfig, config));
+                        } finally {
+                            model.release();
+                        }
+                    })).orElse(null);
+            OpenSteps.Step<Optional<OnnxImageEncoder>> imageStep = ie.isEmpty() ? null : lazyImageEncoder
+                    // The file is found and checked now; the session opens on the first style image (reading it again).
+                    ? steps.submit(() -> {
+                        withContext(where, "image_encoder.model", ie.get().model(),
+                                () -> model(src, m, ie.get().model(), "image_encoder.model")).release();
+                        return Optional.empty();
+                    }, none -> { })
+                    : steps.submit(() -> Optional.of(openImageEncoder.get()), e -> e.get().close());
+            List<StagePlan> plans = new ArrayList<>();
+            for (int k = 0; k < m.stages().size(); k++) {
+                StagePlan plan = plan(src, where, m, k, steps, config, residency);
+                plans.add(plan);
+                if (plan.failure != null) {
+                    break; // a one-by-one open stops here too: nothing after it is opened
+                }
+            }
+            // 2. The results, in the bundle's order, with the checks between them.
             EDiffBuilder b = EDiff.builder().name(m.name());
             b.owning(residency); // closed last: the models unregister from it as they close
             Map<String, OnnxTextEncoder> encoders = new LinkedHashMap<>();
-            for (int i = 0; i < m.textEncoders().size(); i++) {
-                Manifest.TextEncoderSpec s = m.textEncoders().get(i);
-                String field = "text_encoders[" + i + "]";
-                Tokenizer tok = withContext(where, field + ".tokenizer", s.tokenizer(),
-                        () -> tokenizer(src, m, s.tokenizer(), field + ".tokenizer"));
-                try {
-                    tok.encode("", s.maxTokens());
-                } catch (IllegalArgumentException ex) {
-                    throw new BundleException(where + ": " + field + ".max_tokens is " + s.maxTokens() + ", too small for "
-                            + src.describe() + "/" + s.tokenizer() + ": " + ex.getMessage()
-                            + "; max_tokens must hold the special tokens the tokenizer adds, and the prompt", ex);
-                }
-                int pad = tok.specialIds().pad();
-                if (s.padId().isPresent() && s.padId().getAsInt() != pad) {
-                    throw new BundleException(where + ": " + field + ".pad_id is " + s.padId().getAsInt() + " but "
-                            + src.describe() + "/" + s.tokenizer() + " pads with id " + pad + "; set pad_id to " + pad
-                            + " or leave it out (the tokenizer file decides the padding)");
-                }
-                OnnxTextEncoder.Config c = new OnnxTextEncoder.Config(s.role(), s.maxTokens(), s.inputIds(),
-                        s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
-                        s.off() == Manifest.Off.EMPTY_PROMPT);
-                OnnxTextEncoder e = withContext(where, field + ".model", s.model(), () -> {
-                    Model model = model(src, m, s.model(), field + ".model");
-                    try {
-                        return model.path().isPresent()
-                                ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
-                                : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config);
-                    } finally {
-                        keepOrRelease(model, residency, b, opened);
-                    }
-                });
+            for (int i = 0; i < encoderSteps.size(); i++) {
+                OnnxTextEncoder e = steps.take(encoderSteps.get(i)).own(opened, b);
                 e.attach(residency);
                 opened.add(e);
-                encoders.put(s.role(), e);
+                encoders.put(m.textEncoders().get(i).role(), e);
                 b.textEncoder(e).owning(e);
             }
-            Optional<Manifest.ImageEncoderSpec> ie = m.imageEncoder();
-            if (ie.isPresent()) {
-                Manifest.ImageEncoderSpec s = ie.get();
-                OnnxImageEncoder.Config c = new OnnxImageEncoder.Config(s.input(), s.output(), s.size(), s.mean(),
-                        s.std(), s.dim());
-                Supplier<OnnxImageEncoder> openImageEncoder = () -> withContext(where, "image_encoder.model", s.model(), () -> {
-                    Model model = model(src, m, s.model(), "image_encoder.model");
-                    try {
-                        return model.path().isPresent() ? OnnxImageEncoder.open(model.path().get(), c, config)
-                                : OnnxImageEncoder.open(s.model(), model.bytes(), c, config);
-                    } finally {
-                        model.release();
-                    }
-                });
-                ImageEncoder e;
-                if (lazyImageEncoder) {
-                    // The file is found and checked now; the session opens on the first style image (reading it again).
-                    withContext(where, "image_encoder.model", s.model(),
-                            () -> model(src, m, s.model(), "image_encoder.model")).release();
-                    e = new LazyImageEncoder(openImageEncoder, s.dim());
-                } else {
-                    e = openImageEncoder.get();
-                }
+            if (imageStep != null) {
+                Optional<OnnxImageEncoder> eager = steps.take(imageStep);
+                ImageEncoder e = eager.isPresent() ? eager.get() : new LazyImageEncoder(openImageEncoder, ie.get().dim());
                 opened.add(e);
                 b.imageEncoder(e).owning(e);
             }
             for (int k = 0; k < m.stages().size(); k++) {
-                b.stage(stage(src, where, m, k, encoders, opened, b, config, residency));
+                b.stage(stage(where, m, k, plans.get(k), steps, encoders, opened, b, residency));
             }
             return b.build();
         } catch (RuntimeException e) {
+            steps.abandon(e); // waits for the models still being opened and closes every one not taken
             for (int i = opened.size() - 1; i >= 0; i--) {
                 try {
                     opened.get(i).close();
@@ -338,32 +353,149 @@ public final class ModelBundle {
         }
     }
 
-    private static Stage stage(BundleSource src, String where, Manifest m, int k, Map<String, OnnxTextEncoder> encoders,
-                               List<AutoCloseable> opened, EDiffBuilder b, SessionConfig config, Residency residency) {
+    /**
+     * A model opened by a step, with its bytes when a lazy residency needs them to open it again
+     * (else {@code null}: they were freed once the session existed).
+     */
+    private record Loaded<T extends AutoCloseable>(T value, Model kept) {
+        /** Hands the model to the pipeline: its kept bytes are freed when the pipeline closes. */
+        T own(List<AutoCloseable> opened, EDiffBuilder b) {
+            if (kept != null) {
+                AutoCloseable free = kept::release;
+                opened.add(free);
+                b.owning(free);
+            }
+            return value;
+        }
+
+        /** Closes the model and frees its bytes (a result nobody took). */
+        void close() throws Exception {
+            try {
+                value.close();
+            } finally {
+                if (kept != null) {
+                    kept.release();
+                }
+            }
+        }
+    }
+
+    /**
+     * Opens a model from its file: read and verified by {@link #model}, opened by {@code open}; the
+     * bytes are freed once the session exists, except under a lazy residency, whose session is
+     * created again from them (a folder bundle's model has no bytes here: its session reloads from
+     * the file).
+     */
+    private static <T extends AutoCloseable> Loaded<T> load(BundleSource src, Manifest m, String file, String field,
+                                                            Residency residency, java.util.function.Function<Model, T> open) {
+        Model model = model(src, m, file, field);
+        T value;
+        try {
+            value = open.apply(model);
+        } catch (RuntimeException | Error e) {
+            model.release();
+            throw e;
+        }
+        if (model.bytes() == null || !residency.isLazy()) {
+            model.release();
+            return new Loaded<>(value, null);
+        }
+        return new Loaded<>(value, model);
+    }
+
+    /** A text encoder: its tokenizer, checked against the manifest, then its session. */
+    private static Loaded<OnnxTextEncoder> textEncoder(BundleSource src, String where, Manifest m, int i,
+                                                       SessionConfig config, Residency residency) {
+        Manifest.TextEncoderSpec s = m.textEncoders().get(i);
+        String field = "text_encoders[" + i + "]";
+        Tokenizer tok = withContext(where, field + ".tokenizer", s.tokenizer(),
+                () -> tokenizer(src, m, s.tokenizer(), field + ".tokenizer"));
+        try {
+            tok.encode("", s.maxTokens());
+        } catch (IllegalArgumentException ex) {
+            throw new BundleException(where + ": " + field + ".max_tokens is " + s.maxTokens() + ", too small for "
+                    + src.describe() + "/" + s.tokenizer() + ": " + ex.getMessage()
+                    + "; max_tokens must hold the special tokens the tokenizer adds, and the prompt", ex);
+        }
+        int pad = tok.specialIds().pad();
+        if (s.padId().isPresent() && s.padId().getAsInt() != pad) {
+            throw new BundleException(where + ": " + field + ".pad_id is " + s.padId().getAsInt() + " but "
+                    + src.describe() + "/" + s.tokenizer() + " pads with id " + pad + "; set pad_id to " + pad
+                    + " or leave it out (the tokenizer file decides the padding)");
+        }
+        OnnxTextEncoder.Config c = new OnnxTextEncoder.Config(s.role(), s.maxTokens(), s.inputIds(),
+                s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
+                s.off() == Manifest.Off.EMPTY_PROMPT);
+        return withContext(where, field + ".model", s.model(), () -> load(src, m, s.model(), field + ".model", residency,
+                model -> model.cached(() -> model.path().isPresent()
+                        ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
+                        : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config))));
+    }
+
+    /**
+     * A stage's contract and the steps opening its ONNX experts (null for a provider's expert), or
+     * the failure that stopped planning it (thrown when the stage's turn comes).
+     */
+    private record StagePlan(ExpertContract contract, List<OpenSteps.Step<Loaded<OnnxExpert>>> experts,
+                             RuntimeException failure) {
+    }
+
+    private static StagePlan plan(BundleSource src, String where, Manifest m, int k, OpenSteps steps,
+                                  SessionConfig config, Residency residency) {
         Manifest.StageSpec s = m.stages().get(k);
         String field = "stages[" + k + "]";
-        ExpertContract.Builder cb = ExpertContract.builder().xInput(s.xInput())
-                .noiseInput(s.noiseInput(), switch (s.noiseShape()) {
-                    case "scalar" -> ExpertContract.NoiseInput.SCALAR;
-                    case "batch_1" -> ExpertContract.NoiseInput.PER_SAMPLE_COLUMN;
-                    default -> ExpertContract.NoiseInput.PER_SAMPLE;
-                })
-                .output(s.output())
-                .parameterization(switch (s.parameterization()) {
-                    case "edm" -> Parameterization.edm(s.sigmaData());
-                    case "eps" -> Parameterization.eps(s.sigmaData(), sigma -> sigma);
-                    case "v" -> Parameterization.v(s.sigmaData(), sigma -> sigma);
-                    default -> Parameterization.x0();
-                });
-        s.conditioningInputs().forEach((role, input) -> {
-            if (role.equals(Conditioning.ATTENTION_BIAS)) {
-                cb.conditioning(role, input, 0f); // no painted words: a zero bias, which changes nothing
-            } else {
-                cb.conditioning(role, input);
+        ExpertContract contract;
+        try {
+            ExpertContract.Builder cb = ExpertContract.builder().xInput(s.xInput())
+                    .noiseInput(s.noiseInput(), switch (s.noiseShape()) {
+                        case "scalar" -> ExpertContract.NoiseInput.SCALAR;
+                        case "batch_1" -> ExpertContract.NoiseInput.PER_SAMPLE_COLUMN;
+                        default -> ExpertContract.NoiseInput.PER_SAMPLE;
+                    })
+                    .output(s.output())
+                    .parameterization(switch (s.parameterization()) {
+                        case "edm" -> Parameterization.edm(s.sigmaData());
+                        case "eps" -> Parameterization.eps(s.sigmaData(), sigma -> sigma);
+                        case "v" -> Parameterization.v(s.sigmaData(), sigma -> sigma);
+                        default -> Parameterization.x0();
+                    });
+            s.conditioningInputs().forEach((role, input) -> {
+                if (role.equals(Conditioning.ATTENTION_BIAS)) {
+                    cb.conditioning(role, input, 0f); // no painted words: a zero bias, which changes nothing
+                } else {
+                    cb.conditioning(role, input);
+                }
+            });
+            checkRolesHaveSources(where, field, s, m);
+            contract = cb.build();
+        } catch (RuntimeException e) {
+            return new StagePlan(null, List.of(), e);
+        }
+        List<OpenSteps.Step<Loaded<OnnxExpert>>> experts = new ArrayList<>();
+        for (int i = 0; i < s.experts().size(); i++) {
+            Manifest.ExpertSpec e = s.experts().get(i);
+            if (e.provider().isPresent()) {
+                experts.add(null);
+                continue;
             }
-        });
-        checkRolesHaveSources(where, field, s, m);
-        ExpertContract contract = cb.build();
+            String ef = field + ".experts[" + i + "]";
+            String file = e.model().orElseThrow();
+            experts.add(steps.submit(() -> withContext(where, ef + ".model", file, () -> load(src, m, file, ef + ".model",
+                    residency, model -> model.cached(() -> model.path().isPresent()
+                            ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
+                            : OnnxExpert.open(e.name(), model.bytes(), contract, config)))), Loaded::close));
+        }
+        return new StagePlan(contract, experts, null);
+    }
+
+    private static Stage stage(String where, Manifest m, int k, StagePlan plan, OpenSteps steps,
+                               Map<String, OnnxTextEncoder> encoders, List<AutoCloseable> opened, EDiffBuilder b,
+                               Residency residency) {
+        if (plan.failure != null) {
+            throw plan.failure;
+        }
+        Manifest.StageSpec s = m.stages().get(k);
+        String field = "stages[" + k + "]";
         RoutingTree.Builder tree = RoutingTree.builder()
                 .covering(new NoiseInterval(s.sigmaMin(), Math.nextUp(s.sigmaMax())));
         for (int i = 0; i < s.experts().size(); i++) {
@@ -374,16 +506,7 @@ public final class ModelBundle {
                 continue;
             }
             String file = e.model().orElseThrow();
-            OnnxExpert expert = withContext(where, ef + ".model", file, () -> {
-                Model model = model(src, m, file, ef + ".model");
-                try {
-                    return model.path().isPresent()
-                            ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
-                            : OnnxExpert.open(e.name(), model.bytes(), contract, config);
-                } finally {
-                    keepOrRelease(model, residency, b, opened);
-                }
-            });
+            OnnxExpert expert = steps.take(plan.experts.get(i)).own(opened, b);
             opened.add(expert);
             b.owning(expert);
             checkWidths(where, ef, file, expert, s, encoders, m);
@@ -512,7 +635,12 @@ public final class ModelBundle {
      * A model's bytes outside the heap (classpath bundles), or its path (folder bundles: ONNX
      * Runtime reads the file itself and finds external data beside it).
      */
-    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path) {
+    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256) {
+        /** Opens the model's session with its digest given to the optimized-graph cache (null: not cached). */
+        <T> T cached(Supplier<T> open) {
+            return GraphCache.withDigest(sha256, open);
+        }
+
         /** Frees the native copy now that the session is made (ONNX Runtime keeps its own), not at some later GC. */
         void release() {
             if (bytes != null) {
@@ -552,10 +680,10 @@ public final class ModelBundle {
      * same version of the file before, if there is one, else by hashing {@code bytes}, its content
      * read while it had the stamp {@code before}.
      */
-    private static void verify(BundleSource src, Manifest m, String file, String field, FileStamp before,
-                               Supplier<String> hash) {
+    private static String verify(BundleSource src, Manifest m, String file, String field, FileStamp before,
+                                 Supplier<String> hash) {
         if (!m.sha256().containsKey(file)) {
-            return;
+            return null;
         }
         FileStamp after = before == null ? null : src.stamp(file, field);
         String digest = before != null && before.equals(after) ? BundleCache.digest(before) : null;
@@ -564,30 +692,17 @@ public final class ModelBundle {
             BundleCache.putDigest(before, after, digest);
         }
         BundleDigests.verify(m, src.describe(), file, digest);
-    }
-
-    /**
-     * Frees a model's bytes once its session is made, except under a lazy residency, whose session
-     * is created again from them: then the pipeline frees them when it closes (a folder bundle's
-     * model has no bytes here: its session reloads from the file).
-     */
-    private static void keepOrRelease(Model model, Residency residency, EDiffBuilder b, List<AutoCloseable> opened) {
-        if (model.bytes() == null || !residency.isLazy()) {
-            model.release();
-            return;
-        }
-        AutoCloseable free = model::release;
-        opened.add(free);
-        b.owning(free);
+        return digest;
     }
 
     private static Model model(BundleSource src, Manifest m, String file, String field) {
         FileStamp before = m.sha256().containsKey(file) ? src.stamp(file, field) : null;
         BundleSource.ModelFile mf = src.model(file, field);
         List<String> external;
+        String digest;
         try {
             // Verified before ONNX Runtime sees the file: the mapping (folder) or the direct copy (classpath).
-            verify(src, m, file, field, before, () -> BundleDigests.sha256(mf.bytes()));
+            digest = verify(src, m, file, field, before, () -> BundleDigests.sha256(mf.bytes()));
             external = OnnxExternalData.locations(mf.bytes(), src.describe() + "/" + file + " (" + field + ")");
         } catch (RuntimeException e) {
             BundleSource.free(mf.bytes());
@@ -597,7 +712,7 @@ public final class ModelBundle {
             BundleSource.free(mf.bytes()); // the mapping was for the scan; ONNX Runtime opens the path
         }
         if (external.isEmpty()) {
-            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path());
+            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path(), digest);
         }
         if (!(src instanceof BundleSource.Folder folder)) {
             BundleSource.free(mf.bytes());
@@ -618,7 +733,7 @@ public final class ModelBundle {
                     m.sha256().containsKey(dir + loc) ? FileStamp.of(data) : null,
                     () -> BundleDigests.sha256(data, describe));
         }
-        return new Model(null, mf.path());
+        return new Model(null, mf.path(), null); // external data: not cached
     }
 
     @FunctionalInterface

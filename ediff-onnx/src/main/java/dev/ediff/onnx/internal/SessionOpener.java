@@ -31,6 +31,9 @@ public final class SessionOpener {
     private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final int MAX_WARNED = 64;
 
+    /** Sessions opened by {@link #open} and not yet given to {@link #close}. */
+    private static final java.util.concurrent.atomic.AtomicInteger LIVE = new java.util.concurrent.atomic.AtomicInteger();
+
     /** Creates a session from prepared options (from a file or from bytes). */
     @FunctionalInterface
     public interface Loader {
@@ -64,6 +67,16 @@ public final class SessionOpener {
     }
 
     /**
+     * The sessions this process has opened through {@link #open} and not closed through
+     * {@link #close}: what a test checks to see that a failed or cancelled open left none behind.
+     *
+     * @return the number of live sessions
+     */
+    public static int liveSessions() {
+        return LIVE.get();
+    }
+
+    /**
      * Closes a session and then its options, either of which may be null (not loaded); the options
      * are closed even when closing the session fails.
      *
@@ -75,6 +88,7 @@ public final class SessionOpener {
     public static void close(String model, OrtSession session, OrtSession.SessionOptions options) {
         try {
             if (session != null) {
+                LIVE.decrementAndGet();
                 session.close();
             }
         } catch (OrtException e) {
@@ -115,6 +129,23 @@ public final class SessionOpener {
      * @throws EDiffException when the model cannot be loaded, or CUDA is unusable without the fallback
      */
     public static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config) {
+        return open(env, model, loader, config, null);
+    }
+
+    /**
+     * As {@link #open(OrtEnvironment, String, Loader, SessionConfig)}; a CPU session of a model
+     * whose verified digest is given goes through the optimized-graph cache ({@link GraphCache})
+     * unless it is turned off.
+     *
+     * @param env    the environment
+     * @param model  the model's name, for messages
+     * @param loader creates the session from the options
+     * @param config the session configuration
+     * @param sha256 the model's verified sha256 (no external data), or null: no cache
+     * @return the session, its options and the provider in use
+     * @throws EDiffException when the model cannot be loaded, or CUDA is unusable without the fallback
+     */
+    public static Opened open(OrtEnvironment env, String model, Loader loader, SessionConfig config, String sha256) {
         NativeLibrary.prepare();
         if (config.provider() instanceof ExecutionProvider.Cuda cuda) {
             try {
@@ -138,9 +169,21 @@ public final class SessionOpener {
                 }
             }
         }
+        if (GraphCache.applies(config, sha256)) {
+            try {
+                GraphCache.Created c = GraphCache.open(env, model, loader, config, sha256);
+                Opened opened = new Opened(c.session(), c.options(), ExecutionProvider.cpu());
+                LIVE.incrementAndGet();
+                return opened;
+            } catch (OrtException | RuntimeException e) {
+                throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
+            }
+        }
         OrtSession.SessionOptions options = baseOptions(config);
         try {
-            return new Opened(loader.load(env, options), options, ExecutionProvider.cpu());
+            Opened opened = new Opened(loader.load(env, options), options, ExecutionProvider.cpu());
+            LIVE.incrementAndGet();
+            return opened;
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw new EDiffException(model + ": ONNX Runtime could not load the model: " + e.getMessage(), e);
@@ -158,7 +201,9 @@ public final class SessionOpener {
                 }
                 options.addCUDA(cudaOptions);
             }
-            return new Opened(loader.load(env, options), options, cuda);
+            Opened opened = new Opened(loader.load(env, options), options, cuda);
+            LIVE.incrementAndGet();
+            return opened;
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw e;

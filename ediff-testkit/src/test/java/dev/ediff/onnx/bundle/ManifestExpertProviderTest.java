@@ -39,7 +39,7 @@ class ManifestExpertProviderTest {
     /** The experts made, by their {@code label} option, so a test finds its own among parallel ones. */
     static final Map<String, Scaled> MADE = new ConcurrentHashMap<>();
 
-    /** Makes {@code test_scaled}: {@code D(x) = scale * x}, ignoring the conditioning. */
+    /** Makes {@code test_scaled}: {@code D(x) = scale * x}, ignoring the conditioning; {@code interrupt: true} interrupts the creating thread. */
     public static final class Provider implements ExpertProvider {
 
         /** For {@link java.util.ServiceLoader}. */
@@ -54,9 +54,13 @@ class ManifestExpertProviderTest {
         @Override
         public Expert create(String name, Map<String, String> options) {
             for (String k : options.keySet()) {
-                if (!Set.of("scale", "label").contains(k)) {
-                    throw new IllegalArgumentException("test_scaled has no option '" + k + "'; options: scale, label");
+                if (!Set.of("scale", "label", "interrupt").contains(k)) {
+                    throw new IllegalArgumentException("test_scaled has no option '" + k + "'; options: scale, label,"
+                            + " interrupt");
                 }
+            }
+            if (Boolean.parseBoolean(options.get("interrupt"))) {
+                Thread.currentThread().interrupt(); // as if the opening thread were interrupted right now
             }
             Scaled e = new Scaled(Double.parseDouble(options.getOrDefault("scale", "0.5")));
             MADE.put(options.getOrDefault("label", ""), e);
