@@ -19,14 +19,13 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from mini import data
 from mini.encoders import frozen_encoders
 from mini.train import log
 from .build import MODELS, SHIFT
 from .evaluate import load
-from .position_probe import pair_errors, pair_subset
+from .position_probe import conditioning, pair_errors, pair_subset, test_images
 from .train import run_phase
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -80,24 +79,16 @@ def side_cache(work: str, cache, variants: int = 2):
 
 def binding_errors(model, n: int = 200):
     """Two-object test images: error with the true cells vs the two cells swapped vs no text."""
-    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
-    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 2][:n]
-    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    labels, x = test_images(2, n)
     true, swap = [], []
-    for k, i in enumerate(idx):
-        a, b = d["labels"][i]["objects"]
+    for k, lab in enumerate(labels):
+        a, b = lab["objects"]
         pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
         ca, cb = data.CELL_PHRASES[a["cell"]][0], data.CELL_PHRASES[b["cell"]][0]
         true.append(f"{pa} {ca}, {pb} {cb}")
         swap.append(f"{pa} {cb}, {pb} {ca}")
     enc = frozen_encoders(max_len=32)
-
-    def cond(texts):
-        t5, t5m = enc.t5(texts)
-        ct, cm, cp = enc.clip_text(texts)
-        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
-                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
-    cs = [cond(true), cond(swap)]
+    cs = [conditioning(enc, true), conditioning(enc, swap)]
     cs.append({k: torch.zeros_like(v) for k, v in cs[0].items()})
     out = {}
     for s in (2.0, 4.0, 8.0):

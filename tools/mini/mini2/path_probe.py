@@ -13,11 +13,11 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from mini import data
 from mini.encoders import frozen_encoders
 from .evaluate import load
+from .position_probe import conditioning, test_images
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -27,13 +27,11 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     colour = "--colour" in sys.argv
     m, _ = load(os.path.join(HERE, "work", "mini2"), args[0] if args else "m3_high2")
-    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
+    labels, x = test_images(1)
     rng = np.random.default_rng(0)
-    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 1][:200]
-    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
     true, wrong = [], []
-    for k, i in enumerate(idx):
-        o = d["labels"][i]["objects"][0]
+    for k, lab in enumerate(labels):
+        o = lab["objects"][0]
         w = (o["cell"] + 1 + int(rng.integers(8))) % 9
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
@@ -43,13 +41,7 @@ def main() -> None:
         else:
             wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
     enc = frozen_encoders(max_len=32)
-
-    def cond(texts):
-        t5, t5m = enc.t5(texts)
-        ct, cm, cp = enc.clip_text(texts)
-        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
-                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
-    ct, cw = cond(true), cond(wrong)
+    ct, cw = conditioning(enc, true), conditioning(enc, wrong)
 
     def mix(a, b, keys):   # a, with `keys` taken from b
         return {k: (b[k] if k in keys else a[k]) for k in a}

@@ -45,14 +45,28 @@ def pair_subset(cache) -> np.ndarray:
                      if sum(w in shapes for w in re.findall(r"[a-z]+", cap)) == 2], dtype=np.int64)
 
 
-def errors(model, n: int = 200):
+def test_images(objects: int, n: int = 200):
+    """The first n test images with `objects` objects: (labels, their 32x32 images in [-1, 1])."""
     d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
-    rng = np.random.default_rng(0)
-    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 1][:n]
+    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == objects][:n]
     x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    return [d["labels"][i] for i in idx], x
+
+
+def conditioning(enc, texts):
+    """The denoiser's text inputs for these captions (no style image)."""
+    t5, t5m = enc.t5(texts)
+    ct, cm, cp = enc.clip_text(texts)
+    return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
+            "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
+
+
+def errors(model, n: int = 200):
+    labels, x = test_images(1, n)
+    rng = np.random.default_rng(0)
     true, wrong = [], []
-    for k, i in enumerate(idx):
-        o = d["labels"][i]["objects"][0]
+    for k, lab in enumerate(labels):
+        o = lab["objects"][0]
         w = (o["cell"] + 1 + int(rng.integers(8))) % 9
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
@@ -65,12 +79,10 @@ OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"
 
 def pair_errors(model, n: int = 200):
     """Two-object test images: error with the true relation word vs the opposite one vs no text."""
-    d = data.load_split(os.path.join(HERE, "work", "full", "data", "test"))
-    idx = [i for i, l in enumerate(d["labels"]) if len(l["objects"]) == 2][:n]
-    x = F.avg_pool2d(torch.from_numpy(d["images"][idx]).permute(0, 3, 1, 2).float().div(127.5).sub(1), 2)
+    labels, x = test_images(2, n)
     true, wrong = [], []
-    for k, i in enumerate(idx):
-        a, b = d["labels"][i]["objects"]
+    for k, lab in enumerate(labels):
+        a, b = lab["objects"]
         rel = data.relations_between(a, b)[0]
         pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
         true.append(f"{pa} {data.REL_PHRASES[rel][0]} {pb}")
@@ -80,13 +92,7 @@ def pair_errors(model, n: int = 200):
 
 def _errors(model, x, true, wrong):
     enc = frozen_encoders(max_len=32)
-
-    def cond(texts):
-        t5, t5m = enc.t5(texts)
-        ct, cm, cp = enc.clip_text(texts)
-        return {"t5_tokens": t5, "t5_mask": t5m.float(), "clip_tokens": ct, "clip_mask": cm.float(),
-                "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
-    c_true, c_wrong = cond(true), cond(wrong)
+    c_true, c_wrong = conditioning(enc, true), conditioning(enc, wrong)
     c_none = {k: torch.zeros_like(v) for k, v in c_true.items()}
     out = {}
     for s in (1.0, 2.0, 4.0, 8.0, 16.0):
