@@ -11,13 +11,11 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 import torch
 
-from mini import data
 from mini.encoders import frozen_encoders
 from .evaluate import load
-from .position_probe import conditioning, test_images
+from .position_probe import conditioning, one_object_captions, test_images
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,18 +26,7 @@ def main() -> None:
     colour = "--colour" in sys.argv
     m, _ = load(os.path.join(HERE, "work", "mini2"), args[0] if args else "m3_high2")
     labels, x = test_images(1)
-    rng = np.random.default_rng(0)
-    true, wrong = [], []
-    for k, lab in enumerate(labels):
-        o = lab["objects"][0]
-        w = (o["cell"] + 1 + int(rng.integers(8))) % 9
-        obj = data._obj_phrase(o, np.random.default_rng(k))
-        true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
-        if colour:
-            other = dict(o, colour=(o["colour"] + 1 + int(rng.integers(len(data.COLOURS) - 1))) % len(data.COLOURS))
-            wrong.append(f"{data._obj_phrase(other, np.random.default_rng(k))} {data.CELL_PHRASES[o['cell']][0]}")
-        else:
-            wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
+    true, wrong = one_object_captions(labels, "colour" if colour else "cell")
     enc = frozen_encoders(max_len=32)
     ct, cw = conditioning(enc, true), conditioning(enc, wrong)
 

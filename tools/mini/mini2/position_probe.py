@@ -61,8 +61,9 @@ def conditioning(enc, texts):
             "clip_pooled": cp, "image_embedding": torch.zeros(len(texts), 128)}
 
 
-def errors(model, n: int = 200):
-    labels, x = test_images(1, n)
+def one_object_captions(labels, swap: str = "cell"):
+    """Captions stating each one-object image's cell, and the same with another cell (swap="cell")
+    or another colour (swap="colour")."""
     rng = np.random.default_rng(0)
     true, wrong = [], []
     for k, lab in enumerate(labels):
@@ -70,7 +71,17 @@ def errors(model, n: int = 200):
         w = (o["cell"] + 1 + int(rng.integers(8))) % 9
         obj = data._obj_phrase(o, np.random.default_rng(k))
         true.append(f"{obj} {data.CELL_PHRASES[o['cell']][0]}")
-        wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
+        if swap == "colour":
+            other = dict(o, colour=(o["colour"] + 1 + int(rng.integers(len(data.COLOURS) - 1))) % len(data.COLOURS))
+            wrong.append(f"{data._obj_phrase(other, np.random.default_rng(k))} {data.CELL_PHRASES[o['cell']][0]}")
+        else:
+            wrong.append(f"{obj} {data.CELL_PHRASES[w][0]}")
+    return true, wrong
+
+
+def errors(model, n: int = 200):
+    labels, x = test_images(1, n)
+    true, wrong = one_object_captions(labels)
     return _errors(model, x, true, wrong)
 
 
