@@ -53,10 +53,59 @@ def encode(enc, texts, bs: int = 512):
     return {k: torch.cat(v) for k, v in out.items()}
 
 
-def side_cache(work: str, cache, variants: int = 2):
+def phrase_pieces(objs, rng: np.random.Generator):
+    """(first object's phrase with its cell, second's) in a random order, for --per-phrase."""
+    order = [0, 1] if rng.random() < 0.5 else [1, 0]
+    out = []
+    for o in (objs[order[0]], objs[order[1]]):
+        p = data.CELL_PHRASES[o["cell"]][int(rng.integers(len(data.CELL_PHRASES[o["cell"]])))]
+        out.append(f"{data._obj_phrase(o, rng)} {p}")
+    return out
+
+
+def relation_pieces(objs, rng: np.random.Generator):
+    """A relation caption split for --per-phrase --relation: ("A REL", "REL B") (each object's tokens
+    see the relation word and their own phrase only) and the whole caption "A REL B"."""
+    order = [0, 1] if rng.random() < 0.5 else [1, 0]
+    a, b = objs[order[0]], objs[order[1]]
+    rels = data.relations_between(a, b)
+    rel = rels[int(rng.integers(len(rels)))]
+    rp = data.REL_PHRASES[rel][int(rng.integers(len(data.REL_PHRASES[rel])))]
+    pa, pb = data._obj_phrase(a, rng), data._obj_phrase(b, rng)
+    return f"{pa} {rp}", f"{rp} {pb}"
+
+
+def encode_per_phrase(enc, pairs_of_pieces, bs: int = 512):
+    """CLIP token states of each piece encoded on its own (16 tokens each, concatenated to 32), so no
+    token state holds the other object; T5 off (zeros, mask 0: its states see the whole caption);
+    the pooled embedding of the two pieces joined by a comma."""
+    out = {"t5": [], "t5_mask": [], "clip": [], "clip_mask": [], "clip_pooled": []}
+    for k in range(0, len(pairs_of_pieces), bs):
+        chunk = pairs_of_pieces[k:k + bs]
+        ta, ma, _ = enc.clip_text([a for a, _ in chunk])
+        tb, mb, _ = enc.clip_text([b for _, b in chunk])
+        _, _, cp = enc.clip_text([join(a, b) for a, b in chunk])
+        n = len(chunk)
+        for key, v in zip(out, (torch.zeros(n, 32, 128), torch.zeros(n, 32), torch.cat([ta[:, :16], tb[:, :16]], 1),
+                                torch.cat([ma[:, :16], mb[:, :16]], 1).float(), cp)):
+            out[key].append(v.half())
+    return {k: torch.cat(v) for k, v in out.items()}
+
+
+def join(a: str, b: str) -> str:
+    """The whole caption of two pieces: "A REL" + "REL B" -> "A REL B"; two cell pieces -> "A, B"."""
+    for ps in data.REL_PHRASES.values():
+        for rp in ps:
+            if a.endswith(" " + rp) and b.startswith(rp + " "):
+                return f"{a} {b[len(rp) + 1:]}"
+    return f"{a}, {b}"
+
+
+def side_cache(work: str, cache, variants: int = 2, per_phrase: bool = False, relation: bool = False):
     """The two-object training images with `variants` two-cell captions each, as a cache that
     mini2.cache.Batches reads (x32, style and image embeddings subset to those images)."""
-    path = os.path.join(work, "cache", "binding.pt")
+    path = os.path.join(work, "cache", ("relation_phrase.pt" if relation else "binding_phrase.pt") if per_phrase
+                        else "binding.pt")
     if os.path.exists(path):
         side = torch.load(path, map_location="cpu", weights_only=False)
         side.setdefault("index", torch.from_numpy(pair_subset(cache)))
@@ -64,9 +113,16 @@ def side_cache(work: str, cache, variants: int = 2):
     pairs = pair_subset(cache)
     labels = data.load_split(os.path.join(HERE, "work", "full", "data", "train"))["labels"]
     rng = np.random.default_rng(20261130)
-    caps = [[two_cell_caption(labels[int(i)]["objects"], rng) for i in pairs] for _ in range(variants)]
-    enc = frozen_encoders(max_len=32)
-    encs = [encode(enc, c) for c in caps]
+    if per_phrase:
+        split = relation_pieces if relation else phrase_pieces
+        pieces = [[split(labels[int(i)]["objects"], rng) for i in pairs] for _ in range(variants)]
+        caps = [[join(a, b) for a, b in pv] for pv in pieces]
+        enc = frozen_encoders(max_len=16)
+        encs = [encode_per_phrase(enc, pv) for pv in pieces]
+    else:
+        caps = [[two_cell_caption(labels[int(i)]["objects"], rng) for i in pairs] for _ in range(variants)]
+        enc = frozen_encoders(max_len=32)
+        encs = [encode(enc, c) for c in caps]
     ti = torch.from_numpy(pairs)
     side = {k: torch.stack([e[k] for e in encs], dim=1) for k in encs[0]}   # [N, VARIANTS, ...]
     side.update(x32=cache["x32"][ti], style=cache["style"][ti], image=cache["image"][ti], captions=caps, index=ti)
@@ -77,7 +133,7 @@ def side_cache(work: str, cache, variants: int = 2):
     return side
 
 
-def binding_errors(model, n: int = 200):
+def binding_errors(model, n: int = 200, per_phrase: bool = False):
     """Two-object test images: error with the true cells vs the two cells swapped vs no text."""
     labels, x = test_images(2, n)
     true, swap = [], []
@@ -87,8 +143,17 @@ def binding_errors(model, n: int = 200):
         ca, cb = data.CELL_PHRASES[a["cell"]][0], data.CELL_PHRASES[b["cell"]][0]
         true.append(f"{pa} {ca}, {pb} {cb}")
         swap.append(f"{pa} {cb}, {pb} {ca}")
-    enc = frozen_encoders(max_len=32)
-    cs = [conditioning(enc, true), conditioning(enc, swap)]
+    if per_phrase:
+        enc = frozen_encoders(max_len=16)
+        cs = []
+        for caps in (true, swap):
+            e = encode_per_phrase(enc, [tuple(c.split(", ")) for c in caps])
+            cs.append({"t5_tokens": e["t5"].float(), "t5_mask": e["t5_mask"].float(), "clip_tokens": e["clip"].float(),
+                       "clip_mask": e["clip_mask"].float(), "clip_pooled": e["clip_pooled"].float(),
+                       "image_embedding": torch.zeros(len(caps), 128)})
+    else:
+        enc = frozen_encoders(max_len=32)
+        cs = [conditioning(enc, true), conditioning(enc, swap)]
     cs.append({k: torch.zeros_like(v) for k, v in cs[0].items()})
     out = {}
     for s in (2.0, 4.0, 8.0):
@@ -99,13 +164,42 @@ def binding_errors(model, n: int = 200):
     return out
 
 
-def report(work: str, name: str) -> None:
+def relation_errors_per_phrase(model, n: int = 200):
+    """Two-object test images, relation captions as pieces ("A REL", "REL B"): true vs opposite vs no text."""
+    from .position_probe import OPPOSITE
+    labels, x = test_images(2, n)
+    true, wrong = [], []
+    for k, lab in enumerate(labels):
+        a, b = lab["objects"]
+        rel = data.relations_between(a, b)[0]
+        pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
+        for out, r in ((true, rel), (wrong, OPPOSITE[rel])):
+            rp = data.REL_PHRASES[r][0]
+            out.append((f"{pa} {rp}", f"{rp} {pb}"))
+    enc = frozen_encoders(max_len=16)
+    cs = []
+    for pieces in (true, wrong):
+        e = encode_per_phrase(enc, pieces)
+        cs.append({"t5_tokens": e["t5"].float(), "t5_mask": e["t5_mask"].float(), "clip_tokens": e["clip"].float(),
+                   "clip_mask": e["clip_mask"].float(), "clip_pooled": e["clip_pooled"].float(),
+                   "image_embedding": torch.zeros(n, 128)})
+    cs.append({k: torch.zeros_like(v) for k, v in cs[0].items()})
+    out = {}
+    for s in (2.0, 4.0, 8.0):
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+        sig = torch.full((x.shape[0],), s)
+        with torch.no_grad():
+            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in cs]
+    return out
+
+
+def report(work: str, name: str, per_phrase: bool = False) -> None:
     m, step = load(work, name)
-    b = binding_errors(m)
+    b = binding_errors(m, per_phrase=per_phrase)
     log(f"{name} (step {step}) cells: " + " | ".join(
         f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}" for s, v in b.items()))
-    r = pair_errors(m)
-    log(f"{name} (step {step}) relation: " + " | ".join(
+    r = relation_errors_per_phrase(m) if per_phrase else pair_errors(m)
+    log(f"{name} (step {step}) relation{' (pieces)' if per_phrase else ''}: " + " | ".join(
         f"sigma {s}: true {v[0]:.4f} opposite {v[1]:.4f} no text {v[2]:.4f}" for s, v in r.items() if s in (2.0, 4.0, 8.0)))
 
 
@@ -116,6 +210,10 @@ def main() -> None:
     ap.add_argument("--parent", default="m3_high2")
     ap.add_argument("--sigma", default="2,40", help="LO,HI: noise levels log-uniform there")
     ap.add_argument("--refiner", action="store_true", help="give the copy a text refiner (unet.TextRefiner)")
+    ap.add_argument("--per-phrase", action="store_true",
+                    help="each object's phrase and cell encoded by CLIP on its own, T5 off (no token holds both objects)")
+    ap.add_argument("--relation", action="store_true",
+                    help="with --per-phrase: relation captions as pieces (\"A REL\", \"REL B\") instead of two cells")
     ap.add_argument("--ground", type=float, default=0.0, help="grounding loss weight (mini2.grounding)")
     ap.add_argument("--check", nargs="+", default=None, metavar="PHASE", help="no training: the check only")
     args = ap.parse_args()
@@ -123,13 +221,13 @@ def main() -> None:
     work = os.path.join(HERE, "work", "mini2")
     if args.check:
         for name in args.check:
-            report(work, name)
+            report(work, name, args.per_phrase)
         return
     cache = torch.load(os.path.join(work, "cache", "cache.pt"), map_location="cpu", weights_only=False)
-    side = side_cache(work, cache)
+    side = side_cache(work, cache, per_phrase=args.per_phrase, relation=args.relation)
     del cache
     lo, hi = map(float, args.sigma.split(","))
-    name = f"probe_binding_{args.parent}" + ("_ref" if args.refiner else "") + (f"_g{args.ground:g}" if args.ground else "")
+    name = f"probe_binding_{args.parent}" + ("_ref" if args.refiner else "") + (f"_g{args.ground:g}" if args.ground else "") + ("_pp" if args.per_phrase else "") + ("_rel" if args.relation else "")
     ph = dict(SHIFT, name=name, kind="base", parent=args.parent, steps=args.steps, lo=lo, hi=hi,
               dist="loguniform", lr=5e-4, warmup=50, batch=64, ema=0.995, seed=98, ckpt_every=100)
     if args.refiner:
@@ -137,7 +235,7 @@ def main() -> None:
     if args.ground:
         ph.update(ground=args.ground, ground_file="grounding_binding.pt")
     run_phase({"base": MODELS["base"], "sr": MODELS["sr"]}, ph, work, side)
-    report(work, name)
+    report(work, name, args.per_phrase)
 
 
 if __name__ == "__main__":
