@@ -25,10 +25,12 @@ from mini.encoders import frozen_encoders
 from mini.train import log
 from .build import MODELS, SHIFT
 from .evaluate import load
-from .position_probe import conditioning, pair_errors, pair_subset, test_images
+from .position_probe import (OPPOSITE, conditioning, denoising_errors, pair_errors, pair_subset, relation_parts,
+                             test_images)
 from .train import run_phase
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIGMAS = (2.0, 4.0, 8.0)
 TEMPLATES = ["{a} {pa}, {b} {pb}", "a picture of {a} {pa}, {b} {pb}", "there is {a} {pa}, {b} {pb}",
              "{pa}, {a}, {pb}, {b}"]
 
@@ -145,52 +147,31 @@ def binding_errors(model, n: int = 200, per_phrase: bool = False):
         swap.append(f"{pa} {cb}, {pb} {ca}")
     if per_phrase:
         enc = frozen_encoders(max_len=16)
-        cs = []
-        for caps in (true, swap):
-            e = encode_per_phrase(enc, [tuple(c.split(", ")) for c in caps])
-            cs.append({"t5_tokens": e["t5"].float(), "t5_mask": e["t5_mask"].float(), "clip_tokens": e["clip"].float(),
-                       "clip_mask": e["clip_mask"].float(), "clip_pooled": e["clip_pooled"].float(),
-                       "image_embedding": torch.zeros(len(caps), 128)})
+        cs = [per_phrase_conditioning(enc, [tuple(c.split(", ")) for c in caps]) for caps in (true, swap)]
     else:
         enc = frozen_encoders(max_len=32)
         cs = [conditioning(enc, true), conditioning(enc, swap)]
-    cs.append({k: torch.zeros_like(v) for k, v in cs[0].items()})
-    out = {}
-    for s in (2.0, 4.0, 8.0):
-        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
-        sig = torch.full((x.shape[0],), s)
-        with torch.no_grad():
-            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in cs]
-    return out
+    return denoising_errors(model, x, cs, SIGMAS)
+
+
+def per_phrase_conditioning(enc, pieces):
+    """The denoiser's inputs for pieces encoded by encode_per_phrase (no style image)."""
+    e = encode_per_phrase(enc, pieces)
+    return {"t5_tokens": e["t5"].float(), "t5_mask": e["t5_mask"].float(), "clip_tokens": e["clip"].float(),
+            "clip_mask": e["clip_mask"].float(), "clip_pooled": e["clip_pooled"].float(),
+            "image_embedding": torch.zeros(len(pieces), 128)}
 
 
 def relation_errors_per_phrase(model, n: int = 200):
     """Two-object test images, relation captions as pieces ("A REL", "REL B"): true vs opposite vs no text."""
-    from .position_probe import OPPOSITE
     labels, x = test_images(2, n)
-    true, wrong = [], []
-    for k, lab in enumerate(labels):
-        a, b = lab["objects"]
-        rel = data.relations_between(a, b)[0]
-        pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
-        for out, r in ((true, rel), (wrong, OPPOSITE[rel])):
-            rp = data.REL_PHRASES[r][0]
-            out.append((f"{pa} {rp}", f"{rp} {pb}"))
+    parts = relation_parts(labels)
+
+    def pieces(rel_of):
+        return [(f"{pa} {data.REL_PHRASES[rel_of(r)][0]}", f"{data.REL_PHRASES[rel_of(r)][0]} {pb}") for pa, r, pb in parts]
     enc = frozen_encoders(max_len=16)
-    cs = []
-    for pieces in (true, wrong):
-        e = encode_per_phrase(enc, pieces)
-        cs.append({"t5_tokens": e["t5"].float(), "t5_mask": e["t5_mask"].float(), "clip_tokens": e["clip"].float(),
-                   "clip_mask": e["clip_mask"].float(), "clip_pooled": e["clip_pooled"].float(),
-                   "image_embedding": torch.zeros(n, 128)})
-    cs.append({k: torch.zeros_like(v) for k, v in cs[0].items()})
-    out = {}
-    for s in (2.0, 4.0, 8.0):
-        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
-        sig = torch.full((x.shape[0],), s)
-        with torch.no_grad():
-            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in cs]
-    return out
+    cs = [per_phrase_conditioning(enc, pieces(lambda r: r)), per_phrase_conditioning(enc, pieces(OPPOSITE.get))]
+    return denoising_errors(model, x, cs, SIGMAS)
 
 
 def report(work: str, name: str, per_phrase: bool = False) -> None:
@@ -200,7 +181,7 @@ def report(work: str, name: str, per_phrase: bool = False) -> None:
         f"sigma {s}: true {v[0]:.4f} swapped {v[1]:.4f} no text {v[2]:.4f}" for s, v in b.items()))
     r = relation_errors_per_phrase(m) if per_phrase else pair_errors(m)
     log(f"{name} (step {step}) relation{' (pieces)' if per_phrase else ''}: " + " | ".join(
-        f"sigma {s}: true {v[0]:.4f} opposite {v[1]:.4f} no text {v[2]:.4f}" for s, v in r.items() if s in (2.0, 4.0, 8.0)))
+        f"sigma {s}: true {v[0]:.4f} opposite {v[1]:.4f} no text {v[2]:.4f}" for s, v in r.items() if s in SIGMAS))
 
 
 def main() -> None:

@@ -91,26 +91,39 @@ OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"
 def pair_errors(model, n: int = 200):
     """Two-object test images: error with the true relation word vs the opposite one vs no text."""
     labels, x = test_images(2, n)
-    true, wrong = [], []
+    parts = relation_parts(labels)
+    true = [f"{pa} {data.REL_PHRASES[rel][0]} {pb}" for pa, rel, pb in parts]
+    wrong = [f"{pa} {data.REL_PHRASES[OPPOSITE[rel]][0]} {pb}" for pa, rel, pb in parts]
+    return _errors(model, x, true, wrong)
+
+
+def relation_parts(labels):
+    """(first object's phrase, a true relation of it to the second, second object's phrase) per
+    two-object image."""
+    parts = []
     for k, lab in enumerate(labels):
         a, b = lab["objects"]
         rel = data.relations_between(a, b)[0]
-        pa, pb = data._obj_phrase(a, np.random.default_rng(k)), data._obj_phrase(b, np.random.default_rng(k + 1))
-        true.append(f"{pa} {data.REL_PHRASES[rel][0]} {pb}")
-        wrong.append(f"{pa} {data.REL_PHRASES[OPPOSITE[rel]][0]} {pb}")
-    return _errors(model, x, true, wrong)
+        parts.append((data._obj_phrase(a, np.random.default_rng(k)), rel,
+                      data._obj_phrase(b, np.random.default_rng(k + 1))))
+    return parts
 
 
 def _errors(model, x, true, wrong):
     enc = frozen_encoders(max_len=32)
-    c_true, c_wrong = conditioning(enc, true), conditioning(enc, wrong)
-    c_none = {k: torch.zeros_like(v) for k, v in c_true.items()}
+    return denoising_errors(model, x, [conditioning(enc, true), conditioning(enc, wrong)])
+
+
+def denoising_errors(model, x, conds, sigmas=(1.0, 2.0, 4.0, 8.0, 16.0)):
+    """{sigma: [mean squared error of D(x + sigma n) per conditioning in conds, then with no text]};
+    one fixed noise draw, so the conditions are compared pairwise."""
+    conds = list(conds) + [{k: torch.zeros_like(v) for k, v in conds[0].items()}]
     out = {}
-    for s in (1.0, 2.0, 4.0, 8.0, 16.0):
+    for s in sigmas:
         noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
         sig = torch.full((x.shape[0],), s)
         with torch.no_grad():
-            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in (c_true, c_wrong, c_none)]
+            out[s] = [((model(x + s * noise, sig, c) - x) ** 2).mean().item() for c in conds]
     return out
 
 
