@@ -33,8 +33,13 @@ def karras(n, smin=0.002, smax=80.0, rho=7.0):
 
 
 class Pipeline:
+    # load-split labels (a subclass that runs the experts elsewhere says so in them)
+    ENCODER_LABEL = " encoder"
+    EXPERTS_LABEL = " experts"
+
     def __init__(self, bundle: str, threads: int):
         self.times = {}
+        self.bundle = bundle
         t = time.perf_counter()
         with open(os.path.join(bundle, "manifest.json")) as f:
             self.man = json.load(f)
@@ -42,10 +47,7 @@ class Pipeline:
         if threads > 0:
             so.intra_op_num_threads = threads
             so.inter_op_num_threads = 1
-
-        def session(rel):
-            return ort.InferenceSession(os.path.join(bundle, rel), so, providers=["CPUExecutionProvider"])
-
+        self.so = so
         self.times["manifest"] = time.perf_counter() - t
         self.enc = {}
         for e in self.man["text_encoders"]:
@@ -53,15 +55,22 @@ class Pipeline:
             tok = Tokenizer.from_file(os.path.join(bundle, e["tokenizer"]))
             self.times[e["role"] + " tokenizer"] = time.perf_counter() - t
             t = time.perf_counter()
-            self.enc[e["role"]] = (tok, session(e["model"]), e)
-            self.times[e["role"] + " encoder"] = time.perf_counter() - t
+            self.enc[e["role"]] = (tok, self.session(e["model"]), e)
+            self.times[e["role"] + self.ENCODER_LABEL] = time.perf_counter() - t
         self.stages = []
         for st in self.man["stages"]:
             t = time.perf_counter()
-            experts = [(x.get("sigma_lo", 0.0), x.get("sigma_hi", float("inf")), session(x["model"]))
+            experts = [(x.get("sigma_lo", 0.0), x.get("sigma_hi", float("inf")), self.expert(st, x))
                        for x in st["experts"]]
-            self.times[st["name"] + " experts"] = time.perf_counter() - t
+            self.times[st["name"] + self.EXPERTS_LABEL] = time.perf_counter() - t
             self.stages.append((st, experts))
+
+    def session(self, rel: str):
+        return ort.InferenceSession(os.path.join(self.bundle, rel), self.so, providers=["CPUExecutionProvider"])
+
+    def expert(self, stage, x):
+        """What runs one expert of a stage: anything with ONNX Runtime's run(None, feeds)."""
+        return self.session(x["model"])
 
     def encode(self, prompt: str):
         feeds = {}

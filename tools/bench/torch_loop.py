@@ -84,41 +84,21 @@ class TorchExpert:
 class Pipeline(ort_loop.Pipeline):
     """ort_loop's Pipeline (encoders, tokenizers, generate()) with the expert sessions replaced."""
 
+    ENCODER_LABEL = " encoder (ORT)"
+    EXPERTS_LABEL = " experts (torch)"
+
     def __init__(self, bundle: str, threads: int, cache: str | None):
-        self.times = {}
-        t = time.perf_counter()
-        with open(os.path.join(bundle, "manifest.json")) as f:
-            self.man = json.load(f)
-        so = ort.SessionOptions()
-        if threads > 0:
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-        self.so = so
-        self.times["manifest"] = time.perf_counter() - t
-        from tokenizers import Tokenizer
-        self.enc = {}
-        for e in self.man["text_encoders"]:
-            t = time.perf_counter()
-            tok = Tokenizer.from_file(os.path.join(bundle, e["tokenizer"]))
-            self.times[e["role"] + " tokenizer"] = time.perf_counter() - t
-            t = time.perf_counter()
-            sess = ort.InferenceSession(os.path.join(bundle, e["model"]), so, providers=["CPUExecutionProvider"])
-            self.enc[e["role"]] = (tok, sess, e)
-            self.times[e["role"] + " encoder (ORT)"] = time.perf_counter() - t
-        self.stages, self.files, self.sources = [], [], {}
-        for st in self.man["stages"]:
-            kind = "sr" if "low_res" in st["inputs"] else "base"
-            names = SR_INPUTS if kind == "sr" else BASE_INPUTS
-            t = time.perf_counter()
-            experts = []
-            for x in st["experts"]:
-                path = os.path.join(bundle, x["model"])
-                mod, src = load_module(path, kind, cache)
-                self.sources[x["model"]] = src
-                self.files.append((path, kind, mod))
-                experts.append((x.get("sigma_lo", 0.0), x.get("sigma_hi", float("inf")), TorchExpert(mod, names)))
-            self.times[st["name"] + " experts (torch)"] = time.perf_counter() - t
-            self.stages.append((st, experts))
+        self.cache = cache
+        self.files, self.sources = [], {}
+        super().__init__(bundle, threads)
+
+    def expert(self, stage, x):
+        kind = "sr" if "low_res" in stage["inputs"] else "base"
+        path = os.path.join(self.bundle, x["model"])
+        mod, src = load_module(path, kind, self.cache)
+        self.sources[x["model"]] = src
+        self.files.append((path, kind, mod))
+        return TorchExpert(mod, SR_INPUTS if kind == "sr" else BASE_INPUTS)
 
     def check(self):
         """Max abs diff PyTorch eager vs ONNX Runtime, one call per expert (batch 2, seed 7 inputs)."""
