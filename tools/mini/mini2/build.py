@@ -87,6 +87,8 @@ RECOVER = {"e1_high": ("base", "ediff-examples/src/main/resources/dev/ediff/mode
            "baseline": ("base", "tools/mini/export/baseline/base.onnx"),
            "sr_one": ("sr", "ediff-examples/src/main/resources/dev/ediff/models/default/sr/sr.onnx")}
 MINI2_COMMIT = "8c5ec54"   # the commit whose bundle holds the [mini-2] models
+SOURCES_M4 = {"base/high": ["m4_high"], "base/mid": ["m4_mid"], "base/low": ["m4_low"],
+              "baseline/base": ["m4_base"], "sr/sr": ["sr_one", "sr"]}
 SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_mid", "e2_mid"],
               "base/low": ["m3_low", "e2_low"], "baseline/base": ["m3_base2", "m3_base", "baseline"],
               "sr/sr": ["sr_one", "sr"]}
@@ -94,7 +96,7 @@ SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_
 
 def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
             high3: int = 0, pair_repeat: int = 3, p_clip3: float = 0.5, high4: int = 0, ground: float = 0.05,
-            seed: int = 31, batch: int = 64) -> list:
+            phrases: tuple = (), seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
     split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
     relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
@@ -131,7 +133,25 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
             dict(ft, name="m3_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 3),
             dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
             dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
-                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases + high4_phases
+                 dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases + high4_phases \
+        + (plan_phrases(ft, *phrases, single_repeat=single_repeat, seed=seed) if phrases else [])
+
+
+def plan_phrases(ft: dict, high: int, mid: int, low: int, single_repeat: int = 3, pair_repeat: int = 2,
+                 seed: int = 31) -> list:
+    """[mini-3] session 6: the experts and the single model continued on per-phrase conditioning
+    (mini2.phrases: each object's phrase with its cell encoded on its own, the input the SDK's
+    layout step gives them). Each expert on its own interval; the baseline the same total steps on
+    the mixture of the intervals, so experts and baseline keep equal compute (m3 + these)."""
+    s1, s2 = SPLITS_M3
+    pp = dict(ft, phrases=True, single_repeat=single_repeat, pair_repeat=pair_repeat)
+    mix = [(w, *c) for w, c in ((high, (s2, 80.0, "loguniform")), (mid, (s1, s2, "lognormal")),
+                                (low, (0.0, s1, "lognormal"))) if w > 0]
+    return [dict(pp, name="m4_high", parent="m3_high2", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 11),
+            dict(pp, name="m4_mid", parent="m3_mid", steps=mid, lo=s1, hi=s2, dist="lognormal", seed=seed + 12),
+            dict(pp, name="m4_low", parent="e2_low", steps=low, lo=0.0, hi=s1, dist="lognormal", seed=seed + 13),
+            dict(pp, name="m4_base", parent="m3_base2", steps=high + mid + low, lo=0.0, hi=INF, dist=mix,
+                 seed=seed + 14)]
 
 
 def needed(phases: list, work: str, targets: set) -> set:
@@ -249,6 +269,9 @@ def main() -> None:
                     help="plan m3: add m3_high4 (m3_high2 continued with a text refiner and the grounding loss) "
                          "with STEPS steps; the export's high expert is then m3_high4")
     ap.add_argument("--ground", type=float, default=0.05, help="m3_high4's grounding loss weight")
+    ap.add_argument("--phrases", default=None, metavar="HIGH,MID,LOW",
+                    help="plan m3: add the per-phrase phases m4_high/m4_mid/m4_low (and m4_base with their sum) "
+                         "with these steps; the export's experts and baseline are then the m4 models")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -265,10 +288,12 @@ def main() -> None:
         lt = time.localtime()
         deadline = time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1))
     m3 = args.plan == "m3"
+    cfg["layout"] = bool(args.phrases)   # the bundle declares the layout step its experts were trained for
     if m3:
         cfg["splits"] = SPLITS_M3
         full = plan(**PLANS["full"])
-        phases = full + plan_m3(**PLANS["m3"], high3=args.high3, high4=args.high4, ground=args.ground)
+        phr = tuple(int(v) for v in args.phrases.split(",")) if args.phrases else ()
+        phases = full + plan_m3(**PLANS["m3"], high3=args.high3, high4=args.high4, ground=args.ground, phrases=phr)
         if args.recover:
             recover_mini2(work, args.recover, full)
         if args.recover_m3:
@@ -284,7 +309,8 @@ def main() -> None:
         cache = torch.load(cpath, map_location="cpu", weights_only=False)
         only = set(args.only.split(",")) if args.only else None
         if m3:   # only what the m3 models (or the ones named by --only) still need
-            targets = {"m3_high4", "m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one"}
+            targets = {"m3_high4", "m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one",
+                       "m4_high", "m4_mid", "m4_low", "m4_base"}
             only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
@@ -308,6 +334,8 @@ def main() -> None:
         sources = dict(SOURCES_M3, **{"base/high": ["m3_high3"] + SOURCES_M3["base/high"]})
     if args.high4:
         sources = dict(SOURCES_M3, **{"base/high": ["m3_high4"] + SOURCES_M3["base/high"]})
+    if args.phrases:
+        sources = SOURCES_M4
     report = ex.export_all(cfg, work, den_dir, sources if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)

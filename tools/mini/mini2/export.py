@@ -237,6 +237,9 @@ def assemble(cfg: Dict, export_dir: str, den_dir: str, bundle: str = BUNDLE, bas
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.copyfile(src, target)
     man = manifest(cfg, experts, sr_experts, name="mini-ediff-baseline" if baseline else "mini-ediff")
+    if cfg.get("layout"):   # experts trained on per-phrase input (mini2.phrases): the SDK's layout step
+        from .phrases import layout_block
+        man["layout"] = layout_block()
     # Per-file SHA-256 digests (BUNDLE_FORMAT.md, "Integrity"): the SDK refuses a damaged file when it opens.
     # The default bundle ships without the judge (it lives with the evaluation code), so no digest for it.
     shipped = [d for d in sorted(srcs) if not (bundle == BUNDLE and d.startswith("judge/"))]

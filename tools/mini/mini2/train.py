@@ -132,6 +132,9 @@ def run_phase(cfg: Dict, ph: Dict, work: str, cache: Dict, deadline: float = flo
         return state
     log(f"{ph['name']}: {kind}, {n_params(model):,} params, steps {state['step']}->{ph['steps']}, "
         f"sigma [{ph['lo']}, {ph['hi']}) {ph['dist']}, lr {lr}, batch {ph['batch']}")
+    if ph.get("phrases"):   # two-object images: each phrase encoded on its own (mini2.phrases)
+        from . import phrases
+        phrases.apply(work, cache)
     subset = ph.get("subset")
     k_single, k_pair = ph.get("single_repeat", 1), ph.get("pair_repeat", 1)
     if k_single > 1 or k_pair > 1:
