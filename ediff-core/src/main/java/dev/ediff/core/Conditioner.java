@@ -183,7 +183,7 @@ final class Conditioner {
                 throw new EDiffException("text encoder '" + e.role() + "' encoded a phrase into " + role + " of shape "
                         + java.util.Arrays.toString(shape) + "; expected [1, " + per + ", ...]");
             }
-            int row = Math.toIntExact(parts.get(0).conditioning().get(role).orElseThrow().size() / per);
+            int row = parts.get(0).conditioning().get(role).orElseThrow().size() / per;
             float[] data = new float[total * row];
             for (int k = 0; k < parts.size(); k++) {
                 Tensor t = parts.get(k).conditioning().get(role).orElseThrow(() -> new EDiffException(
