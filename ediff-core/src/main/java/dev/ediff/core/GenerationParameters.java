@@ -119,7 +119,7 @@ public final class GenerationParameters {
 
     /**
      * A request that regenerates the images these parameters describe: prompt, seed, count, encoder
-     * toggles, painted words, style strength and, per stage, the sampler with its options, steps,
+     * toggles, the layout toggle, painted words, style strength and, per stage, the sampler with its options, steps,
      * guidance (scale, rescale, interval), the sigmas walked and the augmentation sigma. A style
      * image is referred to by file name only ({@code style_image}, resolved against the working
      * directory); give it again with {@code .style(...)} when it lives elsewhere.
