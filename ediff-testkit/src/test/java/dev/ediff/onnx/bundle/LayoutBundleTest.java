@@ -127,6 +127,40 @@ class LayoutBundleTest {
         }
     }
 
+    /** The conditioning the base stage's experts receive for {@code r} (the last call's). */
+    static Conditioning recorded(EDiff ediff, Request r) {
+        AtomicReference<Conditioning> seen = new AtomicReference<>();
+        Expert recorder = (x, shape, sigma, cond, out) -> {
+            seen.set(cond);
+            System.arraycopy(x, 0, out, 0, out.length);
+        };
+        try (EDiff recording = ediff.toBuilder().replaceExpert("base", NoiseInterval.all(), recorder).build()) {
+            recording.generate(r);
+        }
+        return seen.get();
+    }
+
+    /**
+     * Encoders whose token length is dynamic run a phrase at its own length; fixed-length ones run it
+     * padded to the full length and keep its first slots: the same conditioning (the fixture's
+     * encoders mask their padding).
+     */
+    @Test
+    void dynamicAndFixedLengthEncodersGiveTheSamePhraseSlots() {
+        FixtureBundle dynamic = FixtureBundle.create(tmp.resolve("dynamic")).edit(m -> m.set("layout", fixtureLayout()));
+        Map<String, byte[]> files = FixtureBundle.files();
+        dynamic.write("t5/encoder.onnx", new FixtureBundle.TextEncoderGraph(false,
+                        dev.ediff.core.text.Tokenizers.load(files.get("t5/tokenizer.json"), "t5").vocabSize()).dynamicLength().build())
+                .write("clip/text.onnx", new FixtureBundle.TextEncoderGraph(true,
+                        dev.ediff.core.text.Tokenizers.load(files.get("clip/tokenizer.json"), "clip").vocabSize()).dynamicLength()
+                        .build());
+        Request r = request("q cat above red").build();
+        try (EDiff d = ModelBundle.open(dynamic.dir, FixtureBundle.CPU)) {
+            assertEquals(List.of("q cat x", "red w"), d.generate(r).layoutPhrases());
+            assertEquals(recorded(laidOut, r), recorded(d, r));
+        }
+    }
+
     /** The conditional branch (the last of the batch without a style). */
     static Conditioning lastRow(Conditioning c) {
         Map<String, Tensor> rows = new java.util.LinkedHashMap<>();
