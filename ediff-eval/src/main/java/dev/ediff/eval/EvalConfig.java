@@ -38,6 +38,28 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                          String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model,
                          boolean layout) {
 
+    /**
+     * A configuration that lays prompts out when the model declares a layout (as before the
+     * {@code layout} key existed).
+     *
+     * @param label         the row label
+     * @param sampler       sampler name or null
+     * @param steps         steps or null
+     * @param guidance      text guidance or null
+     * @param t5            use the T5 encoder
+     * @param clip          use the CLIP text encoder
+     * @param until         last stage or null
+     * @param paint         apply paint entries
+     * @param style         apply style references
+     * @param styleStrength style guidance strength
+     * @param bicubic       judge the first stage upsampled (bicubic) instead of the later stages
+     * @param model         bundle folder of this row, or null for the command's model
+     */
+    public EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
+                      String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model) {
+        this(label, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic, model, true);
+    }
+
     /** The row of a run without {@code --config}: the bundle's defaults. */
     public static EvalConfig defaults() {
         return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null, true);
