@@ -11,18 +11,22 @@ import java.util.Map;
  * @param stages      every stage run, in order
  * @param truncations prompts cut off by a text encoder's token limit (empty when none)
  * @param parameters  the generation parameters as text (prompt, seed, sampler, ...), as written into PNGs
- * @param total       wall time of the whole generation
+ * @param total         wall time of the whole generation
+ * @param layoutPhrases the phrases the prompt was encoded as, each on its own, when the model's
+ *                      prompt layout split it ({@link Request.Builder#layout(boolean)}); empty when
+ *                      the prompt was encoded whole
  */
 public record Generation(List<StageResult> stages, List<Truncation> truncations, Map<String, String> parameters,
-                         Duration total) {
+                         Duration total, List<String> layoutPhrases) {
 
     /**
      * Checks that there is a stage and makes the lists and the parameter map unmodifiable copies.
      *
-     * @param stages      every stage run, in order
-     * @param truncations prompts cut off by a text encoder's token limit (empty when none)
-     * @param parameters  the generation parameters as text (prompt, seed, sampler, ...), as written into PNGs
-     * @param total       wall time of the whole generation
+     * @param stages        every stage run, in order
+     * @param truncations   prompts cut off by a text encoder's token limit (empty when none)
+     * @param parameters    the generation parameters as text (prompt, seed, sampler, ...), as written into PNGs
+     * @param total         wall time of the whole generation
+     * @param layoutPhrases the phrases the prompt was encoded as when it was laid out, else empty
      */
     public Generation {
         if (stages.isEmpty()) {
@@ -30,8 +34,22 @@ public record Generation(List<StageResult> stages, List<Truncation> truncations,
         }
         stages = List.copyOf(stages);
         truncations = List.copyOf(truncations);
+        layoutPhrases = List.copyOf(layoutPhrases);
         // insertion order kept, so PNG text chunks come out the same on every run
         parameters = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(parameters));
+    }
+
+    /**
+     * A generation whose prompt was encoded whole (no layout phrases).
+     *
+     * @param stages      every stage run, in order
+     * @param truncations prompts cut off by a text encoder's token limit (empty when none)
+     * @param parameters  the generation parameters as text (prompt, seed, sampler, ...), as written into PNGs
+     * @param total       wall time of the whole generation
+     */
+    public Generation(List<StageResult> stages, List<Truncation> truncations, Map<String, String> parameters,
+                      Duration total) {
+        this(stages, truncations, parameters, total, List.of());
     }
 
     /**

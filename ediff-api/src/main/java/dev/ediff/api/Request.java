@@ -52,6 +52,7 @@ public final class Request {
     private final CancellationToken cancellation;
     private final boolean t5;
     private final boolean clip;
+    private final boolean layout;
     private final java.awt.image.BufferedImage styleImage;
     private final java.nio.file.Path styleFile;
     private final double styleStrength;
@@ -79,6 +80,7 @@ public final class Request {
         this.cancellation = b.cancellation;
         this.t5 = b.t5;
         this.clip = b.clip;
+        this.layout = b.layout;
         this.styleImage = b.styleImage;
         this.styleFile = b.styleFile;
         this.styleStrength = b.styleStrength;
@@ -199,6 +201,15 @@ public final class Request {
         return clip;
     }
 
+    /**
+     * {@return whether the prompt may be laid out (default true)}: when the model declares a prompt
+     * layout and the prompt names two objects, each object's phrase, with its place, is encoded on
+     * its own (see {@link Builder#layout(boolean)})
+     */
+    public boolean layout() {
+        return layout;
+    }
+
     /** {@return the style reference image, if given as an image (a copy)} */
     public Optional<java.awt.image.BufferedImage> styleImage() {
         return Optional.ofNullable(styleImage).map(Builder::copy);
@@ -270,6 +281,7 @@ public final class Request {
         b.cancellation = cancellation;
         b.t5 = t5;
         b.clip = clip;
+        b.layout = layout;
         b.styleImage = styleImage;
         b.styleFile = styleFile;
         b.styleStrength = styleStrength;
@@ -300,6 +312,7 @@ public final class Request {
         private CancellationToken cancellation = new CancellationToken();
         private boolean t5 = true;
         private boolean clip = true;
+        private boolean layout = true;
         private java.awt.image.BufferedImage styleImage;
         private java.nio.file.Path styleFile;
         private double styleStrength;
@@ -346,6 +359,25 @@ public final class Request {
          */
         public Builder clip(boolean on) {
             this.clip = on;
+            return this;
+        }
+
+        /**
+         * Lay the prompt out (default true). A model that declares a prompt layout (its vocabulary of
+         * objects, cell and relation phrases) splits a prompt naming two objects into one phrase per
+         * object with its cell, {@code "a small red circle above a large blue square"} into
+         * {@code "a small red circle at the top"} and {@code "a large blue square at the bottom"},
+         * and its text encoders encode each phrase on its own into its share of the token positions;
+         * the pooled embedding is that of the phrases joined by {@code ", "}. False encodes the
+         * prompt whole, as a model without a layout always does. The negative prompt is always
+         * encoded whole, and a request that paints words is never laid out (the painted masks place
+         * things). {@code Generation.layoutPhrases()} says which phrases were encoded.
+         *
+         * @param on whether to lay the prompt out
+         * @return this builder
+         */
+        public Builder layout(boolean on) {
+            this.layout = on;
             return this;
         }
 

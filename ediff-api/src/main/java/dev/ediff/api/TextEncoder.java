@@ -57,6 +57,27 @@ public interface TextEncoder extends AutoCloseable {
         return encodeNegative(text);
     }
 
+    /**
+     * Encodes {@code text} on its own into {@code length} token positions: one phrase of a prompt
+     * laid out as several phrases, each encoded alone into its own block of the token context
+     * (see {@code dev.ediff.core.text.PromptLayout}). The text is tokenized with {@code length} as
+     * the token limit, truncated as {@link #encode} truncates at its own limit (the end token kept,
+     * the cut reported in {@link TextEncoding#droppedText()}). The result holds the token roles
+     * only (e.g. {@link Conditioning#CLIP_TOKENS} {@code [1, length, dim]} and
+     * {@link Conditioning#CLIP_MASK} {@code [1, length]}), no pooled embedding. The default refuses:
+     * an encoder that supports laid-out prompts overrides it.
+     *
+     * @param text   the phrase
+     * @param length the number of token positions, 1..{@link #tokenLength()}
+     * @return its encoding, batch 1, {@code length} tokens long
+     * @throws IllegalArgumentException when {@code length} is outside 1..{@link #tokenLength()} or
+     *                                  cannot hold the tokenizer's special tokens
+     * @throws UnsupportedOperationException when this encoder cannot encode phrases alone
+     */
+    default TextEncoding encodePhrase(String text, int length) {
+        throw new UnsupportedOperationException("text encoder '" + role() + "' cannot encode a phrase on its own");
+    }
+
     /** {@return the number of token positions this encoder outputs (its padded length)} */
     default int tokenLength() {
         throw new UnsupportedOperationException("text encoder '" + role() + "' does not expose its token length");

@@ -77,6 +77,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-clip", description = "switch the CLIP text encoder off (both off: unconditional)")
     boolean noClip;
 
+    @Option(names = "--no-layout", description = "encode the prompt whole even when the model lays two-object prompts"
+            + " out (one phrase per object, with its place)")
+    boolean noLayout;
+
     @Option(names = "--style", paramLabel = "FILE", description = "transfer the style of this image")
     Path style;
 
@@ -134,6 +138,9 @@ final class GenerateCommand implements Callable<Integer> {
         try (EDiff ediff = model.open(main.err)) {
             Generation g = ediff.generate(r.build());
             bar.finish();
+            if (!g.layoutPhrases().isEmpty()) {
+                main.err.println("layout: " + layoutLine(g.layoutPhrases()));
+            }
             for (Truncation t : g.truncations()) {
                 main.err.println("note: the " + t.encoder() + " encoder dropped the end of the " + t.prompt() + ": \""
                         + abbreviate(t.droppedText()) + "\"");
@@ -172,6 +179,7 @@ final class GenerateCommand implements Callable<Integer> {
                 .count(Limits.check("--count", count, 1, Limits.MAX_COUNT))
                 .t5(!noT5)
                 .clip(!noClip)
+                .layout(!noLayout)
                 .keepAllStages(allStages);
         if (negative != null) {
             r.negativePrompt(negative);
@@ -206,6 +214,11 @@ final class GenerateCommand implements Callable<Integer> {
             r.untilStage(until);
         }
         return r;
+    }
+
+    /** The phrases a laid-out prompt was encoded as, quoted: {@code "a red circle at the top" + "a blue square at the bottom"}. */
+    static String layoutLine(List<String> phrases) {
+        return String.join(" + ", phrases.stream().map(p -> "\"" + p + "\"").toList());
     }
 
     /** At most 80 characters of a dropped text: a long prompt's note stays one readable line. */

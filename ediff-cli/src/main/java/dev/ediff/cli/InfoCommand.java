@@ -65,6 +65,9 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("    in: %s%s  out: %s%s%n", t.inputIds(), t.attentionMaskInput().map(x -> ", " + x).orElse(""),
                     t.tokensOutput(), t.pooledOutput().map(x -> ", pooled " + x).orElse(""));
         }
+        m.layout().ifPresent(l -> out.printf("prompt layout  %dx%d cells, nouns %s, %d modifiers, relations %s"
+                + " (two-object prompts are encoded one phrase per object; generate --no-layout encodes them whole)%n",
+                l.grid(), l.grid(), String.join(",", l.nouns()), l.modifiers().size(), l.relations().keySet()));
         m.imageEncoder().ifPresent(i -> out.printf("image encoder %s  %s[1,3,%d,%d] -> %s[1,%d]%n", i.model(), i.input(),
                 i.size(), i.size(), i.output(), i.dim()));
         for (Manifest.StageSpec s : m.stages()) {

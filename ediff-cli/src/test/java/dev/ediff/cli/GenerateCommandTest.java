@@ -54,6 +54,43 @@ class GenerateCommandTest {
         assertEquals("a blue square", PngFiles.readText(out.resolve("ediff-5.png")).get("prompt"));
     }
 
+    /** The fixture bundle with a prompt layout whose phrases fit its 8 tokens (nouns "cat", "red"; cells "x" .. "w"). */
+    static Path layoutBundle(Path dir) throws Exception {
+        FixtureBundle.create(dir);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode m =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(dir.resolve("manifest.json").toFile());
+        m.set("layout", json.readTree("{\"grid\": 2, \"nouns\": [\"cat\", \"red\"], \"cells\": [[\"x\"], [\"y\"], [\"z\"],"
+                + " [\"w\"]], \"relations\": {\"above\": [\"above\"]}, \"placements\": {\"above\": [0, 3]}}"));
+        Files.write(dir.resolve("manifest.json"), json.writeValueAsBytes(m));
+        return dir;
+    }
+
+    @Test
+    void aLaidOutPromptShowsItsPhrasesAndNoLayoutEncodesItWhole(@TempDir Path tmp) throws Exception {
+        Path bundle = layoutBundle(tmp.resolve("bundle"));
+        Path out = tmp.resolve("out");
+        String[] r = ConformanceCommandTest.run("generate", "--model", bundle.toString(), "--seed", "5", "--steps", "2",
+                "--out", out.toString(), "--name", "laid", "cat above red");
+        assertEquals("0", r[0], r[2]);
+        assertTrue(r[2].contains("layout: \"cat x\" + \"red w\""), r[2]);
+        Map<String, String> text = PngFiles.readText(out.resolve("laid-5.png"));
+        assertEquals("true", text.get("layout"));
+        assertEquals("cat x | red w", text.get("layout_phrases"));
+
+        String[] whole = ConformanceCommandTest.run("generate", "--model", bundle.toString(), "--seed", "5", "--steps", "2",
+                "--out", out.toString(), "--name", "whole", "--no-layout", "cat above red");
+        assertEquals("0", whole[0], whole[2]);
+        assertFalse(whole[2].contains("layout:"), whole[2]);
+        assertEquals("false", PngFiles.readText(out.resolve("whole-5.png")).get("layout"));
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(out.resolve("laid-5.png")),
+                Files.readAllBytes(out.resolve("whole-5.png"))));
+
+        String[] info = ConformanceCommandTest.run("info", "--model", bundle.toString());
+        assertEquals("0", info[0], info[2]);
+        assertTrue(info[1].contains("prompt layout  2x2 cells, nouns cat,red, 0 modifiers, relations [above]"), info[1]);
+    }
+
     @Test
     void badArgumentsGiveUsageErrors(@TempDir Path tmp) {
         Path bundle = tmp.resolve("bundle");

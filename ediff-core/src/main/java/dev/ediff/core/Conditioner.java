@@ -11,6 +11,7 @@ import dev.ediff.api.TextEncoder;
 import dev.ediff.api.TextEncoding;
 import dev.ediff.api.Truncation;
 import dev.ediff.core.image.Images;
+import dev.ediff.core.text.PromptLayout;
 
 import java.awt.image.BufferedImage;
 import java.nio.ByteBuffer;
@@ -18,6 +19,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -28,6 +30,13 @@ import java.util.concurrent.ExecutionException;
  * one generation (batch 1, before any stage filters them): the text encodings per encoder, with
  * encoders switched off replaced by what the model saw in training when they were dropped, and
  * the style image's embedding. Prompt encodings and style embeddings are cached (bounded).
+ *
+ * <p>With a {@link PromptLayout} that splits the prompt into phrases (two objects, each with its
+ * cell), every text encoder that is on encodes each phrase alone into its share of the token
+ * positions ({@code tokenLength / phrases} each, in order; positions left over are zero and masked
+ * out), and takes any other role (CLIP's pooled embedding) from the encoding of the phrases joined
+ * by {@code ", "}. The negative prompt is encoded whole; requests that paint words or bring their own
+ * conditioning are never laid out.
  */
 final class Conditioner {
 
@@ -36,16 +45,18 @@ final class Conditioner {
      * guidance, {@code [cond]} without, and the styled branch last when a style is given.
      */
     record Branches(List<Conditioning> conditionings, boolean textGuided, boolean styled,
-                    List<Truncation> truncations) {
+                    List<Truncation> truncations, List<String> layoutPhrases) {
     }
 
     private final Map<String, TextEncoder> textEncoders;
+    private final PromptLayout layout;
     private final ImageEncoder imageEncoder;
     private final Cache<String, TextEncoding> textCache;
     private final Cache<String, Tensor> styleCache;
     private final int cacheSize;
 
-    Conditioner(Map<String, TextEncoder> textEncoders, ImageEncoder imageEncoder, int cacheSize) {
+    Conditioner(Map<String, TextEncoder> textEncoders, ImageEncoder imageEncoder, int cacheSize, PromptLayout layout) {
+        this.layout = layout;
         this.cacheSize = cacheSize;
         this.textEncoders = Map.copyOf(textEncoders);
         this.imageEncoder = imageEncoder;
@@ -59,6 +70,11 @@ final class Conditioner {
 
     ImageEncoder imageEncoder() {
         return imageEncoder;
+    }
+
+    /** The model's prompt layout, or null. */
+    PromptLayout layout() {
+        return layout;
     }
 
     int cacheSize() {
@@ -80,6 +96,7 @@ final class Conditioner {
 
     Branches branches(Request request) {
         List<Truncation> truncations = new ArrayList<>();
+        List<String> phrases = layoutPhrases(request);
         Conditioning cond;
         Conditioning uncond;
         if (request.conditioning().isPresent()) {
@@ -91,7 +108,8 @@ final class Conditioner {
             for (TextEncoder e : textEncoders.values()) {
                 boolean on = isOn(e, request);
                 TextEncoding off = e.off();
-                TextEncoding c = on ? encode(e, request.prompt()) : off;
+                TextEncoding c = !on ? off : phrases.isEmpty() ? encode(e, request.prompt())
+                        : encodeLaidOut(e, phrases, truncations);
                 TextEncoding u = on ? encodeNegative(e, request.negativePrompt(), request.negativePromptGiven()) : off;
                 if (on && c.truncated()) {
                     truncations.add(new Truncation(e.role(), "prompt", c.droppedText()));
@@ -110,7 +128,8 @@ final class Conditioner {
                 cond = cond.merge(off);
                 uncond = uncond.merge(off);
             }
-            return new Branches(textGuided ? List.of(uncond, cond) : List.of(cond), textGuided, false, truncations);
+            return new Branches(textGuided ? List.of(uncond, cond) : List.of(cond), textGuided, false, truncations,
+                    phrases);
         }
         if (imageEncoder == null) {
             throw new IllegalArgumentException("this model has no image encoder, so it cannot take a style image");
@@ -120,7 +139,72 @@ final class Conditioner {
         List<Conditioning> list = textGuided
                 ? List.of(uncond.merge(off), cond.merge(off), styled)
                 : List.of(cond.merge(off), styled);
-        return new Branches(list, textGuided, true, truncations);
+        return new Branches(list, textGuided, true, truncations, phrases);
+    }
+
+    /**
+     * The phrases the layout splits the request's prompt into, or empty when the prompt is encoded
+     * whole: no layout, switched off by the request, painted words, explicit conditioning, every
+     * encoder off, or a prompt the layout leaves whole.
+     */
+    private List<String> layoutPhrases(Request request) {
+        if (layout == null || !request.layout() || !request.paints().isEmpty() || request.conditioning().isPresent()
+                || textEncoders.values().stream().noneMatch(e -> isOn(e, request))) {
+            return List.of();
+        }
+        List<String> phrases = layout.phrases(request.prompt());
+        return phrases.size() >= 2 ? phrases : List.of();
+    }
+
+    /**
+     * Each phrase encoded alone into its block of {@code tokenLength / phrases.size()} token
+     * positions; the roles the phrases do not give (a pooled embedding) from the phrases joined by
+     * {@code ", "}. Truncations of the phrases (and of the joined text, when it gives a role) are
+     * added to {@code truncations}; the result reports none itself.
+     */
+    private TextEncoding encodeLaidOut(TextEncoder e, List<String> phrases, List<Truncation> truncations) {
+        int total = e.tokenLength();
+        int per = total / phrases.size();
+        List<TextEncoding> parts = new ArrayList<>();
+        int tokens = 0;
+        for (String phrase : phrases) {
+            TextEncoding p = cached(textCache, e.role() + "\u0000phrase " + per + "\u0000" + phrase,
+                    () -> e.encodePhrase(phrase, per), "text encoder '" + e.role() + "'");
+            if (p.truncated()) {
+                truncations.add(new Truncation(e.role(), "layout phrase \"" + phrase + "\"", p.droppedText()));
+            }
+            tokens += p.tokens();
+            parts.add(p);
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String role : parts.get(0).conditioning().roles()) {
+            long[] shape = parts.get(0).conditioning().get(role).orElseThrow().shape();
+            if (shape.length < 2 || shape[0] != 1 || shape[1] != per) {
+                throw new EDiffException("text encoder '" + e.role() + "' encoded a phrase into " + role + " of shape "
+                        + java.util.Arrays.toString(shape) + "; expected [1, " + per + ", ...]");
+            }
+            int row = parts.get(0).conditioning().get(role).orElseThrow().size() / per;
+            float[] data = new float[total * row];
+            for (int k = 0; k < parts.size(); k++) {
+                Tensor t = parts.get(k).conditioning().get(role).orElseThrow(() -> new EDiffException(
+                        "text encoder '" + e.role() + "' gave phrases different roles"));
+                if (t.size() != per * row) {
+                    throw new EDiffException("text encoder '" + e.role() + "' encoded phrases into " + role
+                            + " of different shapes");
+                }
+                t.copyTo(data, k * per * row);
+            }
+            shape[1] = total;
+            out.put(role, Tensor.of(data, shape));
+        }
+        if (!out.keySet().containsAll(e.off().conditioning().roles())) {
+            TextEncoding joined = encode(e, String.join(", ", phrases));
+            joined.conditioning().tensors().forEach(out::putIfAbsent);
+            if (joined.truncated()) {
+                truncations.add(new Truncation(e.role(), "joined layout phrases", joined.droppedText()));
+            }
+        }
+        return new TextEncoding(Conditioning.of(out), tokens, "");
     }
 
     private TextEncoding encodeNegative(TextEncoder e, String text, boolean given) {

@@ -208,6 +208,15 @@ public final class EDiff implements AutoCloseable {
         return conditioner.textEncoders();
     }
 
+    /**
+     * {@return the model's prompt layout, if it declares one}: prompts naming two of its objects are
+     * encoded as one phrase per object with its cell, unless the request switches it off
+     * ({@link Request.Builder#layout(boolean)})
+     */
+    public Optional<dev.ediff.core.text.PromptLayout> layout() {
+        return Optional.ofNullable(conditioner.layout());
+    }
+
     /** {@return the number of prompt encodings served from the cache so far} */
     public long textCacheHits() {
         return conditioner.textCacheHits();
@@ -294,8 +303,10 @@ public final class EDiff implements AutoCloseable {
             results.add(keep ? r : new StageResult(r.stage(), List.of(), r.sampler(), r.steps(), r.guidance(),
                     r.sigmas(), r.evaluations(), r.total(), r.modelTime()));
         }
-        Map<String, String> params = GenerationParameters.write(name, plan, !conditioner.textEncoders().isEmpty());
-        return new Generation(results, branches.truncations(), params, Duration.ofNanos(System.nanoTime() - start));
+        Map<String, String> params = GenerationParameters.write(name, plan, !conditioner.textEncoders().isEmpty(),
+                conditioner.layout() != null, branches.layoutPhrases());
+        return new Generation(results, branches.truncations(), params, Duration.ofNanos(System.nanoTime() - start),
+                branches.layoutPhrases());
     }
 
     /**

@@ -28,6 +28,7 @@ public final class EDiffBuilder {
     private final List<Stage> stages = new ArrayList<>();
     private final Map<String, TextEncoder> textEncoders = new LinkedHashMap<>();
     private ImageEncoder imageEncoder;
+    private dev.ediff.core.text.PromptLayout layout;
     private final List<AutoCloseable> owned = new ArrayList<>();
     private final List<SharedResources> shared = new ArrayList<>();
     private final Stage.Builder single;
@@ -49,6 +50,7 @@ public final class EDiffBuilder {
         this.textEncoders.putAll(conditioner.textEncoders());
         this.imageEncoder = conditioner.imageEncoder();
         this.cacheSize = conditioner.cacheSize();
+        this.layout = conditioner.layout();
         this.shared.addAll(shared);
     }
 
@@ -179,6 +181,19 @@ public final class EDiffBuilder {
     }
 
     /**
+     * The model's prompt layout: prompts naming two objects of its vocabulary are encoded as one
+     * phrase per object, each with its cell ({@link dev.ediff.api.Request.Builder#layout(boolean)}).
+     * Needs text encoders that implement {@link TextEncoder#encodePhrase}.
+     *
+     * @param promptLayout the layout, or null for none (the default: prompts are encoded whole)
+     * @return this builder
+     */
+    public EDiffBuilder layout(dev.ediff.core.text.PromptLayout promptLayout) {
+        this.layout = promptLayout;
+        return this;
+    }
+
+    /**
      * How many prompt encodings to cache (default 256; style embeddings get an eighth).
      *
      * @param entries at least 1
@@ -238,6 +253,6 @@ public final class EDiffBuilder {
             owned.clear();
         }
         SharedResources.acquireAll(shared);
-        return new EDiff(name, all, new Conditioner(textEncoders, imageEncoder, cacheSize), shared);
+        return new EDiff(name, all, new Conditioner(textEncoders, imageEncoder, cacheSize, layout), shared);
     }
 }

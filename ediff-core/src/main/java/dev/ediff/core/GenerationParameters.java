@@ -24,7 +24,9 @@ import java.util.StringJoiner;
  * regenerates the same images, bit for bit, on the same model.
  *
  * <p>Keys: {@code prompt}, {@code negative_prompt}, {@code seed} (of image 0), {@code count},
- * {@code t5}, {@code clip}, {@code style_strength}, {@code style_image}, {@code paint.N.phrase},
+ * {@code t5}, {@code clip}, {@code layout} and {@code layout_phrases} (a model with a prompt layout
+ * only: whether the request allowed it, and the phrases encoded, joined by {@code " | "}, when it
+ * applied), {@code style_strength}, {@code style_image}, {@code paint.N.phrase},
  * {@code paint.N.mask}, {@code paint.N.weight}, {@code stages}, {@code model}, {@code software};
  * per stage {@code STAGE.sampler} (with its options, e.g. {@code heun(s_churn=0.0,...)}),
  * {@code STAGE.steps}, {@code STAGE.guidance}, {@code STAGE.guidance_rescale},
@@ -49,6 +51,12 @@ public final class GenerationParameters {
 
     /** The parameters of what {@code ran} on the model called {@code model}. */
     static Map<String, String> write(String model, GenerationRecord ran, boolean hasTextEncoders) {
+        return write(model, ran, hasTextEncoders, false, List.of());
+    }
+
+    /** As {@link #write(String, GenerationRecord, boolean)} for a model with or without a prompt layout. */
+    static Map<String, String> write(String model, GenerationRecord ran, boolean hasTextEncoders, boolean hasLayout,
+                                     List<String> layoutPhrases) {
         Request r = ran.request();
         Map<String, String> p = new LinkedHashMap<>();
         p.put("prompt", r.prompt());
@@ -64,6 +72,12 @@ public final class GenerationParameters {
         if (hasTextEncoders) {
             p.put("t5", Boolean.toString(r.t5()));
             p.put("clip", Boolean.toString(r.clip()));
+        }
+        if (hasLayout) {
+            p.put("layout", Boolean.toString(r.layout()));
+            if (!layoutPhrases.isEmpty()) {
+                p.put("layout_phrases", String.join(" | ", layoutPhrases));
+            }
         }
         if (r.hasStyle()) {
             p.put("style_strength", Double.toString(r.styleStrength()));
@@ -105,7 +119,7 @@ public final class GenerationParameters {
 
     /**
      * A request that regenerates the images these parameters describe: prompt, seed, count, encoder
-     * toggles, painted words, style strength and, per stage, the sampler with its options, steps,
+     * toggles, the layout toggle, painted words, style strength and, per stage, the sampler with its options, steps,
      * guidance (scale, rescale, interval), the sigmas walked and the augmentation sigma. A style
      * image is referred to by file name only ({@code style_image}, resolved against the working
      * directory); give it again with {@code .style(...)} when it lives elsewhere.
@@ -131,6 +145,9 @@ public final class GenerationParameters {
         }
         if (parameters.containsKey("clip")) {
             b.clip(in.bool("clip"));
+        }
+        if (parameters.containsKey("layout")) {
+            b.layout(in.bool("layout"));
         }
         if (parameters.containsKey("style_strength")) {
             if (!parameters.containsKey("style_image")) {

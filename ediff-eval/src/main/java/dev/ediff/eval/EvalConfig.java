@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * One row of the quality table: a label and the generation settings, from
  * {@code --config LABEL=key=value,key=value}. Keys: {@code sampler}, {@code steps}, {@code guidance}
- * (of the base stage), {@code t5}, {@code clip} (true/false), {@code until} (last stage to run),
+ * (of the base stage), {@code t5}, {@code clip} (true/false), {@code layout} (true/false: lay two-object
+ * prompts out when the model declares a prompt layout, default true), {@code until} (last stage to run),
  * {@code paint} (true/false: apply the prompt file's paint entries, default true), {@code style}
  * (true/false: apply its style references, default true), {@code style_strength} (default 1),
  * {@code upsample} ({@code bicubic}: run the first stage only and judge its output upsampled to the
@@ -31,19 +32,43 @@ import java.util.Map;
  * @param styleStrength style guidance strength
  * @param bicubic       judge the first stage upsampled (bicubic) instead of the later stages
  * @param model         bundle folder of this row, or null for the command's model
+ * @param layout        lay two-object prompts out (when the model declares a prompt layout)
  */
 public record EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
-                         String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model) {
+                         String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model,
+                         boolean layout) {
+
+    /**
+     * A configuration that lays prompts out when the model declares a layout (as before the
+     * {@code layout} key existed).
+     *
+     * @param label         the row label
+     * @param sampler       sampler name or null
+     * @param steps         steps or null
+     * @param guidance      text guidance or null
+     * @param t5            use the T5 encoder
+     * @param clip          use the CLIP text encoder
+     * @param until         last stage or null
+     * @param paint         apply paint entries
+     * @param style         apply style references
+     * @param styleStrength style guidance strength
+     * @param bicubic       judge the first stage upsampled (bicubic) instead of the later stages
+     * @param model         bundle folder of this row, or null for the command's model
+     */
+    public EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
+                      String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model) {
+        this(label, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic, model, true);
+    }
 
     /** The row of a run without {@code --config}: the bundle's defaults. */
     public static EvalConfig defaults() {
-        return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null);
+        return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null, true);
     }
 
     /** This configuration under another label. */
     public EvalConfig withLabel(String newLabel) {
         return new EvalConfig(newLabel, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic,
-                model);
+                model, layout);
     }
 
     /** Parses {@code LABEL} or {@code LABEL=key=value,key=value}. */
@@ -72,6 +97,7 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
         Double guidance = null;
         boolean t5 = d.t5;
         boolean clip = d.clip;
+        boolean layout = d.layout;
         String until = null;
         boolean paint = d.paint;
         boolean style = d.style;
@@ -93,6 +119,7 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                 case "guidance" -> guidance = number(text, "guidance", v, 0, Guidance.MAX_SCALE, false);
                 case "t5" -> t5 = bool(text, "t5", v);
                 case "clip" -> clip = bool(text, "clip", v);
+                case "layout" -> layout = bool(text, "layout", v);
                 case "until" -> until = nonEmpty(text, "until", v);
                 case "paint" -> paint = bool(text, "paint", v);
                 case "style" -> style = bool(text, "style", v);
@@ -105,13 +132,14 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                 }
                 case "model" -> model = Path.of(nonEmpty(text, "model", v));
                 default -> throw usage(text, "unknown key '" + e.getKey() + "'; keys: sampler, steps, guidance, t5, clip,"
-                        + " until, paint, style, style_strength, upsample, model");
+                        + " layout, until, paint, style, style_strength, upsample, model");
             }
         }
         if (bicubic && until != null) {
             throw usage(text, "upsample=bicubic runs the first stage only; do not combine it with until");
         }
-        return new EvalConfig(label, sampler, steps, guidance, t5, clip, until, paint, style, strength, bicubic, model);
+        return new EvalConfig(label, sampler, steps, guidance, t5, clip, until, paint, style, strength, bicubic, model,
+                layout);
     }
 
     private static EvalException usage(String text, String why) {

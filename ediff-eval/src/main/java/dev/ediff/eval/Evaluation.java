@@ -324,7 +324,8 @@ public final class Evaluation {
     }
 
     static Images64 generate(EDiff ediff, EvalConfig c, PromptFile.Entry e, int count, Path file) {
-        Request.Builder r = Request.prompt(e.prompt()).seed(e.seed()).count(count).t5(c.t5()).clip(c.clip());
+        Request.Builder r = Request.prompt(e.prompt()).seed(e.seed()).count(count).t5(c.t5()).clip(c.clip())
+                .layout(c.layout());
         if (c.sampler() != null) {
             r.sampler(Samplers.byName(c.sampler()));
         }

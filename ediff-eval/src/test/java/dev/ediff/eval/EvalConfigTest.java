@@ -16,7 +16,7 @@ class EvalConfigTest {
     @Test
     void parsesEveryKey() {
         EvalConfig c = EvalConfig.parse("heun10=sampler=heun,steps=10,guidance=3.5,t5=false,clip=true,until=base,"
-                + "paint=false,style=false,style_strength=2,model=/tmp/b");
+                + "paint=false,style=false,style_strength=2,model=/tmp/b,layout=false");
         assertEquals("heun10", c.label());
         assertEquals("heun", c.sampler());
         assertEquals(10, c.steps());
@@ -28,6 +28,9 @@ class EvalConfigTest {
         assertFalse(c.style());
         assertEquals(2, c.styleStrength());
         assertEquals(Path.of("/tmp/b"), c.model());
+        assertFalse(c.layout());
+        assertTrue(EvalConfig.defaults().layout(), "layout on by default");
+        assertTrue(EvalConfig.parse("x=layout=true").layout());
         EvalConfig plain = EvalConfig.parse("just-a-label");
         assertEquals(EvalConfig.defaults().withLabel("just-a-label"), plain);
         assertTrue(EvalConfig.parse("up=upsample=bicubic").bicubic());
@@ -36,7 +39,7 @@ class EvalConfigTest {
 
     @Test
     void refusesBadValues() {
-        for (String bad : List.of("=steps=3", "a=steps=0", "a=steps=x", "a=sampler=nope", "a=t5=yes", "a=colour=red",
+        for (String bad : List.of("=steps=3", "a=steps=0", "a=steps=x", "a=sampler=nope", "a=t5=yes", "a=layout=no", "a=colour=red",
                 "a=steps=3,steps=4", "a=upsample=lanczos", "a=upsample=bicubic,until=base", "a=guidance=-1", "a=steps",
                 "a=steps=1001", "a=steps=2147483647", "a=guidance=1e308", "a=guidance=NaN", "a=style_strength=11")) {
             EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);

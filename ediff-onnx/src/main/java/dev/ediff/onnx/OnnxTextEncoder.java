@@ -68,6 +68,7 @@ public final class OnnxTextEncoder implements TextEncoder {
     private final Tokenizer tokenizer;
     private final Config config;
     private final boolean int32Ids;
+    private final boolean dynamicLength;
     private final TextEncoding off;
 
     private OnnxTextEncoder(OnnxModel model, Tokenizer tokenizer, Config config) {
@@ -78,6 +79,7 @@ public final class OnnxTextEncoder implements TextEncoder {
             long[] ids = model.require(true, config.inputIds(), "token ids", 2, IDS);
             checkDim(ids, 1, config.maxTokens(), "input '" + config.inputIds() + "' length", "max_tokens");
             int32Ids = inputType(config.inputIds()) == OnnxJavaType.INT32;
+            dynamicLength = ids[1] < 0;
             config.attentionMaskInput().ifPresent(m -> {
                 model.require(true, m, "attention mask", 2, IDS);
                 if (inputType(m) != inputType(config.inputIds())) {
@@ -240,6 +242,43 @@ public final class OnnxTextEncoder implements TextEncoder {
         if (out.length > 1) {
             c.put(Conditioning.CLIP_POOLED, Tensor.of(out[1], 1, config.dim()));
         }
+        return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The phrase is tokenized at {@code length} ids. A model whose sequence length is dynamic
+     * runs on those ids. A model with a fixed length gets them padded with the tokenizer's padding
+     * id, masked out, to {@link Config#maxTokens}, and its first {@code length} token states are
+     * kept, which equals running it at {@code length} when the later positions cannot reach the
+     * earlier ones (CLIP's attention is causal; an attention mask hides the padding from T5).
+     */
+    @Override
+    public TextEncoding encodePhrase(String text, int length) {
+        int n = config.maxTokens();
+        if (length < 1 || length > n) {
+            throw new IllegalArgumentException("a phrase of the " + config.role() + " encoder gets 1.." + n
+                    + " token positions, not " + length);
+        }
+        Encoding e = tokenizer.encode(text, length);
+        int[] ids = e.ids();
+        int[] mask = e.attentionMask();
+        if (!dynamicLength) {
+            ids = java.util.Arrays.copyOf(ids, n);
+            mask = java.util.Arrays.copyOf(mask, n);
+            java.util.Arrays.fill(ids, length, n, tokenizer.specialIds().pad());
+        }
+        float[] states = run(ids, mask, config.tokensOutput())[0];
+        float[] maskF = new float[length];
+        for (int i = 0; i < length; i++) {
+            maskF[i] = mask[i];
+        }
+        boolean clip = config.role().equals(CLIP);
+        Map<String, Tensor> c = new LinkedHashMap<>();
+        c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS,
+                Tensor.of(java.util.Arrays.copyOf(states, length * config.dim()), 1, length, config.dim()));
+        c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, length));
         return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
     }
 

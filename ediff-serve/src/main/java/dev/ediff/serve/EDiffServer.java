@@ -74,7 +74,7 @@ import java.util.regex.Pattern;
  *   <li>{@code POST /api/tokens {"prompt", "phrases": [..]}}: the prompt's words, each encoder's tokens,
  *       and each phrase's token span per encoder;</li>
  *   <li>{@code POST /api/generate {prompt, negativePrompt, seed, count, steps, sampler, guidance, t5, clip,
- *       style: {image, strength}, paints: [{phrase, weight, mask}]}} (images as data URLs): 202 with the job id,
+ *       layout, style: {image, strength}, paints: [{phrase, weight, mask}]}} (images as data URLs): 202 with the job id,
  *       400 naming a bad field, 429 when the queue is full;</li>
  *   <li>{@code GET /api/jobs/ID}: state, latest progress, painted regions, images and parameters;</li>
  *   <li>{@code GET /api/jobs/ID/events}: the same as server-sent events ({@code status} events, a last {@code end});</li>

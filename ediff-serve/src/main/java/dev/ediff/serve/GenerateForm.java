@@ -34,7 +34,7 @@ import java.util.Set;
 record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
 
     private static final Set<String> FIELDS = Set.of("prompt", "negativePrompt", "seed", "count", "steps", "sampler",
-            "guidance", "t5", "clip", "style", "paints");
+            "guidance", "t5", "clip", "layout", "style", "paints");
     /** The longest prompt or negative prompt accepted, in characters (encoders see a few dozen tokens). */
     static final int MAX_PROMPT_CHARS = 4000;
     /** The grid on which a mask's box and coverage are measured (relative coordinates come out of it). */
@@ -66,7 +66,7 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
         }
         boolean t5 = bool(body, "t5", true);
         boolean clip = bool(body, "clip", true);
-        r.t5(t5).clip(clip);
+        r.t5(t5).clip(clip).layout(bool(body, "layout", true));
         JsonNode seed = body.get("seed");
         if (seed != null && !seed.isNull()) {
             if (!seed.canConvertToLong() || !seed.isIntegralNumber()) {

@@ -233,6 +233,7 @@ class EDiffServerTest {
         cases.put("guidance", shortRequest().put("guidance", "strong"));
         cases.put("seed", shortRequest().put("seed", 1.5));
         cases.put("t5", shortRequest().put("t5", "yes"));
+        cases.put("layout", shortRequest().put("layout", "no"));
         cases.put("colour", shortRequest().put("colour", "red"));
         ObjectNode style = shortRequest();
         style.putObject("style").put("image", ServerFixture.dataUrl(tiny)).put("strength", 1.0);

@@ -3,6 +3,7 @@ package dev.ediff.onnx.bundle;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.ediff.core.text.JsonTrees;
+import dev.ediff.core.text.PromptLayout;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -20,7 +21,8 @@ import java.util.Set;
  * what it should be. Parsing touches no other file.
  */
 public record Manifest(String name, String description, List<TextEncoderSpec> textEncoders,
-                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages, Map<String, String> sha256) {
+                       Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages, Map<String, String> sha256,
+                       Optional<PromptLayout> layout) {
 
     /**
      * Builds a manifest.
@@ -32,9 +34,26 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
      * @param stages       the stages, base first
      * @param sha256       expected SHA-256 digests (64 lowercase hex digits) by bundle-relative file path;
      *               files without an entry are not verified
+     * @param layout       the prompt layout (the {@code "layout"} block), if the model declares one
      */
     public Manifest {
         sha256 = Map.copyOf(sha256);
+        java.util.Objects.requireNonNull(layout, "layout");
+    }
+
+    /**
+     * Builds a manifest without a prompt layout.
+     *
+     * @param name         the model's name
+     * @param description  a line about the model (may be empty)
+     * @param textEncoders the text encoders, in manifest order
+     * @param imageEncoder the style image encoder, if any
+     * @param stages       the stages, base first
+     * @param sha256       expected SHA-256 digests by bundle-relative file path
+     */
+    public Manifest(String name, String description, List<TextEncoderSpec> textEncoders,
+                    Optional<ImageEncoderSpec> imageEncoder, List<StageSpec> stages, Map<String, String> sha256) {
+        this(name, description, textEncoders, imageEncoder, stages, sha256, Optional.empty());
     }
 
     /** The manifest's file name inside a bundle. */
@@ -109,7 +128,7 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
     }
 
     private static final Set<String> ROOT_FIELDS = Set.of("format_version", "name", "description", "text_encoders",
-            "image_encoder", "stages", "sha256");
+            "image_encoder", "stages", "sha256", "layout");
 
     private static final java.util.regex.Pattern SHA256 = java.util.regex.Pattern.compile("[0-9a-f]{64}");
 
@@ -190,7 +209,70 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
                 digests.put(e.getKey(), e.getValue().asText());
             }
         }
-        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages), digests);
+        Optional<PromptLayout> layout = Optional.empty();
+        JsonNode lo = root.get("layout");
+        if (lo != null && !lo.isNull()) {
+            if (encoders.isEmpty()) {
+                throw new BundleException(where + ": 'layout' lays prompts out for the text encoders, but the manifest"
+                        + " has no text_encoders; remove 'layout' or add the encoders");
+            }
+            for (int i = 0; i < encoders.size(); i++) {
+                if (encoders.get(i).maxTokens() < 4) {
+                    throw new BundleException(where + ": 'layout' encodes two phrases in half the tokens each, so"
+                            + " text_encoders[" + i + "].max_tokens must be at least 4, got " + encoders.get(i).maxTokens());
+                }
+            }
+            layout = Optional.of(layout(r, lo));
+        }
+        return new Manifest(name, description, List.copyOf(encoders), image, List.copyOf(stages), digests, layout);
+    }
+
+    private static final Set<String> LAYOUT_FIELDS = Set.of("grid", "nouns", "modifiers", "cells", "relations",
+            "placements");
+
+    /**
+     * The {@code "layout"} block: JSON types checked here (each error names the field), the rest
+     * (cell count, placements in range, lower-case phrases) by {@link PromptLayout}'s constructor.
+     */
+    private static PromptLayout layout(Reader r, JsonNode n) {
+        r.onlyFields(n, "layout", LAYOUT_FIELDS);
+        int grid = r.integer(n, "layout.grid", 1, PromptLayout.MAX_GRID);
+        List<String> nouns = r.strings(r.child(n, "layout", "nouns"), "layout.nouns");
+        List<String> modifiers = n.hasNonNull("modifiers") ? r.strings(n.get("modifiers"), "layout.modifiers") : List.of();
+        JsonNode cellsNode = r.child(n, "layout", "cells");
+        r.array(cellsNode, "layout.cells");
+        List<List<String>> cells = new ArrayList<>();
+        for (int i = 0; i < cellsNode.size(); i++) {
+            cells.add(r.strings(cellsNode.get(i), "layout.cells[" + i + "]"));
+        }
+        Map<String, List<String>> relations = new LinkedHashMap<>();
+        if (n.hasNonNull("relations")) {
+            JsonNode rel = n.get("relations");
+            r.object(rel, "layout.relations");
+            rel.fields().forEachRemaining(e -> relations.put(e.getKey(),
+                    r.strings(e.getValue(), "layout.relations." + e.getKey())));
+        }
+        Map<String, List<Integer>> placements = new LinkedHashMap<>();
+        if (n.hasNonNull("placements")) {
+            JsonNode pl = n.get("placements");
+            r.object(pl, "layout.placements");
+            for (Iterator<Map.Entry<String, JsonNode>> it = pl.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String path = "layout.placements." + e.getKey();
+                JsonNode v = e.getValue();
+                if (!v.isArray() || v.size() != 2 || !v.get(0).canConvertToInt() || !v.get(0).isIntegralNumber()
+                        || !v.get(1).canConvertToInt() || !v.get(1).isIntegralNumber()) {
+                    throw new BundleException(r.where + ": " + path + " must be two cell numbers [cell of A, cell of B]"
+                            + " for a prompt 'A " + e.getKey() + " B', got " + v);
+                }
+                placements.put(e.getKey(), List.of(v.get(0).asInt(), v.get(1).asInt()));
+            }
+        }
+        try {
+            return new PromptLayout(grid, nouns, modifiers, cells, relations, placements);
+        } catch (IllegalArgumentException e) {
+            throw new BundleException(r.where + ": layout." + e.getMessage());
+        }
     }
 
     private static TextEncoderSpec textEncoder(Reader r, JsonNode n, String path) {
@@ -492,6 +574,21 @@ public record Manifest(String name, String description, List<TextEncoderSpec> te
 
         private static String plain(double d) {
             return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
+        }
+
+        /** A JSON array of strings (each may still be empty: the caller checks the contents). */
+        List<String> strings(JsonNode v, String path) {
+            if (v == null || !v.isArray()) {
+                throw new BundleException(where + ": " + path + " must be a JSON array of strings, got " + v);
+            }
+            List<String> out = new ArrayList<>();
+            for (int i = 0; i < v.size(); i++) {
+                if (!v.get(i).isTextual()) {
+                    throw new BundleException(where + ": " + path + "[" + i + "] must be a string, got " + v.get(i));
+                }
+                out.add(v.get(i).asText());
+            }
+            return out;
         }
 
         double[] triple(JsonNode n, String path) {

@@ -321,6 +321,7 @@ public final class ModelBundle {
                 encoders.put(m.textEncoders().get(i).role(), e);
                 b.textEncoder(e).owning(e);
             }
+            m.layout().ifPresent(b::layout);
             if (imageStep != null) {
                 Optional<OnnxImageEncoder> eager = steps.take(imageStep);
                 ImageEncoder e = eager.isPresent() ? eager.get() : new LazyImageEncoder(openImageEncoder, ie.get().dim());
