@@ -89,6 +89,8 @@ RECOVER = {"e1_high": ("base", "ediff-examples/src/main/resources/dev/ediff/mode
 MINI2_COMMIT = "8c5ec54"   # the commit whose bundle holds the [mini-2] models
 SOURCES_M4 = {"base/high": ["m4_high"], "base/mid": ["m4_mid"], "base/low": ["m4_low"],
               "baseline/base": ["m4_base"], "sr/sr": ["sr_one", "sr"]}
+SOURCES_M5 = {"base/high": ["m5_high"], "base/mid": ["m5_mid"], "base/low": ["m4_low"],
+              "baseline/base": ["m5_base"], "sr/sr": ["sr_one", "sr"]}
 SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_mid", "e2_mid"],
               "base/low": ["m3_low", "e2_low"], "baseline/base": ["m3_base2", "m3_base", "baseline"],
               "sr/sr": ["sr_one", "sr"]}
@@ -96,7 +98,7 @@ SOURCES_M3 = {"base/high": ["m3_high2", "m3_high", "e1_high"], "base/mid": ["m3_
 
 def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip: float = 0.3, single_repeat: int = 3,
             high3: int = 0, pair_repeat: int = 3, p_clip3: float = 0.5, high4: int = 0, ground: float = 0.05,
-            phrases: tuple = (), seed: int = 31, batch: int = 64) -> list:
+            phrases: tuple = (), phrases2: tuple = (), seed: int = 31, batch: int = 64) -> list:
     """[mini-3] on top of the [mini-2] tree: each expert fine-tuned on its own interval of the new
     split. High (log-uniform on [2, 80], where layout is decided): captions that state a cell or
     relation whenever the image has one; `m3_high` on all images, then `m3_high2` with the
@@ -134,7 +136,26 @@ def plan_m3(high: int, high2: int, mid: int, low: int, base1: int = 160, p_clip:
             dict(ft, name="m3_base", parent="baseline", steps=base1, lo=0.0, hi=INF, dist=mix1, seed=seed + 4),
             dict(ft, name="m3_base2", parent="m3_base", steps=high + high2 + mid + low - base1, lo=0.0, hi=INF,
                  dist=mix2, single_repeat=single_repeat, seed=seed + 6)] + high3_phases + high4_phases \
-        + (plan_phrases(ft, *phrases, single_repeat=single_repeat, seed=seed) if phrases else [])
+        + (plan_phrases(ft, *phrases, single_repeat=single_repeat, seed=seed) if phrases else []) \
+        + (plan_phrases2(ft, *phrases2, single_repeat=single_repeat, seed=seed) if phrases2 else [])
+
+
+# session 6: the validation prompts (mini2.evaluate --splits) said the m4 mid expert draws extra
+# copies of the object on [1, 2) where the high expert does not (count 73% -> 92% routed at 1.0)
+SPLITS_M5 = [0.5, 1.0]
+
+
+def plan_phrases2(ft: dict, high: int, mid: int, single_repeat: int = 3, pair_repeat: int = 2,
+                  seed: int = 31) -> list:
+    """Round 2 of the per-phrase phases with the split moved to SPLITS_M5: m4_high continued on
+    [1, 80] (log-uniform), m4_mid on [0.5, 1); low unchanged; the baseline m4_base continued for
+    the same steps on the mixture of the two new intervals."""
+    s1, s2 = SPLITS_M5
+    pp = dict(ft, phrases=True, single_repeat=single_repeat, pair_repeat=pair_repeat)
+    mix = [(high, s2, 80.0, "loguniform"), (mid, s1, s2, "lognormal")]
+    return [dict(pp, name="m5_high", parent="m4_high", steps=high, lo=s2, hi=80.0, dist="loguniform", seed=seed + 21),
+            dict(pp, name="m5_mid", parent="m4_mid", steps=mid, lo=s1, hi=s2, dist="lognormal", seed=seed + 22),
+            dict(pp, name="m5_base", parent="m4_base", steps=high + mid, lo=0.0, hi=INF, dist=mix, seed=seed + 24)]
 
 
 def plan_phrases(ft: dict, high: int, mid: int, low: int, single_repeat: int = 3, pair_repeat: int = 2,
@@ -272,6 +293,9 @@ def main() -> None:
     ap.add_argument("--phrases", default=None, metavar="HIGH,MID,LOW",
                     help="plan m3: add the per-phrase phases m4_high/m4_mid/m4_low (and m4_base with their sum) "
                          "with these steps; the export's experts and baseline are then the m4 models")
+    ap.add_argument("--phrases2", default=None, metavar="HIGH,MID",
+                    help="with --phrases: round 2 (m5_high, m5_mid, m5_base) with the split moved to SPLITS_M5; "
+                         "the export's experts and baseline are then the m5 models (low: m4_low) and the split SPLITS_M5")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.smoke:
@@ -293,7 +317,11 @@ def main() -> None:
         cfg["splits"] = SPLITS_M3
         full = plan(**PLANS["full"])
         phr = tuple(int(v) for v in args.phrases.split(",")) if args.phrases else ()
-        phases = full + plan_m3(**PLANS["m3"], high3=args.high3, high4=args.high4, ground=args.ground, phrases=phr)
+        phr2 = tuple(int(v) for v in args.phrases2.split(",")) if args.phrases2 else ()
+        phases = full + plan_m3(**PLANS["m3"], high3=args.high3, high4=args.high4, ground=args.ground, phrases=phr,
+                                phrases2=phr2)
+        if phr2:
+            cfg["splits"] = SPLITS_M5
         if args.recover:
             recover_mini2(work, args.recover, full)
         if args.recover_m3:
@@ -310,7 +338,7 @@ def main() -> None:
         only = set(args.only.split(",")) if args.only else None
         if m3:   # only what the m3 models (or the ones named by --only) still need
             targets = {"m3_high4", "m3_high3", "m3_high2", "m3_mid", "m3_low", "m3_base2", "sr_one",
-                       "m4_high", "m4_mid", "m4_low", "m4_base"}
+                       "m4_high", "m4_mid", "m4_low", "m4_base", "m5_high", "m5_mid", "m5_base"}
             only = needed(phases, work, targets & only if only else targets) or {"-"}
         for ph in phases:
             if only and ph["name"] not in only:
@@ -335,7 +363,7 @@ def main() -> None:
     if args.high4:
         sources = dict(SOURCES_M3, **{"base/high": ["m3_high4"] + SOURCES_M3["base/high"]})
     if args.phrases:
-        sources = SOURCES_M4
+        sources = SOURCES_M5 if args.phrases2 else SOURCES_M4
     report = ex.export_all(cfg, work, den_dir, sources if m3 else None)
     if args.smoke:
         ex.assemble(cfg, export_dir, den_dir, os.path.join(work, "bundle"), sr=args.sr)

@@ -68,7 +68,15 @@ def score(prompts: List[Dict], images_u8: np.ndarray, judge: str) -> Dict:
         po.append(bool(pair))
         if pair and spec.get("relation"):
             pr.append(any(spec["relation"] in data.relations_between(lab["objects"][a], lab["objects"][b]) for a, b in pair))
+    n_found = [len(decode(pred, i)["objects"]) for i, p in enumerate(prompts) if len(p["spec"]["objects"]) == 1]
     out = {"prompt_accuracy": float(np.mean(ok)), "n": len(prompts)}
+    for name, want in (("single_with_cell_accuracy", True), ("single_without_cell_accuracy", False)):
+        sel = [ok[i] for i, p in enumerate(prompts)
+               if len(p["spec"]["objects"]) == 1 and (p["spec"]["objects"][0]["cell"] is not None) == want]
+        if sel:
+            out[name] = float(np.mean(sel))
+    if n_found:
+        out["single_objects_found"] = {str(k): n_found.count(k) for k in sorted(set(n_found))}
     if pc:
         out.update(pair_two_objects=float(np.mean(pc)), pair_both_right=float(np.mean(po)),
                    pair_relation_given_both=float(np.mean(pr)) if pr else None)
@@ -126,6 +134,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save", default=None, help="write a PNG grid here")
     ap.add_argument("--prompts", default=None, help="a prompt list (all of it); default: --n of the held-out prompts")
+    ap.add_argument("--splits", default=None, help="LOW,HIGH: route at these noise levels instead of the plan's")
     ap.add_argument("--layout", action="store_true", help="two-object prompts as per-phrase input with planned cells")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -143,6 +152,8 @@ def main() -> None:
     if args.which in trees:
         if args.which != "experts":
             s1, s2 = SPLITS_M3
+        if args.splits:
+            s1, s2 = map(float, args.splits.split(","))
         ms = {k: load(work, v) for k, v in trees[args.which].items()}
         pick = routed([(0.0, s1, ms["low"][0]), (s1, s2, ms["mid"][0]), (s2, float("inf"), ms["high"][0])])
         steps_info = {k: v[1] for k, v in ms.items()}
