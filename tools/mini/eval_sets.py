@@ -6,7 +6,8 @@ Into tools/mini/work/eval/ (git-ignored, regenerated deterministically):
   real/NNNN.png + real/labels.jsonl   500 real test images and what they show (every cell stated):
                                      the ceiling row and the Frechet-distance reference
   paint.jsonl                        the 50 held-out one-object prompts that state no position, each
-                                     with a paint box on one 3x3 cell (paint-with-words placement)
+                                     with a paint box on one 3x3 cell (paint-with-words placement), weight 0.6
+  paint-w1.5.jsonl                   the same boxes at weight 1.5
   style.jsonl + style_refs/*.png     50 held-out prompts, each with a style reference image (a real
                                      test image whose background pattern and tint the output should take)
 """
@@ -47,18 +48,20 @@ def main() -> None:
             f.write(json.dumps({"prompt": cap, "seed": i, "spec": spec_of(labels), "file": name}) + "\n")
 
     held = [json.loads(l) for l in open(os.path.join(HERE, "prompts", "heldout.jsonl"))]
-    rng = np.random.default_rng(7)
-    with open(os.path.join(OUT, "paint.jsonl"), "w") as f:
-        for h in held:
-            objs = h["spec"]["objects"]
-            if len(objs) != 1 or objs[0]["cell"] is not None:
-                continue
-            cell = int(rng.integers(9))
-            r, c = divmod(cell, 3)
-            phrase = f"{objs[0]['colour']} {objs[0]['shape']}"
-            f.write(json.dumps({"prompt": h["prompt"], "seed": h["seed"], "spec": h["spec"],
-                                "paint": {"phrase": phrase, "box": [c / 3, r / 3, (c + 1) / 3, (r + 1) / 3],
-                                          "shape": "rect", "weight": 0.6}}) + "\n")
+    # the same painted cells at two weights (paint.jsonl: 0.6; paint-w1.5.jsonl: 1.5)
+    for weight, name in ((0.6, "paint.jsonl"), (1.5, "paint-w1.5.jsonl")):
+        rng = np.random.default_rng(7)
+        with open(os.path.join(OUT, name), "w") as f:
+            for h in held:
+                objs = h["spec"]["objects"]
+                if len(objs) != 1 or objs[0]["cell"] is not None:
+                    continue
+                cell = int(rng.integers(9))
+                r, c = divmod(cell, 3)
+                phrase = f"{objs[0]['colour']} {objs[0]['shape']}"
+                f.write(json.dumps({"prompt": h["prompt"], "seed": h["seed"], "spec": h["spec"],
+                                    "paint": {"phrase": phrase, "box": [c / 3, r / 3, (c + 1) / 3, (r + 1) / 3],
+                                              "shape": "rect", "weight": weight}}) + "\n")
     with open(os.path.join(OUT, "style.jsonl"), "w") as f:
         singles = [h for h in held if len(h["spec"]["objects"]) == 1 and h["spec"]["objects"][0]["cell"] is not None]
         for k, h in enumerate(singles[:50]):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The [mini-2] quality table, made by the SDK's `ediff eval` command on the default bundle.
+# The quality table ([mini-2], [mini-3]), made by the SDK's `ediff eval` command on the default bundle.
 # Needs: the SDK built (mvn -B -q package -DskipTests), the evaluation sets
 # (tools/mini/.venv/bin/python tools/mini/eval_sets.py), and for the baseline row the baseline bundle
 # (tools/mini/build_denoisers.sh --export-only --baseline-bundle work/bundles/baseline
@@ -15,16 +15,18 @@ SR_OTHER="${SR_OTHER:-tools/mini/work/bundles/sr_other}"   # the bundle with the
 JOBS="${JOBS:-2}"
 run() { local out=$1; shift; echo "== $out"; java -jar "$JAR" eval --jobs "$JOBS" "$@" | tee "$EVAL/table-$out.md"; }
 
-# experts vs baseline, encoders, samplers x steps (base stage, 32x32, held-out prompts)
-configs=(--config "experts dpm++2m 20=until=base,sampler=dpmpp_2m,steps=20")
+# experts vs baseline, encoders, the layout step, steps (base stage, 32x32, held-out prompts)
+configs=(--config "experts dpm++2m 20=until=base,sampler=dpmpp_2m,steps=20"
+         --config "experts, no layout=until=base,sampler=dpmpp_2m,steps=20,layout=false")
 [ -d "$BASELINE" ] && configs+=(--config "baseline dpm++2m 20=until=base,sampler=dpmpp_2m,steps=20,model=$BASELINE")
 configs+=(--config "T5 only=until=base,sampler=dpmpp_2m,steps=20,clip=false"
           --config "CLIP only=until=base,sampler=dpmpp_2m,steps=20,t5=false"
           --config "no text (uncond)=until=base,sampler=dpmpp_2m,steps=20,t5=false,clip=false")
-for s in 10 20 35; do
-  configs+=(--config "heun $s=until=base,sampler=heun,steps=$s")
-  # dpm++2m 20 is the first row
-  [ "$s" = 20 ] || configs+=(--config "dpm++2m $s=until=base,sampler=dpmpp_2m,steps=$s")
+for s in 10 35; do
+  configs+=(--config "dpm++2m $s=until=base,sampler=dpmpp_2m,steps=$s")
+  if [ -d "$BASELINE" ]; then
+    configs+=(--config "baseline dpm++2m $s=until=base,sampler=dpmpp_2m,steps=$s,model=$BASELINE")
+  fi
 done
 run main tools/mini/prompts/heldout.jsonl --limit "$LIMIT" --real "$EVAL/real" "${configs[@]}"
 
@@ -36,6 +38,7 @@ run sr tools/mini/prompts/heldout.jsonl --limit "${SR_LIMIT:-$LIMIT}" "${sr[@]}"
 
 # paint-with-words: prompts that state no position, object painted into one cell
 run paint "$EVAL/paint.jsonl" --config "painted=until=base,paint=true" --config "not painted=until=base,paint=false"
+run paint-w1.5 "$EVAL/paint-w1.5.jsonl" --config "painted, weight 1.5=until=base,paint=true"
 
 # style: reference image's background pattern and tint
 run style "$EVAL/style.jsonl" --limit "$LIMIT" --config "with style=until=base,style=true" \
