@@ -58,7 +58,9 @@ final class Conditioner {
     Conditioner(Map<String, TextEncoder> textEncoders, ImageEncoder imageEncoder, int cacheSize, PromptLayout layout) {
         this.layout = layout;
         this.cacheSize = cacheSize;
-        this.textEncoders = Map.copyOf(textEncoders);
+        // the declared order, so that truncations are reported in the same order on every run
+        // (Map.copyOf iterates in an order that changes from one JVM to the next)
+        this.textEncoders = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(textEncoders));
         this.imageEncoder = imageEncoder;
         this.textCache = CacheBuilder.newBuilder().maximumSize(cacheSize).recordStats().build();
         this.styleCache = CacheBuilder.newBuilder().maximumSize(Math.max(1, cacheSize / 8)).build();
