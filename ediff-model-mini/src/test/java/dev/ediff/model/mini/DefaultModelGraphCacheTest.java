@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The optimized-graph cache on the shipped model's graphs (which ONNX Runtime rewrites more than
  * the test kit's fixture: convolutions in its blocked layout): the full two-stage generation with
  * the cache cold (entries written) and warm (sessions opened from the entries, optimization off)
- * gives pixels bit-identical to the cache turned off. Uses its own cache folder.
+ * gives pixels bit-identical to the cache turned off; the entries are in the ORT format. Uses its
+ * own cache folder.
  */
 class DefaultModelGraphCacheTest {
 
@@ -62,6 +63,7 @@ class DefaultModelGraphCacheTest {
             Map<Path, FileTime> written = entries(dir);
             // T5, CLIP text, three base experts, SR (the image encoder opens on a first style image)
             assertEquals(6, written.size(), written::toString);
+            assertEquals(true, written.keySet().stream().allMatch(p -> p.toString().endsWith(".ort")), written::toString);
             assertArrayEquals(off, generate(on), "warm cache");
             assertEquals(written, entries(dir), "the warm open read the entries and wrote none");
         } finally {

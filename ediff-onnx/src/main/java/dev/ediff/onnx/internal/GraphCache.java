@@ -34,12 +34,19 @@ import java.util.zip.CRC32C;
  * <p>An entry is one file in {@code <cache root>/graphs/} (the root is {@link NativeLibrary}'s:
  * {@code ediff.cache.dir}, else {@code $XDG_CACHE_HOME/ediff}, else {@code ~/.cache/ediff}; the
  * system property {@value #DIR_PROPERTY} names another folder), named
- * {@code <key>-<length>-<crc32c>.onnx}: the key is a hash of the model's sha256 (given by the
+ * {@code <key>-<length>-<crc32c>.ort} (ONNX Runtime's own ORT format; see {@link #FORMAT_PROPERTY}): the key is a hash of the model's sha256 (given by the
  * caller, who verified it), ONNX Runtime's version, the session options that reach ONNX Runtime,
  * and the CPU (model name and flags from {@code /proc/cpuinfo}, the OS and architecture), since a
  * graph optimized at the full level may hold rewrites for this CPU's instruction set. The length
  * and checksum in the name reject a truncated or damaged file. Entries are written under a
  * temporary name and renamed into place.
+ *
+ * <p>An ORT-format entry is mapped and ONNX Runtime builds the session on the mapped bytes
+ * themselves ({@code session.use_ort_model_bytes_directly} and
+ * {@code session.use_ort_model_bytes_for_initializers}): no copy of the graph or of its weights is
+ * made, so the mapping belongs to the session and is released after it ({@link Created#graph()},
+ * {@link SessionOpener#close}). Measured against ONNX-format entries in {@code docs/PERFORMANCE.md}
+ * ("Session 6").
  *
  * <p>Any failure (a damaged entry, ONNX Runtime refusing it, a folder that cannot be written)
  * falls back to opening the model as if there were no cache: a damaged or refused entry is deleted
@@ -54,6 +61,12 @@ public final class GraphCache {
     public static final String PROPERTY = "ediff.graphCache";
     /** The system property naming the cache folder (tests use a temporary one). */
     public static final String DIR_PROPERTY = "ediff.graphCache.dir";
+
+    /**
+     * The system property choosing the entries' format: {@code ort} (the default) or {@code onnx}
+     * (the ONNX-format entries of earlier versions, copied by ONNX Runtime; kept to compare the two).
+     */
+    public static final String FORMAT_PROPERTY = "ediff.graphCache.format";
 
     /** The digest the next {@link #take()} on this thread returns (see {@link #withDigest}). */
     private static final ThreadLocal<String> PENDING = new ThreadLocal<>();
@@ -151,25 +164,38 @@ public final class GraphCache {
     static Created open(OrtEnvironment env, String model, SessionOpener.Loader loader, SessionConfig config,
                         String sha256) throws OrtException {
         Path dir = folder();
-        String key = key(env, config, sha256);
-        Path entry = find(dir, key);
+        boolean ort = ortFormat();
+        String ext = ort ? ".ort" : ".onnx";
+        String key = key(env, config, sha256, ort);
+        Path entry = find(dir, key, ext);
         if (entry != null) {
             // Mapped, not read onto the heap: in a fresh JVM, reading the default model's 29 MB of
             // graphs into arrays cost ~170 ms of CPU, most of what the cache saves.
-            ByteBuffer graph = map(entry);
+            ByteBuffer graph = map(entry, ext);
             if (graph != null) {
                 OrtSession.SessionOptions options = SessionOpener.baseOptions(config);
+                boolean kept = false;
                 try {
                     options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+                    if (ort) {
+                        // The session reads the mapped bytes for as long as it lives (no copy of the
+                        // graph or of its weights): the mapping is the session's, freed after it.
+                        options.addConfigEntry("session.load_model_format", "ORT");
+                        options.addConfigEntry("session.use_ort_model_bytes_directly", "1");
+                        options.addConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
+                    }
                     OrtSession s = env.createSession(graph, options);
                     COUNTS.incrementAndGet(0);
-                    return new Created(s, options);
+                    kept = ort;
+                    return new Created(s, options, ort ? graph : null);
                 } catch (OrtException | RuntimeException e) {
                     options.close();
                     LOG.warn("{}: the cached optimized graph {} was refused by ONNX Runtime ({}); deleted, opening the"
                             + " model itself", model, entry, e.getMessage());
                 } finally {
-                    DirectMemory.free(graph); // ONNX Runtime keeps its own copy
+                    if (!kept) {
+                        DirectMemory.free(graph); // an ONNX-format session keeps its own copy
+                    }
                 }
             } else {
                 LOG.warn("{}: the cached optimized graph {} is damaged (length or checksum); deleted, opening the model"
@@ -196,6 +222,7 @@ public final class GraphCache {
         OrtSession session;
         try {
             options.setOptimizedModelFilePath(tmp.toString());
+            options.addConfigEntry("session.save_model_format", ort ? "ORT" : "ONNX");
             // ONNX Runtime warns, once per model, that a graph saved at the full level may only suit this
             // machine: the entry's key holds the CPU, so the warning is not passed on to the user.
             options.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
@@ -207,25 +234,40 @@ public final class GraphCache {
             return plain(env, loader, config);
         }
         try {
-            store(tmp, dir, key);
+            store(tmp, dir, key, ext);
             COUNTS.incrementAndGet(1);
         } catch (IOException | RuntimeException e) {
             LOG.debug("{}: the optimized graph was not cached ({})", model, e.toString());
         } finally {
             deleteQuietly(tmp);
         }
-        return new Created(session, options);
+        return new Created(session, options, null);
     }
 
-    /** A session and its options. */
-    record Created(OrtSession session, OrtSession.SessionOptions options) {
+    /**
+     * A session, its options and the mapped graph it was built on (null when ONNX Runtime made its
+     * own copy): the caller owns all three and frees the graph after closing the session.
+     */
+    record Created(OrtSession session, OrtSession.SessionOptions options, ByteBuffer graph) {
+    }
+
+    /** Whether entries are in the ORT format ({@value #FORMAT_PROPERTY}, default {@code ort}). */
+    static boolean ortFormat() {
+        String f = System.getProperty(FORMAT_PROPERTY, "ort").trim();
+        if (f.equalsIgnoreCase("onnx")) {
+            return false;
+        }
+        if (!f.equalsIgnoreCase("ort")) {
+            LOG.warn("-D{}={} is not a graph format; expected ort or onnx; using ort", FORMAT_PROPERTY, f);
+        }
+        return true;
     }
 
     private static Created plain(OrtEnvironment env, SessionOpener.Loader loader, SessionConfig config)
             throws OrtException {
         OrtSession.SessionOptions options = SessionOpener.baseOptions(config);
         try {
-            return new Created(loader.load(env, options), options);
+            return new Created(loader.load(env, options), options, null);
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw e;
@@ -233,7 +275,7 @@ public final class GraphCache {
     }
 
     /** Checksums the written graph, syncs it and renames it to its entry name; removes older entries of the key. */
-    private static void store(Path tmp, Path dir, String key) throws IOException {
+    private static void store(Path tmp, Path dir, String key, String ext) throws IOException {
         long size = Files.size(tmp);
         if (size == 0) {
             throw new IOException("ONNX Runtime wrote an empty optimized graph");
@@ -248,8 +290,8 @@ public final class GraphCache {
             }
             ch.force(true);
         }
-        Path target = dir.resolve(key + "-" + size + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ".onnx");
-        Path old = find(dir, key);
+        Path target = dir.resolve(key + "-" + size + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ext);
+        Path old = find(dir, key, ext);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -278,11 +320,11 @@ public final class GraphCache {
     }
 
     /** The entry of {@code key}, or null. */
-    private static Path find(Path dir, String key) {
+    private static Path find(Path dir, String key, String ext) {
         if (!Files.isDirectory(dir)) {
             return null;
         }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, key + "-*.onnx")) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, key + "-*" + ext)) {
             for (Path p : s) {
                 return p;
             }
@@ -296,9 +338,9 @@ public final class GraphCache {
      * The entry mapped into memory if its length and checksum match its name (the caller frees
      * it), else null. The mapping is read only; an entry is never written after its rename.
      */
-    private static ByteBuffer map(Path entry) {
+    private static ByteBuffer map(Path entry, String ext) {
         String name = entry.getFileName().toString();
-        String[] parts = name.substring(0, name.length() - ".onnx".length()).split("-");
+        String[] parts = name.substring(0, name.length() - ext.length()).split("-");
         ByteBuffer mapped = null;
         try {
             long size = Long.parseLong(parts[parts.length - 2]);
@@ -332,8 +374,9 @@ public final class GraphCache {
     }
 
     /** The entry key: what the optimized graph depends on. */
-    static String key(OrtEnvironment env, SessionConfig config, String sha256) {
-        String what = String.join("\n", List.of("ediff-graph-cache 1", sha256.toLowerCase(Locale.ROOT),
+    static String key(OrtEnvironment env, SessionConfig config, String sha256, boolean ort) {
+        String what = String.join("\n", List.of(ort ? "ediff-graph-cache 2 ort" : "ediff-graph-cache 1",
+                sha256.toLowerCase(Locale.ROOT),
                 "ort " + env.getVersion(), "level ALL_OPT", "provider cpu",
                 "intra " + config.effectiveIntraOpThreads(), "inter " + config.interOpThreads(),
                 "mode " + config.executionMode(), "arena " + config.cpuArena(), "pattern " + config.memoryPattern(),
