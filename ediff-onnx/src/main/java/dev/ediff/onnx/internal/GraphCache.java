@@ -34,19 +34,21 @@ import java.util.zip.CRC32C;
  * <p>An entry is one file in {@code <cache root>/graphs/} (the root is {@link NativeLibrary}'s:
  * {@code ediff.cache.dir}, else {@code $XDG_CACHE_HOME/ediff}, else {@code ~/.cache/ediff}; the
  * system property {@value #DIR_PROPERTY} names another folder), named
- * {@code <key>-<length>-<crc32c>.ort} (ONNX Runtime's own ORT format; see {@link #FORMAT_PROPERTY}): the key is a hash of the model's sha256 (given by the
+ * {@code <key>-<length>-<crc32c>.onnx} (or {@code .ort}, see {@link #FORMAT_PROPERTY}): the key is a hash of the model's sha256 (given by the
  * caller, who verified it), ONNX Runtime's version, the session options that reach ONNX Runtime,
  * and the CPU (model name and flags from {@code /proc/cpuinfo}, the OS and architecture), since a
  * graph optimized at the full level may hold rewrites for this CPU's instruction set. The length
  * and checksum in the name reject a truncated or damaged file. Entries are written under a
  * temporary name and renamed into place.
  *
- * <p>An ORT-format entry is mapped and ONNX Runtime builds the session on the mapped bytes
- * themselves ({@code session.use_ort_model_bytes_directly} and
- * {@code session.use_ort_model_bytes_for_initializers}): no copy of the graph or of its weights is
- * made, so the mapping belongs to the session and is released after it ({@link Created#graph()},
- * {@link SessionOpener#close}). Measured against ONNX-format entries in {@code docs/PERFORMANCE.md}
- * ("Session 6").
+ * <p>With {@code -D}{@value #FORMAT_PROPERTY}{@code =ort} entries are in ONNX Runtime's ORT format,
+ * mapped, and ONNX Runtime builds the session on the mapped bytes themselves
+ * ({@code session.use_ort_model_bytes_directly} and {@code session.use_ort_model_bytes_for_initializers}):
+ * no copy of the graph or of its weights is made, so the mapping belongs to the session and is
+ * released after it ({@link Created#graph()}, {@link SessionOpener#close}). That opens sessions
+ * faster but they run a few percent slower (the weights are used where they lie in the file), so it
+ * suits start-up-bound processes: the CLI's {@code generate} turns it on; the library's default is
+ * the ONNX format. Measured in {@code docs/PERFORMANCE.md} ("Session 6").
  *
  * <p>Any failure (a damaged entry, ONNX Runtime refusing it, a folder that cannot be written)
  * falls back to opening the model as if there were no cache: a damaged or refused entry is deleted
@@ -63,8 +65,9 @@ public final class GraphCache {
     public static final String DIR_PROPERTY = "ediff.graphCache.dir";
 
     /**
-     * The system property choosing the entries' format: {@code ort} (the default) or {@code onnx}
-     * (the ONNX-format entries of earlier versions, copied by ONNX Runtime; kept to compare the two).
+     * The system property choosing the entries' format: {@code onnx} (the default: ONNX Runtime
+     * copies the graph into the session) or {@code ort} (the session reads the mapped entry in place:
+     * faster to open, a few percent slower to run).
      */
     public static final String FORMAT_PROPERTY = "ediff.graphCache.format";
 
@@ -251,16 +254,16 @@ public final class GraphCache {
     record Created(OrtSession session, OrtSession.SessionOptions options, ByteBuffer graph) {
     }
 
-    /** Whether entries are in the ORT format ({@value #FORMAT_PROPERTY}, default {@code ort}). */
+    /** Whether entries are in the ORT format ({@value #FORMAT_PROPERTY}, default {@code onnx}). */
     static boolean ortFormat() {
-        String f = System.getProperty(FORMAT_PROPERTY, "ort").trim();
-        if (f.equalsIgnoreCase("onnx")) {
-            return false;
+        String f = System.getProperty(FORMAT_PROPERTY, "onnx").trim();
+        if (f.equalsIgnoreCase("ort")) {
+            return true;
         }
-        if (!f.equalsIgnoreCase("ort")) {
-            LOG.warn("-D{}={} is not a graph format; expected ort or onnx; using ort", FORMAT_PROPERTY, f);
+        if (!f.equalsIgnoreCase("onnx")) {
+            LOG.warn("-D{}={} is not a graph format; expected onnx or ort; using onnx", FORMAT_PROPERTY, f);
         }
-        return true;
+        return false;
     }
 
     private static Created plain(OrtEnvironment env, SessionOpener.Loader loader, SessionConfig config)

@@ -32,9 +32,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gives pixels bit-identical to the cache turned off; damaged entries (truncated, a flipped byte,
  * a sound checksum over a graph ONNX Runtime refuses) are detected, deleted and written again,
  * with the same pixels; a cache folder that cannot be written opens normally; no session leaks.
- * Entries are in the ORT format, which the sessions read in place from the mapped file: the
+ * Entries are in the ONNX format by default; in the ORT format ({@value GraphCache#FORMAT_PROPERTY}
+ * {@code =ort}) the sessions read them in place from the mapped file, with the same pixels, and the
  * mappings live exactly as long as the sessions (also under a lazy residency, which releases and
- * reopens them); the ONNX format of earlier versions ({@value GraphCache#FORMAT_PROPERTY}) still works.
+ * reopens them).
  * Every case uses its own temporary cache folder ({@value GraphCache#DIR_PROPERTY}).
  */
 class GraphCacheTest {
@@ -133,7 +134,7 @@ class GraphCacheTest {
         Files.delete(fresh);
         List<Path> written = entries(dir);
         assertEquals(SESSIONS, written.size(), "one entry per model, no temporary files: " + written);
-        assertTrue(written.stream().allMatch(p -> p.getFileName().toString().endsWith(".ort")), written::toString);
+        assertTrue(written.stream().allMatch(p -> p.getFileName().toString().endsWith(".onnx")), written::toString);
 
         c = GraphCache.counts();
         assertArrayEquals(reference, generate(ON), "warm cache");
@@ -184,7 +185,7 @@ class GraphCacheTest {
         String name = written.get(2).getFileName().toString();
         String key = name.substring(0, name.indexOf('-'));
         Files.delete(written.get(2));
-        Path forged = dir.resolve(key + "-" + junk.length + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ".ort");
+        Path forged = dir.resolve(key + "-" + junk.length + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ".onnx");
         Files.write(forged, junk);
 
         long[] c = GraphCache.counts();
@@ -192,7 +193,7 @@ class GraphCacheTest {
         assertArrayEquals(new long[] {SESSIONS - 3, 3, 3}, delta(c), "hits, writes, rejected");
         List<Path> now = entries(dir);
         // Written again for the same keys and lengths; the checksums may differ: ONNX Runtime numbers the
-        // nodes it inserts from a process-wide counter, which the ORT format's bytes carry.
+        // nodes it inserts from a process-wide counter.
         assertEquals(withoutChecksums(written), withoutChecksums(now), "the same entries, written again, nothing else");
         assertTrue(now.containsAll(written.subList(3, written.size())), "the sound entries are untouched");
         assertEquals(a.length, Files.size(now.stream().filter(p -> p.getFileName().toString()
@@ -258,7 +259,7 @@ class GraphCacheTest {
 
     /** Entry names without their checksum part: key and length. */
     private static List<String> withoutChecksums(List<Path> entries) {
-        return entries.stream().map(p -> p.getFileName().toString().replaceAll("-[0-9a-f]{8}\\.ort$", ""))
+        return entries.stream().map(p -> p.getFileName().toString().replaceAll("-[0-9a-f]{8}\\.(onnx|ort)$", ""))
                 .sorted().toList();
     }
 
@@ -275,10 +276,13 @@ class GraphCacheTest {
     }
 
     @Test
-    void mappedEntriesLiveAsLongAsTheirSessionsAlsoUnderALazyResidency() throws IOException {
+    void ortFormatEntriesAreMappedAsLongAsTheirSessionsLiveAlsoUnderALazyResidency() throws IOException {
         Path dir = useCache();
-        generate(ON); // cold: entries written, nothing mapped
-        assertEquals(SESSIONS, entries(dir).size());
+        System.setProperty(GraphCache.FORMAT_PROPERTY, "ort");
+        assertArrayEquals(reference, generate(ON), "cold, ORT format"); // entries written, nothing mapped
+        List<Path> written = entries(dir);
+        assertTrue(written.size() == SESSIONS && written.stream().allMatch(p -> p.toString().endsWith(".ort")),
+                written::toString);
         assertTrue(mapped(dir) <= 0, "nothing mapped after a cold open is closed");
         try (EDiff e = ModelBundle.open(fixture.dir, ON)) {
             long m = mapped(dir);
@@ -302,22 +306,24 @@ class GraphCacheTest {
     }
 
     @Test
-    void theOnnxFormatOfEarlierVersionsStillWorks() throws IOException {
+    void theTwoFormatsKeepTheirOwnEntries() throws IOException {
         Path dir = useCache();
-        System.setProperty(GraphCache.FORMAT_PROPERTY, "onnx");
         long[] c = GraphCache.counts();
         assertArrayEquals(reference, generate(ON), "cold, ONNX format");
-        assertArrayEquals(reference, generate(ON), "warm, ONNX format");
+        try (EDiff e = ModelBundle.open(fixture.dir, ON)) {
+            assertTrue(mapped(dir) <= 0, "ONNX-format sessions keep their own copy: nothing stays mapped");
+            assertArrayEquals(reference, e.generate(REQUEST).sample(0).data(), "warm, ONNX format");
+        }
         assertArrayEquals(new long[] {SESSIONS, SESSIONS, 0}, delta(c));
-        List<Path> written = entries(dir);
-        assertTrue(written.size() == SESSIONS && written.stream().allMatch(p -> p.toString().endsWith(".onnx")),
-                written::toString);
-        assertTrue(mapped(dir) <= 0, "ONNX-format sessions keep their own copy");
-        System.clearProperty(GraphCache.FORMAT_PROPERTY);
+        System.setProperty(GraphCache.FORMAT_PROPERTY, "ORT "); // case and spaces do not matter
         c = GraphCache.counts();
         assertArrayEquals(reference, generate(ON), "ORT format beside the ONNX entries");
         assertArrayEquals(new long[] {0, SESSIONS, 0}, delta(c), "entries of the other format are not read");
         assertEquals(2 * SESSIONS, entries(dir).size());
+        System.setProperty(GraphCache.FORMAT_PROPERTY, "protobuf"); // not a format: the default, with a warning
+        c = GraphCache.counts();
+        assertArrayEquals(reference, generate(ON));
+        assertArrayEquals(new long[] {SESSIONS, 0, 0}, delta(c));
     }
 
     private static String sha256(Path f) {
