@@ -41,10 +41,15 @@ final class OnnxModel implements AutoCloseable {
     private Residency.Slot slot; // null unless attached
 
     OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config) {
+        this(name, loader, config, null);
+    }
+
+    /** As the three-argument constructor; {@code sha256} is the model's verified digest (the graph cache's key), or null. */
+    OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config, String sha256) {
         this.name = name;
         this.loader = loader;
         this.config = config;
-        this.sha256 = dev.ediff.onnx.internal.GraphCache.take();
+        this.sha256 = sha256;
         this.opened = SessionOpener.open(env, name, loader, config, sha256);
         this.provider = opened.provider();
         try {

@@ -70,7 +70,7 @@ public final class OnnxTextEncoder implements TextEncoder {
     private final boolean int32Ids;
     private final TextEncoding off;
 
-    private OnnxTextEncoder(OnnxModel model, Tokenizer tokenizer, Config config) {
+    OnnxTextEncoder(OnnxModel model, Tokenizer tokenizer, Config config) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;

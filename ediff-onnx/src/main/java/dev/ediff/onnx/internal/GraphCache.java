@@ -71,50 +71,12 @@ public final class GraphCache {
      */
     public static final String FORMAT_PROPERTY = "ediff.graphCache.format";
 
-    /** The digest the next {@link #take()} on this thread returns (see {@link #withDigest}). */
-    private static final ThreadLocal<String> PENDING = new ThreadLocal<>();
-
     private static final String CPU = cpu();
 
     /** Sessions opened from an entry, entries written, entries rejected (deleted): for tests. */
     private static final java.util.concurrent.atomic.AtomicLongArray COUNTS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
     private GraphCache() {
-    }
-
-    /**
-     * Runs {@code open} with {@code sha256} as the verified digest of the model it opens: the first
-     * ONNX model made on this thread inside it takes the digest (and so may use the cache).
-     *
-     * @param sha256 the model's verified sha256 (64 hex digits), or null (no cache)
-     * @param open   opens the model
-     * @param <T>    what is opened
-     * @return what {@code open} returned
-     */
-    public static <T> T withDigest(String sha256, java.util.function.Supplier<T> open) {
-        String before = PENDING.get();
-        PENDING.set(sha256);
-        try {
-            return open.get();
-        } finally {
-            if (before == null) {
-                PENDING.remove();
-            } else {
-                PENDING.set(before);
-            }
-        }
-    }
-
-    /**
-     * The digest given by an enclosing {@link #withDigest}, once: a second call returns null, so
-     * that only one session is keyed by it.
-     *
-     * @return the digest, or null
-     */
-    public static String take() {
-        String d = PENDING.get();
-        PENDING.remove();
-        return d;
     }
 
     /**
