@@ -59,12 +59,20 @@ public final class Main implements Callable<Integer> {
         this.errIsTerminal = errIsTerminal;
     }
 
+    /** GraphCache.FORMAT_PROPERTY (its package is not exported). */
+    static final String GRAPH_FORMAT = "ediff.graphCache.format";
+
     /**
      * Runs the command line and exits with its code.
      *
      * @param args the command and its options
      */
     public static void main(String[] args) {
+        if (Warmup.isGenerate(args) && System.getProperty(GRAPH_FORMAT) == null) {
+            // One run, start-up bound: sessions read the cached graphs in place (faster to open, a few
+            // percent slower per step; docs/PERFORMANCE.md, "Session 6"). -Dediff.graphCache.format=onnx overrides.
+            System.setProperty(GRAPH_FORMAT, "ort");
+        }
         Thread warmup = Warmup.start(args);
         int code = SignalExit.run(err -> run(args, System.in, System.out, err, stderrIsTerminal()), System.err);
         Warmup.finish(warmup);

@@ -50,9 +50,14 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     private static final int IDLE_LIMIT = 4;
 
     private OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config) {
+        this(name, contract, loader, config, null);
+    }
+
+    /** Opens the expert; {@code sha256} is the model's verified digest for the graph cache, or null. */
+    OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config, String sha256) {
         this.name = Objects.requireNonNull(name, "name");
         this.contract = Objects.requireNonNull(contract, "contract");
-        this.model = new OnnxModel(name, loader, Objects.requireNonNull(config, "config"));
+        this.model = new OnnxModel(name, loader, Objects.requireNonNull(config, "config"), sha256);
         try {
             this.signature = GraphSignature.of(name, model.session());
             signature.check(contract);

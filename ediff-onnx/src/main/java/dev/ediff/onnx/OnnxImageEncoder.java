@@ -55,7 +55,7 @@ public final class OnnxImageEncoder implements ImageEncoder {
     private final OnnxModel model;
     private final Config config;
 
-    private OnnxImageEncoder(OnnxModel model, Config config) {
+    OnnxImageEncoder(OnnxModel model, Config config) {
         this.model = model;
         this.config = config;
         try {

@@ -31,8 +31,7 @@ final class OnnxModel implements AutoCloseable {
     private final SessionOpener.Loader loader;
     private final SessionConfig config;
     private final String sha256; // the model's verified digest for the optimized-graph cache, or null
-    private OrtSession session; // null while released by a lazy residency; guarded by this
-    private OrtSession.SessionOptions options; // guarded by this
+    private SessionOpener.Opened opened; // session, options, mapped graph; null while released; guarded by this
     private final ExecutionProvider provider;
     private final Map<String, NodeInfo> inputs;
     private final Map<String, NodeInfo> outputs;
@@ -42,15 +41,19 @@ final class OnnxModel implements AutoCloseable {
     private Residency.Slot slot; // null unless attached
 
     OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config) {
+        this(name, loader, config, null);
+    }
+
+    /** As the three-argument constructor; {@code sha256} is the model's verified digest (the graph cache's key), or null. */
+    OnnxModel(String name, SessionOpener.Loader loader, SessionConfig config, String sha256) {
         this.name = name;
         this.loader = loader;
         this.config = config;
-        this.sha256 = dev.ediff.onnx.internal.GraphCache.take();
-        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, config, sha256);
-        this.session = opened.session();
-        this.options = opened.options();
+        this.sha256 = sha256;
+        this.opened = SessionOpener.open(env, name, loader, config, sha256);
         this.provider = opened.provider();
         try {
+            OrtSession session = opened.session();
             this.inputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getInputInfo()));
             this.outputs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(session.getOutputInfo()));
         } catch (OrtException e) {
@@ -85,23 +88,19 @@ final class OnnxModel implements AutoCloseable {
 
     /** Creates the session again on the provider it was first opened on. */
     private synchronized void reload() {
-        if (session != null) {
+        if (opened != null) {
             return;
         }
         SessionConfig again = provider instanceof ExecutionProvider.Cuda ? config
                 : config.toBuilder().provider(ExecutionProvider.cpu()).build(); // a CPU fallback stays on the CPU
-        SessionOpener.Opened opened = SessionOpener.open(env, name, loader, again, sha256);
-        session = opened.session();
-        options = opened.options();
+        opened = SessionOpener.open(env, name, loader, again, sha256);
     }
 
     /** Releases the session and its options (idempotent). */
     private synchronized void unload() {
-        OrtSession s = session;
-        OrtSession.SessionOptions o = options;
-        session = null;
-        options = null;
-        SessionOpener.close(name, s, o);
+        SessionOpener.Opened o = opened;
+        opened = null;
+        SessionOpener.close(name, o);
     }
 
     private Residency.Hold hold() {
@@ -115,10 +114,10 @@ final class OnnxModel implements AutoCloseable {
 
     /** The session, for reading its signature (never closed by the caller). */
     synchronized OrtSession session() {
-        if (session == null) {
+        if (opened == null) {
             throw new IllegalStateException("ONNX model '" + name + "' is released (lazy residency) or closed");
         }
-        return session;
+        return opened.session();
     }
 
     /** True once {@link #close} has begun. */

@@ -71,7 +71,7 @@ public final class OnnxTextEncoder implements TextEncoder {
     private final boolean dynamicLength;
     private final TextEncoding off;
 
-    private OnnxTextEncoder(OnnxModel model, Tokenizer tokenizer, Config config) {
+    OnnxTextEncoder(OnnxModel model, Tokenizer tokenizer, Config config) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.config = config;

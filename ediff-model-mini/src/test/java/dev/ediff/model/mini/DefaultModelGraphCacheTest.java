@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The optimized-graph cache on the shipped model's graphs (which ONNX Runtime rewrites more than
  * the test kit's fixture: convolutions in its blocked layout): the full two-stage generation with
  * the cache cold (entries written) and warm (sessions opened from the entries, optimization off)
- * gives pixels bit-identical to the cache turned off. Uses its own cache folder.
+ * gives pixels bit-identical to the cache turned off, in both entry formats (ONNX, the default, and
+ * ORT, read in place). Uses its own cache folder.
  */
 class DefaultModelGraphCacheTest {
 
@@ -64,7 +65,16 @@ class DefaultModelGraphCacheTest {
             assertEquals(6, written.size(), written::toString);
             assertArrayEquals(off, generate(on), "warm cache");
             assertEquals(written, entries(dir), "the warm open read the entries and wrote none");
+
+            System.setProperty("ediff.graphCache.format", "ort"); // read in place from the mapped entries
+            assertArrayEquals(off, generate(on), "cold cache, ORT format");
+            Map<Path, FileTime> both = entries(dir);
+            assertEquals(12, both.size(), both::toString);
+            assertEquals(6, both.keySet().stream().filter(p -> p.toString().endsWith(".ort")).count(), both::toString);
+            assertArrayEquals(off, generate(on), "warm cache, ORT format");
+            assertEquals(both, entries(dir), "the warm open read the entries and wrote none");
         } finally {
+            System.clearProperty("ediff.graphCache.format");
             if (previous == null) {
                 System.clearProperty("ediff.graphCache.dir");
             } else {

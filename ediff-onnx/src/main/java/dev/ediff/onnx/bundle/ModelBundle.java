@@ -25,7 +25,8 @@ import dev.ediff.onnx.OnnxImageEncoder;
 import dev.ediff.onnx.OnnxTextEncoder;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.Residency;
-import dev.ediff.onnx.internal.GraphCache;
+import dev.ediff.onnx.internal.ModelAccess;
+import dev.ediff.onnx.internal.SessionOpener;
 import dev.ediff.api.MemoryMode;
 
 import java.nio.file.Files;
@@ -287,9 +288,8 @@ public final class ModelBundle {
                     withContext(where, "image_encoder.model", s.model(), () -> {
                         Model model = model(src, m, s.model(), "image_encoder.model");
                         try {
-                            return model.cached(() -> model.path().isPresent()
-                                    ? OnnxImageEncoder.open(model.path().get(), imageConfig, config)
-                                    : OnnxImageEncoder.open(s.model(), model.bytes(), imageConfig, config));
+                            return ModelAccess.get().imageEncoder(model.name(s.model()), model.loader(), model.sha256(),
+                                    imageConfig, config);
                         } finally {
                             model.release();
                         }
@@ -428,9 +428,8 @@ public final class ModelBundle {
                 s.attentionMaskInput(), s.tokensOutput(), s.pooledOutput(), s.dim(),
                 s.off() == Manifest.Off.EMPTY_PROMPT);
         return withContext(where, field + ".model", s.model(), () -> load(src, m, s.model(), field + ".model", residency,
-                model -> model.cached(() -> model.path().isPresent()
-                        ? OnnxTextEncoder.open(model.path().get(), tok, c, config)
-                        : OnnxTextEncoder.open(s.model(), model.bytes(), tok, c, config))));
+                model -> ModelAccess.get().textEncoder(model.name(s.model()), model.loader(), model.sha256(), tok, c,
+                        config)));
     }
 
     /**
@@ -482,9 +481,8 @@ public final class ModelBundle {
             String ef = field + ".experts[" + i + "]";
             String file = e.model().orElseThrow();
             experts.add(steps.submit(() -> withContext(where, ef + ".model", file, () -> load(src, m, file, ef + ".model",
-                    residency, model -> model.cached(() -> model.path().isPresent()
-                            ? OnnxExpert.open(e.name(), model.path().get(), contract, config)
-                            : OnnxExpert.open(e.name(), model.bytes(), contract, config)))), Loaded::close));
+                    residency, model -> ModelAccess.get().expert(e.name(), model.loader(), model.sha256(), contract,
+                            config))), Loaded::close));
         }
         return new StagePlan(contract, experts, null);
     }
@@ -637,9 +635,18 @@ public final class ModelBundle {
      * Runtime reads the file itself and finds external data beside it).
      */
     private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256) {
-        /** Opens the model's session with its digest given to the optimized-graph cache (null: not cached). */
-        <T> T cached(Supplier<T> open) {
-            return GraphCache.withDigest(sha256, open);
+        /** Creates the session: ONNX Runtime reads the file (and external data beside it), or the native copy. */
+        SessionOpener.Loader loader() {
+            if (path.isPresent()) {
+                String file = path.get().toString();
+                return (env, options) -> env.createSession(file, options);
+            }
+            return SessionOpener.fromBuffer(bytes);
+        }
+
+        /** The name sessions report in messages: the file's name for a folder bundle, else {@code manifestPath}. */
+        String name(String manifestPath) {
+            return path.map(p -> p.getFileName().toString()).orElse(manifestPath);
         }
 
         /** Frees the native copy now that the session is made (ONNX Runtime keeps its own), not at some later GC. */

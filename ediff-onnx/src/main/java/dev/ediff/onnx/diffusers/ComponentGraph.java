@@ -39,8 +39,7 @@ final class ComponentGraph implements AutoCloseable {
     private final String name;
     private final Path model;
     private final GraphSessions sessions;
-    private OrtSession.SessionOptions options; // null while unloaded (lazy residency)
-    private OrtSession session; // null while unloaded (lazy residency)
+    private SessionOpener.Opened opened; // the session and its options; null while unloaded (lazy residency)
     private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
     private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
     private Residency.Slot slot; // null without a residency
@@ -75,10 +74,10 @@ final class ComponentGraph implements AutoCloseable {
         ComponentGraph g = new ComponentGraph(model, sessions);
         g.load();
         try {
-            for (Map.Entry<String, NodeInfo> e : g.session.getInputInfo().entrySet()) {
+            for (Map.Entry<String, NodeInfo> e : g.session().getInputInfo().entrySet()) {
                 g.inputs.put(e.getKey(), g.tensorInfo(e.getKey(), e.getValue()));
             }
-            for (Map.Entry<String, NodeInfo> e : g.session.getOutputInfo().entrySet()) {
+            for (Map.Entry<String, NodeInfo> e : g.session().getOutputInfo().entrySet()) {
                 g.outputs.put(e.getKey(), g.tensorInfo(e.getKey(), e.getValue()));
             }
         } catch (OrtException | RuntimeException e) {
@@ -107,26 +106,22 @@ final class ComponentGraph implements AutoCloseable {
 
     /** Creates the session (and its options) on the pipeline's provider. */
     private synchronized void load() {
-        SessionOpener.Opened o = sessions.open(model);
-        this.session = o.session();
-        this.options = o.options();
+        this.opened = sessions.open(model);
     }
 
     /** Closes the session and its options, if loaded. */
     private synchronized void unload() {
-        OrtSession s = session;
-        OrtSession.SessionOptions o = options;
-        session = null;
-        options = null;
-        SessionOpener.close(name, s, o);
+        SessionOpener.Opened o = opened;
+        opened = null;
+        SessionOpener.close(name, o);
     }
 
     /** The loaded session; an error when it is not loaded. */
     private synchronized OrtSession session() {
-        if (session == null) {
+        if (opened == null) {
             throw new IllegalStateException(name + " is not loaded (closed, or released by its residency)");
         }
-        return session;
+        return opened.session();
     }
 
     private TensorInfo tensorInfo(String tensor, NodeInfo node) {

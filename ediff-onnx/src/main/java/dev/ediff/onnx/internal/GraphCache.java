@@ -34,12 +34,21 @@ import java.util.zip.CRC32C;
  * <p>An entry is one file in {@code <cache root>/graphs/} (the root is {@link NativeLibrary}'s:
  * {@code ediff.cache.dir}, else {@code $XDG_CACHE_HOME/ediff}, else {@code ~/.cache/ediff}; the
  * system property {@value #DIR_PROPERTY} names another folder), named
- * {@code <key>-<length>-<crc32c>.onnx}: the key is a hash of the model's sha256 (given by the
+ * {@code <key>-<length>-<crc32c>.onnx} (or {@code .ort}, see {@link #FORMAT_PROPERTY}): the key is a hash of the model's sha256 (given by the
  * caller, who verified it), ONNX Runtime's version, the session options that reach ONNX Runtime,
  * and the CPU (model name and flags from {@code /proc/cpuinfo}, the OS and architecture), since a
  * graph optimized at the full level may hold rewrites for this CPU's instruction set. The length
  * and checksum in the name reject a truncated or damaged file. Entries are written under a
  * temporary name and renamed into place.
+ *
+ * <p>With {@code -D}{@value #FORMAT_PROPERTY}{@code =ort} entries are in ONNX Runtime's ORT format,
+ * mapped, and ONNX Runtime builds the session on the mapped bytes themselves
+ * ({@code session.use_ort_model_bytes_directly} and {@code session.use_ort_model_bytes_for_initializers}):
+ * no copy of the graph or of its weights is made, so the mapping belongs to the session and is
+ * released after it ({@link Created#graph()}, {@link SessionOpener#close}). That opens sessions
+ * faster but they run a few percent slower (the weights are used where they lie in the file), so it
+ * suits start-up-bound processes: the CLI's {@code generate} turns it on; the library's default is
+ * the ONNX format. Measured in {@code docs/PERFORMANCE.md} ("Session 6").
  *
  * <p>Any failure (a damaged entry, ONNX Runtime refusing it, a folder that cannot be written)
  * falls back to opening the model as if there were no cache: a damaged or refused entry is deleted
@@ -55,8 +64,12 @@ public final class GraphCache {
     /** The system property naming the cache folder (tests use a temporary one). */
     public static final String DIR_PROPERTY = "ediff.graphCache.dir";
 
-    /** The digest the next {@link #take()} on this thread returns (see {@link #withDigest}). */
-    private static final ThreadLocal<String> PENDING = new ThreadLocal<>();
+    /**
+     * The system property choosing the entries' format: {@code onnx} (the default: ONNX Runtime
+     * copies the graph into the session) or {@code ort} (the session reads the mapped entry in place:
+     * faster to open, a few percent slower to run).
+     */
+    public static final String FORMAT_PROPERTY = "ediff.graphCache.format";
 
     private static final String CPU = cpu();
 
@@ -64,41 +77,6 @@ public final class GraphCache {
     private static final java.util.concurrent.atomic.AtomicLongArray COUNTS = new java.util.concurrent.atomic.AtomicLongArray(3);
 
     private GraphCache() {
-    }
-
-    /**
-     * Runs {@code open} with {@code sha256} as the verified digest of the model it opens: the first
-     * ONNX model made on this thread inside it takes the digest (and so may use the cache).
-     *
-     * @param sha256 the model's verified sha256 (64 hex digits), or null (no cache)
-     * @param open   opens the model
-     * @param <T>    what is opened
-     * @return what {@code open} returned
-     */
-    public static <T> T withDigest(String sha256, java.util.function.Supplier<T> open) {
-        String before = PENDING.get();
-        PENDING.set(sha256);
-        try {
-            return open.get();
-        } finally {
-            if (before == null) {
-                PENDING.remove();
-            } else {
-                PENDING.set(before);
-            }
-        }
-    }
-
-    /**
-     * The digest given by an enclosing {@link #withDigest}, once: a second call returns null, so
-     * that only one session is keyed by it.
-     *
-     * @return the digest, or null
-     */
-    public static String take() {
-        String d = PENDING.get();
-        PENDING.remove();
-        return d;
     }
 
     /**
@@ -151,25 +129,38 @@ public final class GraphCache {
     static Created open(OrtEnvironment env, String model, SessionOpener.Loader loader, SessionConfig config,
                         String sha256) throws OrtException {
         Path dir = folder();
-        String key = key(env, config, sha256);
-        Path entry = find(dir, key);
+        boolean ort = ortFormat();
+        String ext = ort ? ".ort" : ".onnx";
+        String key = key(env, config, sha256, ort);
+        Path entry = find(dir, key, ext);
         if (entry != null) {
             // Mapped, not read onto the heap: in a fresh JVM, reading the default model's 29 MB of
             // graphs into arrays cost ~170 ms of CPU, most of what the cache saves.
-            ByteBuffer graph = map(entry);
+            ByteBuffer graph = map(entry, ext);
             if (graph != null) {
                 OrtSession.SessionOptions options = SessionOpener.baseOptions(config);
+                boolean kept = false;
                 try {
                     options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+                    if (ort) {
+                        // The session reads the mapped bytes for as long as it lives (no copy of the
+                        // graph or of its weights): the mapping is the session's, freed after it.
+                        options.addConfigEntry("session.load_model_format", "ORT");
+                        options.addConfigEntry("session.use_ort_model_bytes_directly", "1");
+                        options.addConfigEntry("session.use_ort_model_bytes_for_initializers", "1");
+                    }
                     OrtSession s = env.createSession(graph, options);
                     COUNTS.incrementAndGet(0);
-                    return new Created(s, options);
+                    kept = ort;
+                    return new Created(s, options, ort ? graph : null);
                 } catch (OrtException | RuntimeException e) {
                     options.close();
                     LOG.warn("{}: the cached optimized graph {} was refused by ONNX Runtime ({}); deleted, opening the"
                             + " model itself", model, entry, e.getMessage());
                 } finally {
-                    DirectMemory.free(graph); // ONNX Runtime keeps its own copy
+                    if (!kept) {
+                        DirectMemory.free(graph); // an ONNX-format session keeps its own copy
+                    }
                 }
             } else {
                 LOG.warn("{}: the cached optimized graph {} is damaged (length or checksum); deleted, opening the model"
@@ -196,6 +187,7 @@ public final class GraphCache {
         OrtSession session;
         try {
             options.setOptimizedModelFilePath(tmp.toString());
+            options.addConfigEntry("session.save_model_format", ort ? "ORT" : "ONNX");
             // ONNX Runtime warns, once per model, that a graph saved at the full level may only suit this
             // machine: the entry's key holds the CPU, so the warning is not passed on to the user.
             options.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
@@ -207,25 +199,40 @@ public final class GraphCache {
             return plain(env, loader, config);
         }
         try {
-            store(tmp, dir, key);
+            store(tmp, dir, key, ext);
             COUNTS.incrementAndGet(1);
         } catch (IOException | RuntimeException e) {
             LOG.debug("{}: the optimized graph was not cached ({})", model, e.toString());
         } finally {
             deleteQuietly(tmp);
         }
-        return new Created(session, options);
+        return new Created(session, options, null);
     }
 
-    /** A session and its options. */
-    record Created(OrtSession session, OrtSession.SessionOptions options) {
+    /**
+     * A session, its options and the mapped graph it was built on (null when ONNX Runtime made its
+     * own copy): the caller owns all three and frees the graph after closing the session.
+     */
+    record Created(OrtSession session, OrtSession.SessionOptions options, ByteBuffer graph) {
+    }
+
+    /** Whether entries are in the ORT format ({@value #FORMAT_PROPERTY}, default {@code onnx}). */
+    static boolean ortFormat() {
+        String f = System.getProperty(FORMAT_PROPERTY, "onnx").trim();
+        if (f.equalsIgnoreCase("ort")) {
+            return true;
+        }
+        if (!f.equalsIgnoreCase("onnx")) {
+            LOG.warn("-D{}={} is not a graph format; expected onnx or ort; using onnx", FORMAT_PROPERTY, f);
+        }
+        return false;
     }
 
     private static Created plain(OrtEnvironment env, SessionOpener.Loader loader, SessionConfig config)
             throws OrtException {
         OrtSession.SessionOptions options = SessionOpener.baseOptions(config);
         try {
-            return new Created(loader.load(env, options), options);
+            return new Created(loader.load(env, options), options, null);
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw e;
@@ -233,7 +240,7 @@ public final class GraphCache {
     }
 
     /** Checksums the written graph, syncs it and renames it to its entry name; removes older entries of the key. */
-    private static void store(Path tmp, Path dir, String key) throws IOException {
+    private static void store(Path tmp, Path dir, String key, String ext) throws IOException {
         long size = Files.size(tmp);
         if (size == 0) {
             throw new IOException("ONNX Runtime wrote an empty optimized graph");
@@ -248,8 +255,8 @@ public final class GraphCache {
             }
             ch.force(true);
         }
-        Path target = dir.resolve(key + "-" + size + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ".onnx");
-        Path old = find(dir, key);
+        Path target = dir.resolve(key + "-" + size + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ext);
+        Path old = find(dir, key, ext);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -278,11 +285,11 @@ public final class GraphCache {
     }
 
     /** The entry of {@code key}, or null. */
-    private static Path find(Path dir, String key) {
+    private static Path find(Path dir, String key, String ext) {
         if (!Files.isDirectory(dir)) {
             return null;
         }
-        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, key + "-*.onnx")) {
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, key + "-*" + ext)) {
             for (Path p : s) {
                 return p;
             }
@@ -296,9 +303,9 @@ public final class GraphCache {
      * The entry mapped into memory if its length and checksum match its name (the caller frees
      * it), else null. The mapping is read only; an entry is never written after its rename.
      */
-    private static ByteBuffer map(Path entry) {
+    private static ByteBuffer map(Path entry, String ext) {
         String name = entry.getFileName().toString();
-        String[] parts = name.substring(0, name.length() - ".onnx".length()).split("-");
+        String[] parts = name.substring(0, name.length() - ext.length()).split("-");
         ByteBuffer mapped = null;
         try {
             long size = Long.parseLong(parts[parts.length - 2]);
@@ -332,8 +339,9 @@ public final class GraphCache {
     }
 
     /** The entry key: what the optimized graph depends on. */
-    static String key(OrtEnvironment env, SessionConfig config, String sha256) {
-        String what = String.join("\n", List.of("ediff-graph-cache 1", sha256.toLowerCase(Locale.ROOT),
+    static String key(OrtEnvironment env, SessionConfig config, String sha256, boolean ort) {
+        String what = String.join("\n", List.of(ort ? "ediff-graph-cache 2 ort" : "ediff-graph-cache 1",
+                sha256.toLowerCase(Locale.ROOT),
                 "ort " + env.getVersion(), "level ALL_OPT", "provider cpu",
                 "intra " + config.effectiveIntraOpThreads(), "inter " + config.interOpThreads(),
                 "mode " + config.executionMode(), "arena " + config.cpuArena(), "pattern " + config.memoryPattern(),

@@ -49,13 +49,27 @@ public final class SessionOpener {
     }
 
     /**
-     * A session with the options it was created with (both owned by the caller) and the provider in use.
+     * A session with the options it was created with, the provider in use and the mapped graph the
+     * session reads in place (owned by the caller, released by {@link SessionOpener#close(String, Opened)}).
      *
      * @param session  the session
      * @param options  its options (close after the session)
      * @param provider the provider it runs on (the CPU after a fallback)
+     * @param graph    the mapped optimized graph the session was built on and still reads (an
+     *                 ORT-format {@link GraphCache} entry; free after the session), or null
      */
-    public record Opened(OrtSession session, OrtSession.SessionOptions options, ExecutionProvider provider) {
+    public record Opened(OrtSession session, OrtSession.SessionOptions options, ExecutionProvider provider,
+                         java.nio.ByteBuffer graph) {
+        /**
+         * A session that holds no mapped graph.
+         *
+         * @param session  the session
+         * @param options  its options
+         * @param provider the provider it runs on
+         */
+        public Opened(OrtSession session, OrtSession.SessionOptions options, ExecutionProvider provider) {
+            this(session, options, provider, null);
+        }
     }
 
     private SessionOpener() {
@@ -77,25 +91,41 @@ public final class SessionOpener {
     }
 
     /**
-     * Closes a session and then its options, either of which may be null (not loaded); the options
-     * are closed even when closing the session fails.
+     * Closes what {@link #open} returned, null meaning nothing: the session, then its options, then
+     * the mapped graph the session read; each is released even when closing the one before fails.
      *
-     * @param model   the model's name, for the message
-     * @param session the session, or null
-     * @param options its options, or null
+     * @param model  the model's name, for the message
+     * @param opened what was opened, or null
      * @throws EDiffException naming the model when ONNX Runtime fails to close the session
      */
-    public static void close(String model, OrtSession session, OrtSession.SessionOptions options) {
+    public static void close(String model, Opened opened) {
+        if (opened != null) {
+            close(model, opened.session(), opened.options(), opened.graph());
+        }
+    }
+
+    private static void close(String model, OrtSession session, OrtSession.SessionOptions options,
+                              java.nio.ByteBuffer graph) {
+        boolean sessionGone = false;
         try {
             if (session != null) {
                 LIVE.decrementAndGet();
                 session.close();
             }
+            sessionGone = true;
         } catch (OrtException e) {
             throw new EDiffException(model + ": closing the ONNX Runtime session failed: " + e.getMessage(), e);
         } finally {
-            if (options != null) {
-                options.close();
+            try {
+                if (options != null) {
+                    options.close();
+                }
+            } finally {
+                // Only once the session that reads it is gone: if closing it failed, the mapping is left
+                // to the garbage collector rather than unmapped under a session that may still use it.
+                if (graph != null && sessionGone) {
+                    DirectMemory.free(graph);
+                }
             }
         }
     }
@@ -172,7 +202,7 @@ public final class SessionOpener {
         if (GraphCache.applies(config, sha256)) {
             try {
                 GraphCache.Created c = GraphCache.open(env, model, loader, config, sha256);
-                Opened opened = new Opened(c.session(), c.options(), ExecutionProvider.cpu());
+                Opened opened = new Opened(c.session(), c.options(), ExecutionProvider.cpu(), c.graph());
                 LIVE.incrementAndGet();
                 return opened;
             } catch (OrtException | RuntimeException e) {
