@@ -15,7 +15,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 prompt="a small red circle above a large blue square"
 names=("java -jar ediff.jar" "+ CDS archive" "+ C1 only (-XX:TieredStopAtLevel=1)" "launcher (CDS + C1)"
-       "launcher + -XX:+UseSerialGC" "launcher + -Xmx96m" "launcher, no warm-up thread (-Dediff.cli.warmup=false)")
+       "launcher + -XX:+UseSerialGC" "launcher + -Xmx96m" "launcher, no warm-up thread (-Dediff.cli.warmup=false)"
+       "launcher, ONNX-format graph cache (-Dediff.graphCache.format=onnx)")
 if [ -n "${ENGINE:-}" ]; then
   names+=("launcher, engine $(basename "$ENGINE")")
 fi
@@ -31,8 +32,9 @@ run() { # variant index -> command
     4) echo env EDIFF_JAVA_OPTS=-XX:+UseSerialGC "$target/ediff" ;;
     5) echo env EDIFF_JAVA_OPTS=-Xmx96m "$target/ediff" ;;
     6) echo env EDIFF_JAVA_OPTS=-Dediff.cli.warmup=false "$target/ediff" ;;
-    7) if [ -n "${ENGINE:-}" ]; then echo env "EDIFF_ONNXRUNTIME_LIBRARY=$ENGINE" "$target/ediff"; else echo "$BEFORE/ediff"; fi ;;
-    8) echo "$BEFORE/ediff" ;;
+    7) echo env EDIFF_JAVA_OPTS=-Dediff.graphCache.format=onnx "$target/ediff" ;;
+    8) if [ -n "${ENGINE:-}" ]; then echo env "EDIFF_ONNXRUNTIME_LIBRARY=$ENGINE" "$target/ediff"; else echo "$BEFORE/ediff"; fi ;;
+    9) echo "$BEFORE/ediff" ;;
   esac
 }
 for ((r = 0; r < rounds; r++)); do
