@@ -52,6 +52,7 @@ final class Conditioner {
     private final PromptLayout layout;
     private final ImageEncoder imageEncoder;
     private final Cache<String, TextEncoding> textCache;
+    private final Cache<String, LaidOut> layoutCache;
     private final Cache<String, Tensor> styleCache;
     private final int cacheSize;
 
@@ -63,6 +64,7 @@ final class Conditioner {
         this.textEncoders = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(textEncoders));
         this.imageEncoder = imageEncoder;
         this.textCache = CacheBuilder.newBuilder().maximumSize(cacheSize).recordStats().build();
+        this.layoutCache = CacheBuilder.newBuilder().maximumSize(Math.max(1, cacheSize / 4)).build();
         this.styleCache = CacheBuilder.newBuilder().maximumSize(Math.max(1, cacheSize / 8)).build();
     }
 
@@ -111,7 +113,7 @@ final class Conditioner {
                 boolean on = isOn(e, request);
                 TextEncoding off = e.off();
                 TextEncoding c = !on ? off : phrases.isEmpty() ? encode(e, request.prompt())
-                        : encodeLaidOut(e, phrases, truncations);
+                        : laidOut(e, phrases, truncations);
                 TextEncoding u = on ? encodeNegative(e, request.negativePrompt(), request.negativePromptGiven()) : off;
                 if (on && c.truncated()) {
                     truncations.add(new Truncation(e.role(), "prompt", c.droppedText()));
@@ -156,6 +158,23 @@ final class Conditioner {
         }
         List<String> phrases = layout.phrases(request.prompt());
         return phrases.size() >= 2 ? phrases : List.of();
+    }
+
+    /** A laid-out prompt's encoding for one encoder, with the truncations its phrases reported. */
+    private record LaidOut(TextEncoding encoding, List<Truncation> truncations) {
+    }
+
+    /**
+     * {@link #encodeLaidOut}, cached: the assembled blocks are kept, so that a repeated prompt costs
+     * no new tensors (as a prompt encoded whole does not), and its truncations are reported again.
+     */
+    private TextEncoding laidOut(TextEncoder e, List<String> phrases, List<Truncation> truncations) {
+        LaidOut l = cached(layoutCache, e.role() + "\u0000" + String.join("\u0000", phrases), () -> {
+            List<Truncation> found = new ArrayList<>();
+            return new LaidOut(encodeLaidOut(e, phrases, found), List.copyOf(found));
+        }, "text encoder '" + e.role() + "'");
+        truncations.addAll(l.truncations());
+        return l.encoding();
     }
 
     /**

@@ -194,7 +194,8 @@ public final class EDiffBuilder {
     }
 
     /**
-     * How many prompt encodings to cache (default 256; style embeddings get an eighth).
+     * How many prompt encodings to cache (default 256; style embeddings get an eighth, the assembled
+     * encodings of laid-out prompts a quarter).
      *
      * @param entries at least 1
      * @return this builder

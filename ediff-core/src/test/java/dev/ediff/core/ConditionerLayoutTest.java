@@ -136,6 +136,21 @@ class ConditionerLayoutTest {
     }
 
     @Test
+    void aRepeatedLaidOutPromptReusesItsTensorsAndReportsItsTruncationsAgain() {
+        Conditioner c = conditioner(8, 8);
+        Request r = Request.prompt("a big cat above a dog").build();
+        Conditioner.Branches first = c.branches(r);
+        Conditioner.Branches second = c.branches(r);
+        Conditioning a = first.conditionings().get(1);
+        Conditioning b = second.conditionings().get(1);
+        for (String role : List.of("t5_tokens", "clip_tokens", "clip_mask", Conditioning.CLIP_POOLED)) {
+            assertSame(a.get(role).orElseThrow(), b.get(role).orElseThrow(), role + " assembled once");
+        }
+        assertEquals(3, first.truncations().size(), "the phrase cut by both encoders and the joined text");
+        assertEquals(first.truncations(), second.truncations());
+    }
+
+    @Test
     void slotsLeftOverByAnOddLengthAreZeroAndMasked() {
         Conditioner.Branches b = conditioner(7, 9).branches(Request.prompt("cat above dog").build());
         Conditioning cond = b.conditionings().get(b.conditionings().size() - 1);
