@@ -231,18 +231,28 @@ public final class OnnxTextEncoder implements TextEncoder {
         float[][] out = config.pooledOutput().isPresent()
                 ? run(ids, mask, config.tokensOutput(), config.pooledOutput().get())
                 : run(ids, mask, config.tokensOutput());
-        float[] maskF = new float[n];
-        for (int i = 0; i < n; i++) {
-            maskF[i] = mask[i];
-        }
-        Map<String, Tensor> c = new LinkedHashMap<>();
-        boolean clip = config.role().equals(CLIP);
-        c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS, Tensor.of(out[0], 1, n, config.dim()));
-        c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, n));
+        Map<String, Tensor> c = tokens(out[0], mask, n);
         if (out.length > 1) {
             c.put(Conditioning.CLIP_POOLED, Tensor.of(out[1], 1, config.dim()));
         }
         return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
+    }
+
+    /**
+     * {@code length} positions' token states ({@code length * dim} values) and the first
+     * {@code length} mask entries, under this encoder's role's names ({@code clip_tokens}/{@code clip_mask}
+     * or {@code t5_tokens}/{@code t5_mask}).
+     */
+    private Map<String, Tensor> tokens(float[] states, int[] mask, int length) {
+        float[] maskF = new float[length];
+        for (int i = 0; i < length; i++) {
+            maskF[i] = mask[i];
+        }
+        boolean clip = config.role().equals(CLIP);
+        Map<String, Tensor> c = new LinkedHashMap<>();
+        c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS, Tensor.of(states, 1, length, config.dim()));
+        c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, length));
+        return c;
     }
 
     /**
@@ -269,17 +279,8 @@ public final class OnnxTextEncoder implements TextEncoder {
             mask = java.util.Arrays.copyOf(mask, n);
             java.util.Arrays.fill(ids, length, n, tokenizer.specialIds().pad());
         }
-        float[] states = run(ids, mask, config.tokensOutput())[0];
-        float[] maskF = new float[length];
-        for (int i = 0; i < length; i++) {
-            maskF[i] = mask[i];
-        }
-        boolean clip = config.role().equals(CLIP);
-        Map<String, Tensor> c = new LinkedHashMap<>();
-        c.put(clip ? Conditioning.CLIP_TOKENS : Conditioning.T5_TOKENS,
-                Tensor.of(java.util.Arrays.copyOf(states, length * config.dim()), 1, length, config.dim()));
-        c.put(clip ? Conditioning.CLIP_MASK : Conditioning.T5_MASK, Tensor.of(maskF, 1, length));
-        return new TextEncoding(Conditioning.of(c), e.length(), e.droppedText());
+        float[] states = java.util.Arrays.copyOf(run(ids, mask, config.tokensOutput())[0], length * config.dim());
+        return new TextEncoding(Conditioning.of(tokens(states, mask, length)), e.length(), e.droppedText());
     }
 
     private OnnxTensor ids(int[] values) throws OrtException {
