@@ -195,19 +195,13 @@ public record PromptLayout(int grid, List<String> nouns, List<String> modifiers,
         // [start, end) of the relation phrase between A and B, and its name
         int[] relSpan = null;
         String relation = null;
+        List<String> relationNames = List.copyOf(relations.keySet());
+        List<List<String>> relationPhrases = List.copyOf(relations.values());
         for (int i = a[1]; i < b[0] && relation == null; i++) {
-            int best = 0;
-            for (Map.Entry<String, List<String>> e : relations.entrySet()) {
-                for (String p : e.getValue()) {
-                    int len = matchAt(words, i, b[0], p);
-                    if (len > best) {
-                        best = len;
-                        relation = e.getKey();
-                    }
-                }
-            }
-            if (relation != null) {
-                relSpan = new int[] {i, i + best};
+            int[] hit = longestMatch(words, i, b[0], relationPhrases);
+            if (hit != null) {
+                relation = relationNames.get(hit[0]);
+                relSpan = new int[] {i, i + hit[1]};
             }
         }
         int[] cellOf = {-1, -1};
@@ -222,21 +216,11 @@ public record PromptLayout(int grid, List<String> nouns, List<String> modifiers,
         free.add(new int[] {b[1], words.size(), 1});
         for (int[] range : free) {
             for (int i = range[0]; i < range[1]; ) {
-                int best = 0;
-                int cell = -1;
-                for (int c = 0; c < cells.size(); c++) {
-                    for (String p : cells.get(c)) {
-                        int len = matchAt(words, i, range[1], p);
-                        if (len > best) {
-                            best = len;
-                            cell = c;
-                        }
-                    }
+                int[] hit = longestMatch(words, i, range[1], cells);
+                if (hit != null && cellOf[range[2]] < 0) {
+                    cellOf[range[2]] = hit[0];
                 }
-                if (cell >= 0 && cellOf[range[2]] < 0) {
-                    cellOf[range[2]] = cell;
-                }
-                i += Math.max(best, 1);
+                i += hit == null ? 1 : hit[1];
             }
         }
         if (relation != null && cellOf[0] < 0 && cellOf[1] < 0 && placements.containsKey(relation)) {
@@ -270,6 +254,24 @@ public record PromptLayout(int grid, List<String> nouns, List<String> modifiers,
             }
         }
         return out;
+    }
+
+    /**
+     * The longest phrase of {@code families} (the first of equal length) that matches {@code words}
+     * at {@code i} without passing {@code end}: {@code {index of its family, its number of words}},
+     * or null when none does.
+     */
+    private static int[] longestMatch(List<String> words, int i, int end, List<List<String>> families) {
+        int[] best = null;
+        for (int f = 0; f < families.size(); f++) {
+            for (String p : families.get(f)) {
+                int len = matchAt(words, i, end, p);
+                if (len > 0 && (best == null || len > best[1])) {
+                    best = new int[] {f, len};
+                }
+            }
+        }
+        return best;
     }
 
     /** The number of words of {@code phrase} when it matches {@code words} at {@code i} without passing {@code end}, else 0. */
