@@ -18,6 +18,8 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * How the conditioner lays a prompt out, with encoders whose outputs name what they encoded: a
@@ -148,6 +150,38 @@ class ConditionerLayoutTest {
         }
         assertEquals(3, first.truncations().size(), "the phrase cut by both encoders and the joined text");
         assertEquals(first.truncations(), second.truncations());
+    }
+
+    @Test
+    void anEncoderThatCannotEncodePhrasesNamesItselfWhenAPromptIsLaidOut() {
+        NamingEncoder inner = new NamingEncoder(TextEncoder.CLIP, 8);
+        TextEncoder wholeOnly = new TextEncoder() { // encodePhrase left to the interface's default
+            @Override
+            public String role() {
+                return TextEncoder.CLIP;
+            }
+
+            @Override
+            public int tokenLength() {
+                return 8;
+            }
+
+            @Override
+            public TextEncoding encode(String text) {
+                return inner.encode(text);
+            }
+
+            @Override
+            public TextEncoding off() {
+                return inner.off();
+            }
+        };
+        Conditioner c = new Conditioner(Map.of(TextEncoder.CLIP, wholeOnly), null, 64, LAYOUT);
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> c.branches(Request.prompt("a big cat above a dog").build()));
+        assertTrue(e.getMessage().contains("'clip'") && e.getMessage().contains("phrase"), e.getMessage());
+        assertEquals(List.of(), c.branches(Request.prompt("a big cat above a dog").layout(false).build()).layoutPhrases(),
+                "without the layout the prompt is encoded whole");
     }
 
     @Test
