@@ -1,6 +1,6 @@
 package dev.ediff.cli;
 
-import ai.onnxruntime.OrtEnvironment;
+import dev.ediff.onnx.NativeLibrary;
 import ai.onnxruntime.OrtProvider;
 import dev.ediff.api.Device;
 import dev.ediff.api.EDiffException;
@@ -65,9 +65,9 @@ final class ModelOptions {
     SessionConfig sessions(PrintStream err, int defaultThreads) {
         int intra = threads == null ? defaultThreads : Limits.check("--threads", threads, 1, Limits.MAX_THREADS);
         ExecutionProvider provider = device;
-        if (provider instanceof ExecutionProvider.Cuda && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+        if (provider instanceof ExecutionProvider.Cuda && !NativeLibrary.availableProviders().contains(OrtProvider.CUDA)) {
             String why = "--device " + provider.describe().toLowerCase(Locale.ROOT) + ": this build's ONNX Runtime has no"
-                    + " CUDA provider (it offers " + OrtEnvironment.getAvailableProviders() + "); build with"
+                    + " CUDA provider (it offers " + NativeLibrary.availableProviders() + "); build with"
                     + " 'mvn -Pcuda package' (onnxruntime_gpu, with CUDA 12 and cuDNN 9 installed)";
             if (!allowCpuFallback) {
                 throw new CliException(CliException.FAILED, why + ", or pass --allow-cpu-fallback to run on the CPU");

@@ -1,6 +1,5 @@
 package dev.ediff.cli;
 
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
 import dev.ediff.onnx.ExecutionProvider;
 import dev.ediff.onnx.SessionConfig;
@@ -47,7 +46,7 @@ class DeviceOptionsTest {
 
     @Test
     void cudaWhereThereIsNoneFailsInOneLineOrFallsBackWithAWarning(@TempDir Path tmp) throws Exception {
-        assumeFalse(OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA),
+        assumeFalse(dev.ediff.onnx.NativeLibrary.availableProviders().contains(OrtProvider.CUDA),
                 "this ONNX Runtime offers CUDA: the failure path cannot be seen here");
         Path bundle = tmp.resolve("bundle");
         FixtureBundle.create(bundle);

@@ -44,6 +44,12 @@ import java.util.Locale;
  * {@code ElfVersions}). Only the CPU provider is available then. A missing file, a file that is
  * not an ONNX Runtime library, an older engine or another platform is one clear error from
  * {@link #environment()}. Unset (the default), the engine of the Maven artifact is used.
+ *
+ * <p><b>One start, on a large stack.</b> {@link #environment()} is the one place where ONNX Runtime's
+ * native libraries are first loaded and its environment created, on a short-lived thread whose
+ * stack grows with the process's command line ({@link #initStackSize(long)}): ONNX Runtime 1.29 and
+ * later overflow a default thread stack there when the command line is longer than about 4 KB
+ * (docs/onnxruntime-1.29-long-cmdline.md). Everything after the start runs on the callers' threads.
  */
 public final class NativeLibrary {
 
@@ -59,31 +65,134 @@ public final class NativeLibrary {
     private static final String[] LIBRARIES = {"onnxruntime", "onnxruntime4j_jni", "onnxruntime_providers_shared",
         "onnxruntime_providers_cuda", "onnxruntime_providers_tensorrt", "onnxruntime_providers_dnnl",
         "onnxruntime_providers_openvino", "onnxruntime_providers_rocm"};
+    private static final long MIB = 1L << 20;
+    private static final long MIN_INIT_STACK = 32 * MIB;
+    private static final long INIT_STACK_PER_BYTE = 512;
     private static volatile boolean prepared;
+    private static volatile OrtEnvironment environment; // set once the first start succeeded
     private static volatile EDiffException engineError; // the opt-in engine could not be prepared
 
     private NativeLibrary() {
     }
 
     /**
-     * ONNX Runtime's environment, after pointing its loader at the cache folder (once per JVM).
+     * ONNX Runtime's environment, after pointing its loader at the cache folder (once per JVM). The
+     * first call loads the native libraries and creates the environment on a thread of its own with
+     * a large stack, and waits for it (see {@link #initStackSize(long)}); later calls return the same
+     * environment at once. Every part of the SDK that uses ONNX Runtime comes through here first.
      *
      * @return the process-wide ONNX Runtime environment
+     * @throws EDiffException when the engine named by {@value #ENGINE_PROPERTY} cannot be used
      */
     public static OrtEnvironment environment() {
+        OrtEnvironment env = environment;
+        return env != null ? env : start();
+    }
+
+    /**
+     * The execution providers ONNX Runtime offers, read after {@link #environment()} so the
+     * libraries are loaded from where this class points (the cache folder or the opt-in engine).
+     *
+     * @return the providers of the loaded ONNX Runtime
+     * @throws EDiffException when the engine named by {@value #ENGINE_PROPERTY} cannot be used
+     */
+    public static java.util.EnumSet<ai.onnxruntime.OrtProvider> availableProviders() {
+        environment();
+        return OrtEnvironment.getAvailableProviders();
+    }
+
+    private static synchronized OrtEnvironment start() {
+        if (environment != null) {
+            return environment;
+        }
         prepare();
         if (engineError != null) {
             throw engineError;
         }
         String engine = engineSetting();
-        try {
-            return OrtEnvironment.getEnvironment();
-        } catch (LinkageError e) {
-            if (engine == null) {
-                throw e;
+        long stack = initStackSize(commandLineLength());
+        OrtEnvironment[] made = new OrtEnvironment[1];
+        Throwable[] failed = new Throwable[1];
+        Runnable create = () -> {
+            try {
+                made[0] = OrtEnvironment.getEnvironment();
+            } catch (Throwable t) { // handed to the caller below
+                failed[0] = t;
             }
+        };
+        Thread init = new Thread(null, create, "ediff-onnxruntime-init", stack);
+        init.setDaemon(true);
+        try {
+            init.start();
+        } catch (OutOfMemoryError e) { // the stack could not be reserved: the caller's thread is all there is
+            LOG.warn("cannot start a thread with a {} MiB stack for ONNX Runtime's start ({}); starting it on {}",
+                    stack >> 20, e.getMessage(), Thread.currentThread().getName());
+            init = null;
+            create.run();
+        }
+        if (init != null) {
+            joinUninterruptibly(init);
+        }
+        if (failed[0] instanceof LinkageError e && engine != null) {
             throw new EDiffException("ONNX Runtime could not load the engine " + engine + " named by " + ENGINE_PROPERTY
                     + "/" + ENGINE_ENV + " under the Java binding: " + e + "; unset it to use the bundled engine", e);
+        }
+        if (failed[0] instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failed[0] instanceof Error e) {
+            throw e;
+        }
+        if (failed[0] != null) {
+            throw new IllegalStateException("ONNX Runtime's environment could not be created: " + failed[0], failed[0]);
+        }
+        environment = made[0];
+        return made[0];
+    }
+
+    /**
+     * The stack for the thread that starts ONNX Runtime. ONNX Runtime 1.29 (and the 1.30 engine)
+     * reads {@code /proc/self/cmdline} while creating its environment and matches it with a
+     * recursive regular expression whose depth grows with the command line: about 250 bytes of stack
+     * per byte of command line (measured: a 4 MiB stack holds 16,000 bytes and overflows at 18,000;
+     * the JVM's default 1 MiB overflows at about 4,000). The stack is twice that, 512 bytes per byte,
+     * on top of 16 MiB, and at least 32 MiB: 32 MiB up to a 32 KB command line, 67 MiB at 100 KB,
+     * about 1 GiB at Linux's usual 2 MB limit for arguments and environment together. It is reserved
+     * address space, not memory: only the pages the start touches are ever backed, and the thread
+     * ends when the environment exists.
+     *
+     * @param commandLineBytes the length of {@code /proc/self/cmdline}, 0 when unknown
+     * @return the stack size in bytes
+     */
+    static long initStackSize(long commandLineBytes) {
+        return Math.max(MIN_INIT_STACK, 16L * MIB + INIT_STACK_PER_BYTE * Math.max(0, commandLineBytes));
+    }
+
+    /** The length of this process's command line as ONNX Runtime reads it, or 0 when it cannot be read (not Linux). */
+    static long commandLineLength() {
+        Path cmdline = Path.of("/proc/self/cmdline");
+        if (!Files.isReadable(cmdline)) {
+            return 0;
+        }
+        try {
+            return Files.readAllBytes(cmdline).length; // a proc file reports size 0: read it
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the environment is being made: wait for it, then restore the flag
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.ediff.onnx;
 
-import ai.onnxruntime.OrtEnvironment;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.TensorShape;
@@ -32,7 +31,7 @@ class ExecutionProviderTest {
         System.out.println(e.getMessage());
         assertContains(e.getMessage(), "CUDA execution provider (CUDA:0", "could not be used", "onnxruntime_gpu",
                 "CUDA 12", "allowCpuFallback(true)", "gmm");
-        System.out.println("available providers: " + OrtEnvironment.getAvailableProviders());
+        System.out.println("available providers: " + NativeLibrary.availableProviders());
     }
 
     @Test

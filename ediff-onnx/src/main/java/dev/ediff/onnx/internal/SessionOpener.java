@@ -185,7 +185,7 @@ public final class SessionOpener {
                         + e.getMessage() + ". CUDA needs the com.microsoft.onnxruntime:onnxruntime_gpu artifact"
                         + " (Maven profile 'cuda') instead of onnxruntime, and the CUDA 12 and cuDNN 9 libraries on"
                         + " the library path (providers this ONNX Runtime build lists: "
-                        + OrtEnvironment.getAvailableProviders() + ")";
+                        + NativeLibrary.availableProviders() + ")";
                 if (!config.allowCpuFallback()) {
                     throw new EDiffException(why + ". To run on the CPU when CUDA is missing, allow the fallback:"
                             + " LoadOptions.builder().allowCpuFallback(true) (or SessionConfig.builder()"

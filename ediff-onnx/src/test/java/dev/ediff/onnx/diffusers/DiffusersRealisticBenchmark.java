@@ -127,7 +127,7 @@ public final class DiffusersRealisticBenchmark {
 
     /** Milliseconds of each run of the bare U-Net session on batch 2 (guidance), inputs made once. */
     private static double[] raw(Path unet, int threads, int runs, List<Double> cpuMs) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
         double[] ms = new double[runs];
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(threads);

@@ -78,7 +78,7 @@ public final class DiffusersStepBenchmark {
     /** Median ms per call of the bare session with every input made once. */
     private static double raw(DiffusersFolder folder, DiffusersPromptEncoder.Embeddings e, float[] timeIds, int c, int n)
             throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = dev.ediff.onnx.NativeLibrary.environment();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setIntraOpNumThreads(1);
             try (OrtSession session = env.createSession(folder.model(folder.family().denoiser()).toString(), o)) {

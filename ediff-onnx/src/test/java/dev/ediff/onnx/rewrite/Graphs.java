@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
 /** Test helpers: fixture paths, .npy files, and running a graph with ONNX Runtime at the SDK's optimisation level. */
 final class Graphs {
 
-    static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+    static final OrtEnvironment ENV = dev.ediff.onnx.NativeLibrary.environment();
 
     /** A float32 array with its shape. */
     record Array(float[] data, long[] shape) {
