@@ -7,11 +7,13 @@ intra-op thread by default and report the median wall time per run and the mean 
 per run, the fastest run, plus the sum of the output (two engines computing the same thing agree on it).
 
 With --compare (the default) it runs, each in a fresh process and interleaved round by round:
-  java-1.28       the Java binding 1.28.0 on its own native library (the SDK's default)
+  java-a          the Java binding of --jar on its own native library (the SDK's default engine)
   python-<ver>    this Python's onnxruntime
-  java-on-<ver>   the Java binding 1.28.0 on this Python's libonnxruntime.so (a folder holding the
-                  1.28 JNI library and a link to the wheel's engine, given as onnxruntime.native.path)
-and prints a Markdown table of medians over the rounds.
+  java-on-<ver>   the Java binding of --jar on this Python's libonnxruntime.so (a folder holding the
+                  jar's JNI library and a link to the wheel's engine, given as onnxruntime.native.path)
+and prints a Markdown table of medians over the rounds. --jar-b JAR adds a second Java variant
+(java-b: e.g. an ediff.jar built with -Donnxruntime.version=1.29.0, on its own native library) to
+every round; the "engine" column names the version each Java variant reports.
 
   python tools/bench/ort_run.py [--model base/mid.onnx] [--batches 2,8] [--rounds 3] [--runs 50]
 """
@@ -123,22 +125,23 @@ def retarget_jni(src: str, dst: str, want: str) -> None:
     open(dst, "wb").write(b)
 
 
-def engine_folder(tmp: str) -> str:
-    """A folder with the 1.28 JNI library (from the SDK's unpacked cache, its symbol version
-    requirement renamed) and this Python's engine."""
+def engine_folder(tmp: str, jar: str) -> str:
+    """A folder with the JNI library of `jar` (its symbol version requirement renamed) and this
+    Python's engine."""
+    import zipfile
+
     import onnxruntime as ort
 
     capi = os.path.join(os.path.dirname(ort.__file__), "capi")
     engines = glob.glob(os.path.join(capi, "libonnxruntime.so.*"))
     if not engines:
         sys.exit(f"no libonnxruntime.so.* in {capi}")
-    jni = sorted(glob.glob(os.path.expanduser("~/.cache/ediff/onnxruntime-*/libonnxruntime4j_jni.so")),
-                 key=os.path.getmtime)
-    if not jni:
-        sys.exit("no unpacked libonnxruntime4j_jni.so under ~/.cache/ediff (run the SDK once)")
     folder = os.path.join(tmp, "ort-" + ort.__version__)
     os.makedirs(folder, exist_ok=True)
-    retarget_jni(jni[-1], os.path.join(folder, "libonnxruntime4j_jni.so"), "VERS_" + ort.__version__)
+    jni = os.path.join(tmp, "libonnxruntime4j_jni.so")
+    with zipfile.ZipFile(jar) as z, open(jni, "wb") as f:
+        f.write(z.read("ai/onnxruntime/native/linux-x64/libonnxruntime4j_jni.so"))
+    retarget_jni(jni, os.path.join(folder, "libonnxruntime4j_jni.so"), "VERS_" + ort.__version__)
     os.symlink(engines[0], os.path.join(folder, "libonnxruntime.so"))
     return folder
 
@@ -153,6 +156,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--jar", default=os.path.join(ROOT, "ediff-cli", "target", "ediff.jar"))
+    ap.add_argument("--jar-b", default=None, help="a second ediff.jar (another ONNX Runtime version) as variant java-b")
     ap.add_argument("--options", default="sdk", choices=["sdk", "plain"], help="Java session options")
     a = ap.parse_args()
     model = a.model if os.path.isfile(a.model) else os.path.join(BUNDLE, a.model)
@@ -162,17 +166,19 @@ def main():
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = engine_folder(tmp)
+        folder = engine_folder(tmp, a.jar)
         java = ["java", "-cp", a.jar]
         args = ["dev.ediff.testkit.bench.OrtRunBenchmark", model, a.batches, str(a.runs), str(a.warmup),
                 str(a.threads), a.options]
         variants = {
-            "java-1.28": java + args,
+            "java-a": java + args,
             "python-" + ort.__version__: [sys.executable, os.path.abspath(__file__), "--side", "python", "--model",
                                           model, "--batches", a.batches, "--runs", str(a.runs), "--warmup",
                                           str(a.warmup), "--threads", str(a.threads)],
             "java-on-" + ort.__version__: java[:1] + ["-Donnxruntime.native.path=" + folder] + java[1:] + args,
         }
+        if a.jar_b:
+            variants["java-b"] = ["java", "-cp", a.jar_b] + args
         got = {k: [] for k in variants}
         names = list(variants)
         for r in range(a.rounds):
@@ -205,7 +211,10 @@ def main():
                 pin = "-" if pm[0] != pm[0] else f"{pm[len(pm) // 2]:.2f}"
                 cells.append(f"{w[len(w) // 2]:.2f} | {m[len(m) // 2]:.2f} | {pin} | {c[len(c) // 2]:.2f}")
                 sums.append(f"{ok[0]['batches'][b]['sum']:.4f}")
-            print(f"| {name} | {os.path.basename(ok[0].get('engine_file', ok[0]['ort']))} | " + " | ".join(cells) + " | " + ", ".join(sums) + " |")
+            engine = os.path.basename(ok[0].get("engine_file", ok[0]["ort"]))
+            if ok[0].get("impl") == "java":
+                engine = f"{ok[0]['ort']} ({engine})"
+            print(f"| {name} | {engine} | " + " | ".join(cells) + " | " + ", ".join(sums) + " |")
 
 
 if __name__ == "__main__":

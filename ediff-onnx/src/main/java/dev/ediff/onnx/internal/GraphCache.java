@@ -131,7 +131,7 @@ public final class GraphCache {
         Path dir = folder();
         boolean ort = ortFormat();
         String ext = ort ? ".ort" : ".onnx";
-        String key = key(env, config, sha256, ort);
+        String key = key(env.getVersion(), config, sha256, ort);
         Path entry = find(dir, key, ext);
         if (entry != null) {
             // Mapped, not read onto the heap: in a fresh JVM, reading the default model's 29 MB of
@@ -338,11 +338,16 @@ public final class GraphCache {
         }
     }
 
-    /** The entry key: what the optimized graph depends on. */
-    static String key(OrtEnvironment env, SessionConfig config, String sha256, boolean ort) {
+    /**
+     * The entry key: what the optimized graph depends on. {@code engineVersion} is the version the
+     * loaded engine reports ({@link OrtEnvironment#getVersion()}: the engine named by
+     * {@code ediff.onnxruntime.library} when one is, not the Java binding's), so an entry written by one
+     * ONNX Runtime release is never opened by another (ORT-format files are release-specific).
+     */
+    static String key(String engineVersion, SessionConfig config, String sha256, boolean ort) {
         String what = String.join("\n", List.of(ort ? "ediff-graph-cache 2 ort" : "ediff-graph-cache 1",
                 sha256.toLowerCase(Locale.ROOT),
-                "ort " + env.getVersion(), "level ALL_OPT", "provider cpu",
+                "ort " + engineVersion, "level ALL_OPT", "provider cpu",
                 "intra " + config.effectiveIntraOpThreads(), "inter " + config.interOpThreads(),
                 "mode " + config.executionMode(), "arena " + config.cpuArena(), "pattern " + config.memoryPattern(),
                 "spin " + config.spinning(), CPU));
