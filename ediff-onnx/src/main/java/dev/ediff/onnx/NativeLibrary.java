@@ -70,6 +70,7 @@ public final class NativeLibrary {
     private static final long INIT_STACK_PER_BYTE = 512;
     private static volatile boolean prepared;
     private static volatile OrtEnvironment environment; // set once the first start succeeded
+    private static volatile String engineVersion; // the loaded engine's version, once asked
     private static volatile EDiffException engineError; // the opt-in engine could not be prepared
 
     private NativeLibrary() {
@@ -99,6 +100,51 @@ public final class NativeLibrary {
     public static java.util.EnumSet<ai.onnxruntime.OrtProvider> availableProviders() {
         environment();
         return OrtEnvironment.getAvailableProviders();
+    }
+
+    /**
+     * The version of the ONNX Runtime engine that is loaded, e.g. {@code 1.30.0} when
+     * {@value #ENGINE_PROPERTY} names a 1.30 engine under the 1.29 binding.
+     * {@link OrtEnvironment#getVersion()} gives the Java binding's version whatever engine serves
+     * it, so what depends on the engine (the graph cache's entries) uses this instead. On Linux it is
+     * the newest {@code VERS_x.y.z} the mapped {@code libonnxruntime.so*} defines; where that cannot
+     * be read (another OS, a library ONNX Runtime unpacked and deleted), the binding's version.
+     *
+     * @return the engine's version, as {@code major.minor.patch}
+     * @throws EDiffException when the engine named by {@value #ENGINE_PROPERTY} cannot be used
+     */
+    public static String engineVersion() {
+        OrtEnvironment env = environment();
+        String v = engineVersion;
+        if (v == null) {
+            v = mappedEngineVersion();
+            engineVersion = v = v != null ? v : env.getVersion();
+        }
+        return v;
+    }
+
+    /** The version the mapped engine library defines, or null when it cannot be read. */
+    private static String mappedEngineVersion() {
+        Path maps = Path.of("/proc/self/maps");
+        if (!Files.isReadable(maps)) {
+            return null;
+        }
+        try (java.util.stream.Stream<String> lines = Files.lines(maps)) {
+            java.util.Optional<Path> file = lines.map(l -> l.indexOf('/') < 0 ? "" : l.substring(l.indexOf('/')))
+                    .filter(f -> f.contains("/libonnxruntime.so") && !f.endsWith(" (deleted)")).map(Path::of)
+                    .filter(f -> f.getFileName().toString().startsWith("libonnxruntime.so")).findFirst();
+            if (file.isEmpty()) {
+                return null;
+            }
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file.get())) {
+                int[] v = ElfVersions.onnxRuntimeVersion(ElfVersions.defined(
+                        ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size()), file.get().toString()));
+                return v == null ? null : dotted(v);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("cannot read the loaded ONNX Runtime engine's version ({}); using the binding's", e.toString());
+            return null;
+        }
     }
 
     private static synchronized OrtEnvironment start() {

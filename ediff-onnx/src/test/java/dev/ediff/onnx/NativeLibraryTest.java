@@ -36,6 +36,7 @@ class NativeLibraryTest {
             }
             System.out.println("path=" + System.getProperty(NativeLibrary.PATH_PROPERTY));
             System.out.println("version=" + env.getVersion());
+            System.out.println("engineVersion=" + NativeLibrary.engineVersion());
             try (var options = new ai.onnxruntime.OrtSession.SessionOptions()) {
                 options.setIntraOpNumThreads(1); // a call through the C API into the engine
             }
@@ -62,7 +63,7 @@ class NativeLibraryTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(exit, p.waitFor(), out);
         // only the child's own lines: a logging backend's notes on stderr depend on the class path
-        return out.lines().filter(l -> l.startsWith("path=") || l.startsWith("version=") || l.startsWith("error=")
+        return out.lines().filter(l -> l.startsWith("path=") || l.startsWith("version=") || l.startsWith("engineVersion=") || l.startsWith("error=")
                 || l.startsWith("engine=")).toList();
     }
 
@@ -189,5 +190,42 @@ class NativeLibraryTest {
         assertEquals(List.of(), ElfVersions.unversion(jni, "jni"), "nothing versioned is left");
         // a second library's tables are untouched
         assertEquals(List.of(), ElfVersions.unversion(engine.clone(), "engine"));
+    }
+
+    @Test
+    void theEngineVersionIsTheLoadedEnginesNotTheBindings(@TempDir Path root) throws Exception {
+        assumeTrue(NativeLibrary.platform().startsWith("linux-"), "the engine setting is Linux only");
+        Path tmp = Files.createDirectory(root.resolve("tmp"));
+        Path cache = Files.createDirectory(root.resolve("cache"));
+        List<String> plain = child(tmp, cache);
+        String binding = plain.stream().filter(l -> l.startsWith("version=")).findFirst().orElseThrow().substring(8);
+        assertTrue(plain.contains("engineVersion=" + binding), plain.toString());
+        // the bundled engine with its symbol version renamed from VERS_1.x.y to VERS_1.x.9 stands in for
+        // a newer release of the same C API: the binding still says 1.x.y, the engine must say 1.x.9
+        byte[] engine = bundled("onnxruntime");
+        byte[] from = ("VERS_" + binding).getBytes(StandardCharsets.US_ASCII);
+        String newer = binding.substring(0, binding.lastIndexOf('.') + 1) + "9";
+        assumeTrue(newer.length() == binding.length() && !newer.equals(binding), "a same-length newer version of " + binding);
+        int at = indexOf(engine, from, 0);
+        assertTrue(at >= 0 && indexOf(engine, from, at + 1) < 0, "one VERS_" + binding + " string in the engine");
+        System.arraycopy(("VERS_" + newer).getBytes(StandardCharsets.US_ASCII), 0, engine, at, from.length);
+        Path renamed = Files.write(Files.createDirectory(root.resolve("engine")).resolve("libonnxruntime.so." + newer), engine);
+        Path cache2 = Files.createDirectory(root.resolve("cache2"));
+        List<String> out = child(tmp, cache2, "-D" + NativeLibrary.ENGINE_PROPERTY + "=" + renamed);
+        assertTrue(out.contains("version=" + binding), out.toString());
+        assertTrue(out.contains("engineVersion=" + newer), out.toString());
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
+        outer:
+        for (int i = from; i <= hay.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 }

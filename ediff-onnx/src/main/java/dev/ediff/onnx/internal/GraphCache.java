@@ -35,7 +35,7 @@ import java.util.zip.CRC32C;
  * {@code ediff.cache.dir}, else {@code $XDG_CACHE_HOME/ediff}, else {@code ~/.cache/ediff}; the
  * system property {@value #DIR_PROPERTY} names another folder), named
  * {@code <key>-<length>-<crc32c>.onnx} (or {@code .ort}, see {@link #FORMAT_PROPERTY}): the key is a hash of the model's sha256 (given by the
- * caller, who verified it), ONNX Runtime's version, the session options that reach ONNX Runtime,
+ * caller, who verified it), the loaded ONNX Runtime engine's version ({@link NativeLibrary#engineVersion()}), the session options that reach ONNX Runtime,
  * and the CPU (model name and flags from {@code /proc/cpuinfo}, the OS and architecture), since a
  * graph optimized at the full level may hold rewrites for this CPU's instruction set. The length
  * and checksum in the name reject a truncated or damaged file. Entries are written under a
@@ -131,7 +131,7 @@ public final class GraphCache {
         Path dir = folder();
         boolean ort = ortFormat();
         String ext = ort ? ".ort" : ".onnx";
-        String key = key(env.getVersion(), config, sha256, ort);
+        String key = key(NativeLibrary.engineVersion(), config, sha256, ort);
         Path entry = find(dir, key, ext);
         if (entry != null) {
             // Mapped, not read onto the heap: in a fresh JVM, reading the default model's 29 MB of
@@ -339,10 +339,11 @@ public final class GraphCache {
     }
 
     /**
-     * The entry key: what the optimized graph depends on. {@code engineVersion} is the version the
-     * loaded engine reports ({@link OrtEnvironment#getVersion()}: the engine named by
-     * {@code ediff.onnxruntime.library} when one is, not the Java binding's), so an entry written by one
-     * ONNX Runtime release is never opened by another (ORT-format files are release-specific).
+     * The entry key: what the optimized graph depends on. {@code engineVersion} is the loaded
+     * engine's version ({@link NativeLibrary#engineVersion()}: the engine named by
+     * {@code ediff.onnxruntime.library} when one is, not the Java binding's, which is all
+     * {@link OrtEnvironment#getVersion()} tells), so an entry written by one ONNX Runtime release is
+     * never opened by another (ORT-format files are release-specific).
      */
     static String key(String engineVersion, SessionConfig config, String sha256, boolean ort) {
         String what = String.join("\n", List.of(ort ? "ediff-graph-cache 2 ort" : "ediff-graph-cache 1",

@@ -66,7 +66,7 @@ public final class OrtRunBenchmark {
         }
         StringBuilder json = new StringBuilder();
         json.append(String.format(Locale.ROOT, "{\"impl\": \"java\", \"ort\": \"%s\", \"engine_file\": \"%s\", \"native_path\": \"%s\", \"options\": \"%s\", "
-                + "\"threads\": %d, \"batches\": {", env.getVersion(), engineFile(), System.getProperty(NativeLibrary.PATH_PROPERTY),
+                + "\"threads\": %d, \"batches\": {", NativeLibrary.engineVersion(), engineFile(), System.getProperty(NativeLibrary.PATH_PROPERTY),
                 plain ? "plain" : "sdk", threads));
         try (options; OrtSession session = env.createSession(model.toString(), options)) {
             for (int bi = 0; bi < batches.length; bi++) {
