@@ -14,6 +14,8 @@ rotation, with --torch-python (a Python with torch, e.g. tools/mini/.venv/bin/py
 --torch-cache (its recovered weights); the table gets a "PyTorch eager" column (batches 1 and 4).
 --java-opts-b OPTS adds a second SDK variant with those JVM options (e.g.
 -Dediff.onnxruntime.library=.../libonnxruntime.so.1.30.0) to every round, with its own ratio column.
+--jar-b JAR does the same with another ediff.jar (e.g. one built with -Donnxruntime.version=1.29.0),
+with --java-opts-b or else --java-opts.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ def main():
     ap.add_argument("--java-opts", default="", help="JVM options for the SDK's benchmark process")
     ap.add_argument("--java-opts-b", default=None,
                     help="a second SDK variant with these JVM options, interleaved (e.g. another onnxruntime.native.path)")
+    ap.add_argument("--jar-b", default=None,
+                    help="a second ediff.jar (e.g. built with -Donnxruntime.version=1.29.0) for the SDK (B) variant")
     ap.add_argument("--cli", default=os.path.join(ROOT, "ediff-cli", "target", "ediff"),
                     help="the CLI launcher (java -jar JAR when it does not exist)")
     ap.add_argument("--no-cli", action="store_true")
@@ -60,7 +64,10 @@ def main():
           "--runs", "1"]
     th = [a.torch_python, os.path.join(HERE, "torch_loop.py"), "--json", "--threads", str(a.threads), "--runs", "1",
           "--cache", a.torch_cache]
-    jb = None if a.java_opts_b is None else [a.java, *shlex.split(a.java_opts_b), *jv[1 + len(shlex.split(a.java_opts)):]]
+    jb = None
+    if a.java_opts_b is not None or a.jar_b:
+        opts_b = a.java_opts if a.java_opts_b is None else a.java_opts_b
+        jb = [a.java, *shlex.split(opts_b), "-cp", a.jar_b or a.jar, *jv[3 + len(shlex.split(a.java_opts)):]]
     res = {"sdk": [], "py": [], "th": [], "sdkb": [], "sdk16": [], "py16": [], "sdkb16": [], "cli": [], "cli_cpu": []}
     cli = [a.cli] if os.access(a.cli, os.X_OK) else [a.java, "-jar", a.jar]
     for r in range(a.rounds):
@@ -117,7 +124,8 @@ def main():
           f" SDK JVM options: {a.java_opts or '(none)'}; load average {os.getloadavg()[0]:.1f}")
     print("(CPU time is the process's, all threads: on a busy machine it is steadier than wall time)")
     if jb:
-        print(f"SDK (B): JVM options {a.java_opts_b}")
+        print(f"SDK (B): JVM options {a.java_opts_b if a.java_opts_b is not None else a.java_opts or '(none)'}"
+              + (f", jar {a.jar_b}" if a.jar_b else ""))
         print("| | SDK | SDK (B) | Python + ORT | ratio | ratio (B) |")
         print("|---|---:|---:|---:|---:|---:|")
         for what, key in (("", "batches"), (" (CPU time)", "cpu_s")):

@@ -192,8 +192,26 @@ public final class NativeLibrary {
         if (failed[0] != null) {
             throw new IllegalStateException("ONNX Runtime's environment could not be created: " + failed[0], failed[0]);
         }
+        removeEmptyDebugLog();
         environment = made[0];
         return made[0];
+    }
+
+    /**
+     * ONNX Runtime 1.29's telemetry (and the 1.30 engine's) creates an empty
+     * {@code /tmp/mat-debug-<pid>.log} in every process that starts an environment, and never removes
+     * it. Removed here when it is still empty (this process's file only); anything the engine writes
+     * to it later goes to the unlinked file.
+     */
+    private static void removeEmptyDebugLog() {
+        Path log = Path.of("/tmp", "mat-debug-" + ProcessHandle.current().pid() + ".log");
+        try {
+            if (Files.isRegularFile(log, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(log) == 0) {
+                Files.delete(log);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("cannot remove ONNX Runtime's empty {} ({})", log, e.toString());
+        }
     }
 
     /**

@@ -5,7 +5,7 @@ import dev.ediff.core.EDiff;
 import java.nio.file.Path;
 
 /**
- * The child JVM of {@link LongCommandLineTest}: opens the bundle folder given as the only argument,
+ * The child JVM of {@link EngineDebugLogTest}: opens the bundle folder given as the only argument,
  * prints its stage names and closes it. Exits 0 when that worked.
  */
 public final class OpenBundleChild {
