@@ -299,7 +299,7 @@ public final class NativeLibrary {
             } catch (IOException | RuntimeException e) {
                 engineError = new EDiffException("cannot use the ONNX Runtime engine " + engine + " named by "
                         + ENGINE_PROPERTY + "/" + ENGINE_ENV + ": " + e.getMessage()
-                        + "; expected a libonnxruntime.so of version 1.28 or newer, or unset it to use the bundled engine", e);
+                        + "; expected a libonnxruntime.so of the Java binding's version or newer, or unset it to use the bundled engine", e);
                 throw engineError;
             }
         }
