@@ -62,6 +62,11 @@ public final class NativeLibrary {
     public static final String ENGINE_PROPERTY = "ediff.onnxruntime.library";
     /** The environment variable naming a newer ONNX Runtime engine library, when {@value #ENGINE_PROPERTY} is unset. */
     public static final String ENGINE_ENV = "EDIFF_ONNXRUNTIME_LIBRARY";
+    /**
+     * The system property that leaves ONNX Runtime's telemetry as the engine starts it ({@code true});
+     * unset or anything else, the SDK turns telemetry events off right after the environment is created.
+     */
+    public static final String TELEMETRY_PROPERTY = "ediff.onnxruntime.telemetry";
     private static final String[] LIBRARIES = {"onnxruntime", "onnxruntime4j_jni", "onnxruntime_providers_shared",
         "onnxruntime_providers_cuda", "onnxruntime_providers_tensorrt", "onnxruntime_providers_dnnl",
         "onnxruntime_providers_openvino", "onnxruntime_providers_rocm"};
@@ -193,8 +198,28 @@ public final class NativeLibrary {
             throw new IllegalStateException("ONNX Runtime's environment could not be created: " + failed[0], failed[0]);
         }
         removeEmptyDebugLog();
+        quietTelemetry(made[0]);
         environment = made[0];
         return made[0];
+    }
+
+    /**
+     * Turns ONNX Runtime's telemetry events off unless {@value #TELEMETRY_PROPERTY} is {@code true}.
+     * Engines from 1.29 on (and the opt-in 1.30 engine) start Microsoft's telemetry client on Linux
+     * when the environment is created; an SDK embedded in someone else's application should not
+     * report on it by default. The events of the start itself are already queued by then: only
+     * {@code ORT_DISABLE_TELEMETRY=1} in the process's environment prevents those. On 1.28 (no
+     * telemetry on Linux) the call changes nothing.
+     */
+    private static void quietTelemetry(OrtEnvironment env) {
+        if (Boolean.parseBoolean(System.getProperty(TELEMETRY_PROPERTY))) {
+            return;
+        }
+        try {
+            env.setTelemetry(false);
+        } catch (ai.onnxruntime.OrtException | RuntimeException e) {
+            LOG.debug("cannot turn ONNX Runtime's telemetry off ({})", e.toString());
+        }
     }
 
     /**
