@@ -1,7 +1,9 @@
 package dev.ediff.eval;
 
 import dev.ediff.api.Guidance;
+import dev.ediff.api.Paint;
 import dev.ediff.api.Request;
+import dev.ediff.api.StageOptions;
 import dev.ediff.core.sampling.Samplers;
 
 import java.nio.file.Path;
@@ -17,7 +19,10 @@ import java.util.Map;
  * (true/false: apply its style references, default true), {@code style_strength} (default 1),
  * {@code upsample} ({@code bicubic}: run the first stage only and judge its output upsampled to the
  * last stage's resolution, instead of the super-resolution output; {@code none} default),
- * {@code model} (a bundle folder for this row instead of {@code --model}). Unset keys keep the
+ * {@code model} (a bundle folder for this row instead of {@code --model}), {@code paint_weight} (the
+ * weight of every paint entry instead of the file's), and for the stages after the first (the
+ * super-resolution stages) {@code sr_sampler}, {@code sr_steps}, {@code sr_guidance} and
+ * {@code sr_augmentation_sigma} ({@code sr_sampler} only with {@code sr_steps}). Unset keys keep the
  * bundle's defaults.
  *
  * @param label         the row label
@@ -33,10 +38,64 @@ import java.util.Map;
  * @param bicubic       judge the first stage upsampled (bicubic) instead of the later stages
  * @param model         bundle folder of this row, or null for the command's model
  * @param layout        lay two-object prompts out (when the model declares a prompt layout)
+ * @param paintWeight   the weight of every paint entry, or null for each entry's own
+ * @param later         settings of the stages after the first
  */
 public record EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
                          String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model,
-                         boolean layout) {
+                         boolean layout, Double paintWeight, LaterStages later) {
+
+    /**
+     * Settings of the stages after the first (super-resolution), each null for the stage's default.
+     *
+     * @param sampler           sampler name or null
+     * @param steps             steps or null
+     * @param guidance          text guidance or null
+     * @param augmentationSigma noise level of the upsampled low-resolution input, or null
+     */
+    public record LaterStages(String sampler, Integer steps, Double guidance, Double augmentationSigma) {
+
+        /** No overrides. */
+        public static final LaterStages NONE = new LaterStages(null, null, null, null);
+
+        /** {@return whether any setting is given} */
+        public boolean any() {
+            return sampler != null || steps != null || guidance != null || augmentationSigma != null;
+        }
+    }
+
+    /**
+     * Checks that {@code later} is given (use {@link LaterStages#NONE} for none).
+     *
+     * @throws NullPointerException when {@code later} is null
+     */
+    public EvalConfig {
+        java.util.Objects.requireNonNull(later, "later (use LaterStages.NONE)");
+    }
+
+    /**
+     * A configuration without a paint weight or later-stage settings (as before those keys existed).
+     *
+     * @param label         the row label
+     * @param sampler       sampler name or null
+     * @param steps         steps or null
+     * @param guidance      text guidance or null
+     * @param t5            use the T5 encoder
+     * @param clip          use the CLIP text encoder
+     * @param until         last stage or null
+     * @param paint         apply paint entries
+     * @param style         apply style references
+     * @param styleStrength style guidance strength
+     * @param bicubic       judge the first stage upsampled (bicubic) instead of the later stages
+     * @param model         bundle folder of this row, or null for the command's model
+     * @param layout        lay two-object prompts out (when the model declares a prompt layout)
+     */
+    public EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
+                      String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model,
+                      boolean layout) {
+        this(label, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic, model, layout, null,
+                LaterStages.NONE);
+    }
 
     /**
      * A configuration that lays prompts out when the model declares a layout (as before the
@@ -62,13 +121,14 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
 
     /** The row of a run without {@code --config}: the bundle's defaults. */
     public static EvalConfig defaults() {
-        return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null, true);
+        return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null, true, null,
+                LaterStages.NONE);
     }
 
     /** This configuration under another label. */
     public EvalConfig withLabel(String newLabel) {
         return new EvalConfig(newLabel, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic,
-                model, layout);
+                model, layout, paintWeight, later);
     }
 
     /** Parses {@code LABEL} or {@code LABEL=key=value,key=value}. */
@@ -104,17 +164,15 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
         double strength = d.styleStrength;
         boolean bicubic = false;
         Path model = null;
+        Double paintWeight = null;
+        String srSampler = null;
+        Integer srSteps = null;
+        Double srGuidance = null;
+        Double srAugmentation = null;
         for (Map.Entry<String, String> e : kv.entrySet()) {
             String v = e.getValue();
             switch (e.getKey()) {
-                case "sampler" -> {
-                    try {
-                        Samplers.byName(v);
-                    } catch (IllegalArgumentException ex) {
-                        throw usage(text, ex.getMessage());
-                    }
-                    sampler = v;
-                }
+                case "sampler" -> sampler = samplerName(text, v);
                 case "steps" -> steps = (int) number(text, "steps", v, 1, Request.MAX_STEPS, true);
                 case "guidance" -> guidance = number(text, "guidance", v, 0, Guidance.MAX_SCALE, false);
                 case "t5" -> t5 = bool(text, "t5", v);
@@ -131,15 +189,38 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                     bicubic = v.equals("bicubic");
                 }
                 case "model" -> model = Path.of(nonEmpty(text, "model", v));
+                case "paint_weight" -> paintWeight = number(text, "paint_weight", v, 0, Paint.MAX_WEIGHT, false);
+                case "sr_sampler" -> srSampler = samplerName(text, v);
+                case "sr_steps" -> srSteps = (int) number(text, "sr_steps", v, 1, Request.MAX_STEPS, true);
+                case "sr_guidance" -> srGuidance = number(text, "sr_guidance", v, 0, Guidance.MAX_SCALE, false);
+                case "sr_augmentation_sigma" -> srAugmentation = number(text, "sr_augmentation_sigma", v, 0,
+                        StageOptions.MAX_AUGMENTATION_SIGMA, false);
                 default -> throw usage(text, "unknown key '" + e.getKey() + "'; keys: sampler, steps, guidance, t5, clip,"
-                        + " layout, until, paint, style, style_strength, upsample, model");
+                        + " layout, until, paint, style, style_strength, upsample, model, paint_weight, sr_sampler,"
+                        + " sr_steps, sr_guidance, sr_augmentation_sigma");
             }
         }
         if (bicubic && until != null) {
             throw usage(text, "upsample=bicubic runs the first stage only; do not combine it with until");
         }
+        if (srSampler != null && srSteps == null) {
+            throw usage(text, "sr_sampler needs sr_steps (a sampler's steps are not another sampler's)");
+        }
+        LaterStages later = new LaterStages(srSampler, srSteps, srGuidance, srAugmentation);
+        if (later.any() && bicubic) {
+            throw usage(text, "upsample=bicubic runs the first stage only; the sr_ keys have no stage to apply to");
+        }
         return new EvalConfig(label, sampler, steps, guidance, t5, clip, until, paint, style, strength, bicubic, model,
-                layout);
+                layout, paintWeight, later);
+    }
+
+    private static String samplerName(String text, String v) {
+        try {
+            Samplers.byName(v);
+        } catch (IllegalArgumentException ex) {
+            throw usage(text, ex.getMessage());
+        }
+        return v;
     }
 
     private static EvalException usage(String text, String why) {

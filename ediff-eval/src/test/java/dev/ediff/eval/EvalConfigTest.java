@@ -35,6 +35,27 @@ class EvalConfigTest {
         assertEquals(EvalConfig.defaults().withLabel("just-a-label"), plain);
         assertTrue(EvalConfig.parse("up=upsample=bicubic").bicubic());
         assertNull(EvalConfig.parse("x=").sampler());
+        assertNull(plain.paintWeight());
+        assertFalse(plain.later().any());
+    }
+
+    @Test
+    void parsesThePaintWeightAndTheLaterStagesKeys() {
+        EvalConfig c = EvalConfig.parse("sr=paint_weight=1.25,sr_sampler=euler,sr_steps=7,sr_guidance=2.5,"
+                + "sr_augmentation_sigma=0.3");
+        assertEquals(1.25, c.paintWeight());
+        assertEquals(new EvalConfig.LaterStages("euler", 7, 2.5, 0.3), c.later());
+        assertTrue(c.later().any());
+        assertEquals(c, c.withLabel("other").withLabel("sr"), "a relabelled copy keeps every setting");
+        assertEquals(new EvalConfig.LaterStages(null, 4, null, null), EvalConfig.parse("s=sr_steps=4").later());
+        for (String bad : List.of("a=paint_weight=-0.1", "a=paint_weight=11", "a=sr_steps=0", "a=sr_sampler=nope,sr_steps=3",
+                "a=sr_sampler=euler", "a=sr_guidance=101", "a=sr_augmentation_sigma=-1", "a=sr_augmentation_sigma=x",
+                "a=upsample=bicubic,sr_steps=3")) {
+            EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);
+            assertTrue(e.getMessage().startsWith("--config '" + bad + "'"), e.getMessage());
+        }
+        assertTrue(assertThrows(EvalException.class, () -> EvalConfig.parse("a=sr_sampler=euler")).getMessage()
+                .contains("sr_steps"));
     }
 
     @Test
