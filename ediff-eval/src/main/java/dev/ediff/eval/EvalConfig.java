@@ -1,6 +1,7 @@
 package dev.ediff.eval;
 
 import dev.ediff.api.Guidance;
+import dev.ediff.api.NoiseInterval;
 import dev.ediff.api.Paint;
 import dev.ediff.api.Request;
 import dev.ediff.api.StageOptions;
@@ -22,8 +23,9 @@ import java.util.Map;
  * {@code model} (a bundle folder for this row instead of {@code --model}), {@code paint_weight} (the
  * weight of every paint entry instead of the file's), and for the stages after the first (the
  * super-resolution stages) {@code sr_sampler}, {@code sr_steps}, {@code sr_guidance} and
- * {@code sr_augmentation_sigma} ({@code sr_sampler} only with {@code sr_steps}). Unset keys keep the
- * bundle's defaults.
+ * {@code sr_augmentation_sigma} ({@code sr_sampler} only with {@code sr_steps}); with {@code guidance},
+ * {@code guidance_rescale} (0..1) and {@code guidance_lo} / {@code guidance_hi} (the noise levels
+ * {@code [lo, hi)} where the first stage's text guidance applies). Unset keys keep the bundle's defaults.
  *
  * @param label         the row label
  * @param sampler       sampler name or null
@@ -40,10 +42,12 @@ import java.util.Map;
  * @param layout        lay two-object prompts out (when the model declares a prompt layout)
  * @param paintWeight   the weight of every paint entry, or null for each entry's own
  * @param later         settings of the stages after the first
+ * @param guidanceFull  the first stage's guidance with its rescale and interval (from {@code guidance_rescale},
+ *                      {@code guidance_lo}, {@code guidance_hi}), or null for a plain {@code guidance}
  */
 public record EvalConfig(String label, String sampler, Integer steps, Double guidance, boolean t5, boolean clip,
                          String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model,
-                         boolean layout, Double paintWeight, LaterStages later) {
+                         boolean layout, Double paintWeight, LaterStages later, Guidance guidanceFull) {
 
     /**
      * Settings of the stages after the first (super-resolution), each null for the stage's default.
@@ -94,7 +98,7 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                       String until, boolean paint, boolean style, double styleStrength, boolean bicubic, Path model,
                       boolean layout) {
         this(label, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic, model, layout, null,
-                LaterStages.NONE);
+                LaterStages.NONE, null);
     }
 
     /**
@@ -122,13 +126,13 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
     /** The row of a run without {@code --config}: the bundle's defaults. */
     public static EvalConfig defaults() {
         return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null, true, null,
-                LaterStages.NONE);
+                LaterStages.NONE, null);
     }
 
     /** This configuration under another label. */
     public EvalConfig withLabel(String newLabel) {
         return new EvalConfig(newLabel, sampler, steps, guidance, t5, clip, until, paint, style, styleStrength, bicubic,
-                model, layout, paintWeight, later);
+                model, layout, paintWeight, later, guidanceFull);
     }
 
     /** Parses {@code LABEL} or {@code LABEL=key=value,key=value}. */
@@ -169,6 +173,9 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
         Integer srSteps = null;
         Double srGuidance = null;
         Double srAugmentation = null;
+        Double rescale = null;
+        Double lo = null;
+        Double hi = null;
         for (Map.Entry<String, String> e : kv.entrySet()) {
             String v = e.getValue();
             switch (e.getKey()) {
@@ -195,9 +202,13 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
                 case "sr_guidance" -> srGuidance = number(text, "sr_guidance", v, 0, Guidance.MAX_SCALE, false);
                 case "sr_augmentation_sigma" -> srAugmentation = number(text, "sr_augmentation_sigma", v, 0,
                         StageOptions.MAX_AUGMENTATION_SIGMA, false);
+                case "guidance_rescale" -> rescale = number(text, "guidance_rescale", v, 0, 1, false);
+                case "guidance_lo" -> lo = number(text, "guidance_lo", v, 0, Double.MAX_VALUE, false);
+                case "guidance_hi" -> hi = v.equals("inf") ? Double.POSITIVE_INFINITY
+                        : number(text, "guidance_hi", v, Double.MIN_VALUE, Double.MAX_VALUE, false);
                 default -> throw usage(text, "unknown key '" + e.getKey() + "'; keys: sampler, steps, guidance, t5, clip,"
                         + " layout, until, paint, style, style_strength, upsample, model, paint_weight, sr_sampler,"
-                        + " sr_steps, sr_guidance, sr_augmentation_sigma");
+                        + " sr_steps, sr_guidance, sr_augmentation_sigma, guidance_rescale, guidance_lo, guidance_hi");
             }
         }
         if (bicubic && until != null) {
@@ -207,11 +218,23 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
             throw usage(text, "sr_sampler needs sr_steps (a sampler's steps are not another sampler's)");
         }
         LaterStages later = new LaterStages(srSampler, srSteps, srGuidance, srAugmentation);
+        Guidance full = null;
+        if (rescale != null || lo != null || hi != null) {
+            if (guidance == null) {
+                throw usage(text, "guidance_rescale, guidance_lo and guidance_hi need guidance (the scale they shape)");
+            }
+            double l = lo == null ? 0 : lo;
+            double h = hi == null ? Double.POSITIVE_INFINITY : hi;
+            if (!(h > l)) {
+                throw usage(text, "guidance_hi must be above guidance_lo, got [" + l + ", " + h + ")");
+            }
+            full = Guidance.of(guidance).withRescale(rescale == null ? 0 : rescale).limitedTo(NoiseInterval.of(l, h));
+        }
         if (later.any() && bicubic) {
             throw usage(text, "upsample=bicubic runs the first stage only; the sr_ keys have no stage to apply to");
         }
         return new EvalConfig(label, sampler, steps, guidance, t5, clip, until, paint, style, strength, bicubic, model,
-                layout, paintWeight, later);
+                layout, paintWeight, later, full);
     }
 
     private static String samplerName(String text, String v) {

@@ -338,7 +338,9 @@ public final class Evaluation {
         if (c.steps() != null) {
             r.steps(c.steps());
         }
-        if (c.guidance() != null) {
+        if (c.guidanceFull() != null) {
+            r.guidance(c.guidanceFull());
+        } else if (c.guidance() != null) {
             r.guidance(c.guidance());
         }
         if (c.style() && e.style() != null) {

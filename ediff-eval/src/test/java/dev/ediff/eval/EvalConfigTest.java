@@ -59,6 +59,24 @@ class EvalConfigTest {
     }
 
     @Test
+    void shapesTheFirstStagesGuidanceWithRescaleAndInterval() {
+        EvalConfig c = EvalConfig.parse("g=guidance=5,guidance_rescale=0.7,guidance_lo=0.5,guidance_hi=10");
+        assertEquals(new dev.ediff.api.Guidance(5, 0.7, dev.ediff.api.NoiseInterval.of(0.5, 10)), c.guidanceFull());
+        assertEquals(new dev.ediff.api.Guidance(4, 0, dev.ediff.api.NoiseInterval.atLeast(1)),
+                EvalConfig.parse("g=guidance=4,guidance_lo=1").guidanceFull());
+        assertEquals(new dev.ediff.api.Guidance(4, 0, dev.ediff.api.NoiseInterval.below(2)),
+                EvalConfig.parse("g=guidance=4,guidance_hi=2").guidanceFull());
+        assertEquals(dev.ediff.api.NoiseInterval.all(),
+                EvalConfig.parse("g=guidance=4,guidance_hi=inf").guidanceFull().interval());
+        assertNull(EvalConfig.parse("g=guidance=4").guidanceFull(), "a plain scale stays a plain scale");
+        for (String bad : List.of("a=guidance_lo=1", "a=guidance=3,guidance_rescale=1.5", "a=guidance=3,guidance_lo=2,guidance_hi=1",
+                "a=guidance=3,guidance_lo=-1", "a=guidance=3,guidance_hi=0")) {
+            EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);
+            assertTrue(e.getMessage().startsWith("--config '" + bad + "'"), e.getMessage());
+        }
+    }
+
+    @Test
     void refusesBadValues() {
         for (String bad : List.of("=steps=3", "a=steps=0", "a=steps=x", "a=sampler=nope", "a=t5=yes", "a=layout=no", "a=colour=red",
                 "a=steps=3,steps=4", "a=upsample=lanczos", "a=upsample=bicubic,until=base", "a=guidance=-1", "a=steps",

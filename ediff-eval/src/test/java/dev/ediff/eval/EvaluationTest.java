@@ -189,6 +189,10 @@ class EvaluationTest {
                 .stageOptions("sr64").orElseThrow();
         assertEquals(5, steps.steps().orElseThrow());
         assertTrue(steps.sampler().isEmpty() && steps.guidance().isEmpty() && steps.augmentationSigma().isEmpty());
+        assertEquals(new dev.ediff.api.Guidance(6, 0.5, dev.ediff.api.NoiseInterval.atLeast(1)), Evaluation.request(
+                EvalConfig.parse("g=guidance=6,guidance_rescale=0.5,guidance_lo=1"), e, 1, stages).guidance().orElseThrow());
+        assertEquals(dev.ediff.api.Guidance.of(6), Evaluation.request(EvalConfig.parse("g=guidance=6"), e, 1, stages)
+                .guidance().orElseThrow());
         assertTrue(Evaluation.request(EvalConfig.parse("z=paint=false,paint_weight=2"), e, 1, stages).paints().isEmpty(),
                 "paint=false wins over paint_weight");
     }
