@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
         footer = {"",
                 "--config keys: sampler, steps (1..1000), guidance (0..100), t5, clip (true/false), layout (true/false:",
                 "  lay two-object prompts out, when the model declares a layout), until (stage),",
-                "  paint, style (true/false: use the file's entries), style_strength (0..10), upsample (bicubic:",
+                "  paint, style (true/false: use the file's entries), style_strength (0..10, default 2), upsample (bicubic:",
                 "  judge the first stage upsampled), model (DIR), paint_weight (0..10: every paint entry's weight),",
                 "  sr_sampler + sr_steps, sr_steps, sr_guidance, sr_augmentation_sigma (the stages after the first),",
                 "  with guidance: guidance_rescale (0..1), guidance_lo, guidance_hi (sigmas where it applies; hi may be inf).",

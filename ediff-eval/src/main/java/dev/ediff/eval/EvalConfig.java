@@ -17,7 +17,7 @@ import java.util.Map;
  * (of the base stage), {@code t5}, {@code clip} (true/false), {@code layout} (true/false: lay two-object
  * prompts out when the model declares a prompt layout, default true), {@code until} (last stage to run),
  * {@code paint} (true/false: apply the prompt file's paint entries, default true), {@code style}
- * (true/false: apply its style references, default true), {@code style_strength} (default 1),
+ * (true/false: apply its style references, default true), {@code style_strength} (default {@link Request#DEFAULT_STYLE_STRENGTH}),
  * {@code upsample} ({@code bicubic}: run the first stage only and judge its output upsampled to the
  * last stage's resolution, instead of the super-resolution output; {@code none} default),
  * {@code model} (a bundle folder for this row instead of {@code --model}), {@code paint_weight} (the
@@ -125,7 +125,8 @@ public record EvalConfig(String label, String sampler, Integer steps, Double gui
 
     /** The row of a run without {@code --config}: the bundle's defaults. */
     public static EvalConfig defaults() {
-        return new EvalConfig("default", null, null, null, true, true, null, true, true, 1.0, false, null, true, null,
+        return new EvalConfig("default", null, null, null, true, true, null, true, true, Request.DEFAULT_STYLE_STRENGTH,
+                false, null, true, null,
                 LaterStages.NONE, null);
     }
 

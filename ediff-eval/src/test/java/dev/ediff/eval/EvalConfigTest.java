@@ -16,7 +16,7 @@ class EvalConfigTest {
     @Test
     void parsesEveryKey() {
         EvalConfig c = EvalConfig.parse("heun10=sampler=heun,steps=10,guidance=3.5,t5=false,clip=true,until=base,"
-                + "paint=false,style=false,style_strength=2,model=/tmp/b,layout=false");
+                + "paint=false,style=false,style_strength=2.5,model=/tmp/b,layout=false");
         assertEquals("heun10", c.label());
         assertEquals("heun", c.sampler());
         assertEquals(10, c.steps());
@@ -26,10 +26,11 @@ class EvalConfigTest {
         assertEquals("base", c.until());
         assertFalse(c.paint());
         assertFalse(c.style());
-        assertEquals(2, c.styleStrength());
+        assertEquals(2.5, c.styleStrength());
         assertEquals(Path.of("/tmp/b"), c.model());
         assertFalse(c.layout());
         assertTrue(EvalConfig.defaults().layout(), "layout on by default");
+        assertEquals(2, EvalConfig.defaults().styleStrength(), "style strength 2 by default (session 7)");
         assertTrue(EvalConfig.parse("x=layout=true").layout());
         EvalConfig plain = EvalConfig.parse("just-a-label");
         assertEquals(EvalConfig.defaults().withLabel("just-a-label"), plain);
