@@ -41,5 +41,7 @@ run paint "$EVAL/paint.jsonl" --config "painted=until=base,paint=true" --config 
 run paint-w1.5 "$EVAL/paint-w1.5.jsonl" --config "painted, weight 1.5=until=base,paint=true"
 
 # style: reference image's background pattern and tint
+# "with style" runs at the default strength (2 since session 7, chosen on validation prompts); strength 1 as before
 run style "$EVAL/style.jsonl" --limit "$LIMIT" --config "with style=until=base,style=true" \
+  --config "with style, strength 1=until=base,style=true,style_strength=1" \
   --config "without style=until=base,style=false"

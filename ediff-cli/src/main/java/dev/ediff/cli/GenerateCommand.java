@@ -84,7 +84,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--style", paramLabel = "FILE", description = "transfer the style of this image")
     Path style;
 
-    @Option(names = "--style-strength", paramLabel = "S", description = "style guidance strength, 0..10 (default 1)")
+    @Option(names = "--style-strength", paramLabel = "S", description = "style guidance strength, 0..10 (default 2)")
     Double styleStrength;
 
     @Option(names = "--paint", paramLabel = "PHRASE=MASK:W", description = "paint a phrase of the prompt: MASK is an image (white = here),"
@@ -207,7 +207,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         if (style != null) {
-            r.style(style, styleStrength != null ? styleStrength : 1.0);
+            r.style(style, styleStrength != null ? styleStrength : Request.DEFAULT_STYLE_STRENGTH);
         }
         PaintArgs.apply(paints, paintMap, legend, r);
         if (until != null) {

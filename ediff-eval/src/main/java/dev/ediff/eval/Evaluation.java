@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.Generation;
+import dev.ediff.api.Guidance;
 import dev.ediff.api.Request;
 import dev.ediff.api.Sample;
+import dev.ediff.api.StageOptions;
 import dev.ediff.core.EDiff;
 import dev.ediff.core.Stage;
 import dev.ediff.core.image.Images;
@@ -323,7 +325,11 @@ public final class Evaluation {
     record Images64(List<double[]> images, int height, int width) {
     }
 
-    static Images64 generate(EDiff ediff, EvalConfig c, PromptFile.Entry e, int count, Path file) {
+    /**
+     * The request of one prompt line under {@code c}: the first stage's settings on the request, the
+     * {@code sr_} settings on every later stage, {@code paint_weight} in place of the entry's weight.
+     */
+    static Request request(EvalConfig c, PromptFile.Entry e, int count, List<String> stageNames) {
         Request.Builder r = Request.prompt(e.prompt()).seed(e.seed()).count(count).t5(c.t5()).clip(c.clip())
                 .layout(c.layout());
         if (c.sampler() != null) {
@@ -332,24 +338,49 @@ public final class Evaluation {
         if (c.steps() != null) {
             r.steps(c.steps());
         }
-        if (c.guidance() != null) {
+        if (c.guidanceFull() != null) {
+            r.guidance(c.guidanceFull());
+        } else if (c.guidance() != null) {
             r.guidance(c.guidance());
         }
         if (c.style() && e.style() != null) {
             r.style(e.style(), c.styleStrength());
         }
         if (c.paint() && e.paint() != null) {
-            r.paint(e.paint().phrase(), e.paint().mask(), e.paint().weight());
+            r.paint(e.paint().phrase(), e.paint().mask(), c.paintWeight() != null ? c.paintWeight() : e.paint().weight());
         }
-        List<Stage> stages = ediff.stages();
+        if (c.later().any()) {
+            StageOptions o = StageOptions.defaults();
+            EvalConfig.LaterStages l = c.later();
+            if (l.sampler() != null) {
+                o = o.sampler(Samplers.byName(l.sampler()), l.steps()); // parse made sr_sampler come with sr_steps
+            } else if (l.steps() != null) {
+                o = o.steps(l.steps());
+            }
+            if (l.guidance() != null) {
+                o = o.guidance(Guidance.of(l.guidance()));
+            }
+            if (l.augmentationSigma() != null) {
+                o = o.augmentationSigma(l.augmentationSigma());
+            }
+            for (String name : stageNames.subList(1, stageNames.size())) {
+                r.stage(name, o);
+            }
+        }
         if (c.bicubic()) {
-            r.untilStage(stages.get(0).name());
+            r.untilStage(stageNames.get(0));
         } else if (c.until() != null) {
             r.untilStage(c.until());
         }
+        return r.build();
+    }
+
+    static Images64 generate(EDiff ediff, EvalConfig c, PromptFile.Entry e, int count, Path file) {
+        List<Stage> stages = ediff.stages();
+        Request request = request(c, e, count, stages.stream().map(Stage::name).toList());
         Generation g;
         try {
-            g = ediff.generate(r.build());
+            g = ediff.generate(request);
         } catch (EDiffException | IllegalArgumentException ex) {
             throw new EvalException(EvalException.FAILED, file + ":" + e.line() + ": " + ex.getMessage());
         }

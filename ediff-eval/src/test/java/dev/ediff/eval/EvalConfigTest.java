@@ -16,7 +16,7 @@ class EvalConfigTest {
     @Test
     void parsesEveryKey() {
         EvalConfig c = EvalConfig.parse("heun10=sampler=heun,steps=10,guidance=3.5,t5=false,clip=true,until=base,"
-                + "paint=false,style=false,style_strength=2,model=/tmp/b,layout=false");
+                + "paint=false,style=false,style_strength=2.5,model=/tmp/b,layout=false");
         assertEquals("heun10", c.label());
         assertEquals("heun", c.sampler());
         assertEquals(10, c.steps());
@@ -26,15 +26,55 @@ class EvalConfigTest {
         assertEquals("base", c.until());
         assertFalse(c.paint());
         assertFalse(c.style());
-        assertEquals(2, c.styleStrength());
+        assertEquals(2.5, c.styleStrength());
         assertEquals(Path.of("/tmp/b"), c.model());
         assertFalse(c.layout());
         assertTrue(EvalConfig.defaults().layout(), "layout on by default");
+        assertEquals(2, EvalConfig.defaults().styleStrength(), "style strength 2 by default (session 7)");
         assertTrue(EvalConfig.parse("x=layout=true").layout());
         EvalConfig plain = EvalConfig.parse("just-a-label");
         assertEquals(EvalConfig.defaults().withLabel("just-a-label"), plain);
         assertTrue(EvalConfig.parse("up=upsample=bicubic").bicubic());
         assertNull(EvalConfig.parse("x=").sampler());
+        assertNull(plain.paintWeight());
+        assertFalse(plain.later().any());
+    }
+
+    @Test
+    void parsesThePaintWeightAndTheLaterStagesKeys() {
+        EvalConfig c = EvalConfig.parse("sr=paint_weight=1.25,sr_sampler=euler,sr_steps=7,sr_guidance=2.5,"
+                + "sr_augmentation_sigma=0.3");
+        assertEquals(1.25, c.paintWeight());
+        assertEquals(new EvalConfig.LaterStages("euler", 7, 2.5, 0.3), c.later());
+        assertTrue(c.later().any());
+        assertEquals(c, c.withLabel("other").withLabel("sr"), "a relabelled copy keeps every setting");
+        assertEquals(new EvalConfig.LaterStages(null, 4, null, null), EvalConfig.parse("s=sr_steps=4").later());
+        for (String bad : List.of("a=paint_weight=-0.1", "a=paint_weight=11", "a=sr_steps=0", "a=sr_sampler=nope,sr_steps=3",
+                "a=sr_sampler=euler", "a=sr_guidance=101", "a=sr_augmentation_sigma=-1", "a=sr_augmentation_sigma=x",
+                "a=upsample=bicubic,sr_steps=3")) {
+            EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);
+            assertTrue(e.getMessage().startsWith("--config '" + bad + "'"), e.getMessage());
+        }
+        assertTrue(assertThrows(EvalException.class, () -> EvalConfig.parse("a=sr_sampler=euler")).getMessage()
+                .contains("sr_steps"));
+    }
+
+    @Test
+    void shapesTheFirstStagesGuidanceWithRescaleAndInterval() {
+        EvalConfig c = EvalConfig.parse("g=guidance=5,guidance_rescale=0.7,guidance_lo=0.5,guidance_hi=10");
+        assertEquals(new dev.ediff.api.Guidance(5, 0.7, dev.ediff.api.NoiseInterval.of(0.5, 10)), c.guidanceFull());
+        assertEquals(new dev.ediff.api.Guidance(4, 0, dev.ediff.api.NoiseInterval.atLeast(1)),
+                EvalConfig.parse("g=guidance=4,guidance_lo=1").guidanceFull());
+        assertEquals(new dev.ediff.api.Guidance(4, 0, dev.ediff.api.NoiseInterval.below(2)),
+                EvalConfig.parse("g=guidance=4,guidance_hi=2").guidanceFull());
+        assertEquals(dev.ediff.api.NoiseInterval.all(),
+                EvalConfig.parse("g=guidance=4,guidance_hi=inf").guidanceFull().interval());
+        assertNull(EvalConfig.parse("g=guidance=4").guidanceFull(), "a plain scale stays a plain scale");
+        for (String bad : List.of("a=guidance_lo=1", "a=guidance=3,guidance_rescale=1.5", "a=guidance=3,guidance_lo=2,guidance_hi=1",
+                "a=guidance=3,guidance_lo=-1", "a=guidance=3,guidance_hi=0")) {
+            EvalException e = assertThrows(EvalException.class, () -> EvalConfig.parse(bad), bad);
+            assertTrue(e.getMessage().startsWith("--config '" + bad + "'"), e.getMessage());
+        }
     }
 
     @Test

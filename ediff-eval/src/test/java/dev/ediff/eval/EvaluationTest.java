@@ -164,4 +164,36 @@ class EvaluationTest {
         assertTrue(e.getMessage().startsWith(prompts + ":2: ") && e.getMessage().contains("bad.png"), e.getMessage());
         assertEquals(EvalException.FAILED, e.exitCode());
     }
+
+    @Test
+    void theRequestTakesThePaintWeightAndTheLaterStagesSettingsFromTheConfig() {
+        PromptFile.Entry e = PromptFile.parse(List.of("{\"prompt\": \"a big red circle\", \"seed\": 9, \"paint\":"
+                + " {\"phrase\": \"red circle\", \"box\": [0, 0, 0.5, 0.5], \"weight\": 0.6}}"), "p.jsonl", null).get(0);
+        List<String> stages = List.of("base", "sr64", "sr128");
+        dev.ediff.api.Request plain = Evaluation.request(EvalConfig.parse("plain"), e, 1, stages);
+        assertEquals(0.6, plain.paints().get(0).weight(), "the file's weight without paint_weight");
+        assertTrue(plain.stagesWithOptions().isEmpty(), "no sr_ key: every stage keeps its defaults");
+        dev.ediff.api.Request r = Evaluation.request(EvalConfig.parse(
+                "x=paint_weight=1.5,sr_sampler=euler,sr_steps=7,sr_guidance=2,sr_augmentation_sigma=0.25"), e, 2, stages);
+        assertEquals(1.5, r.paints().get(0).weight());
+        assertEquals("red circle", r.paints().get(0).phrase());
+        assertEquals(java.util.Set.of("sr64", "sr128"), r.stagesWithOptions(), "the first stage's settings stay on the request");
+        for (String s : List.of("sr64", "sr128")) {
+            dev.ediff.api.StageOptions o = r.stageOptions(s).orElseThrow();
+            assertEquals(dev.ediff.core.sampling.Samplers.byName("euler").name(), o.sampler().orElseThrow().name());
+            assertEquals(7, o.steps().orElseThrow());
+            assertEquals(2.0, o.guidance().orElseThrow().scale());
+            assertEquals(0.25, o.augmentationSigma().orElseThrow());
+        }
+        dev.ediff.api.StageOptions steps = Evaluation.request(EvalConfig.parse("y=sr_steps=5"), e, 1, stages)
+                .stageOptions("sr64").orElseThrow();
+        assertEquals(5, steps.steps().orElseThrow());
+        assertTrue(steps.sampler().isEmpty() && steps.guidance().isEmpty() && steps.augmentationSigma().isEmpty());
+        assertEquals(new dev.ediff.api.Guidance(6, 0.5, dev.ediff.api.NoiseInterval.atLeast(1)), Evaluation.request(
+                EvalConfig.parse("g=guidance=6,guidance_rescale=0.5,guidance_lo=1"), e, 1, stages).guidance().orElseThrow());
+        assertEquals(dev.ediff.api.Guidance.of(6), Evaluation.request(EvalConfig.parse("g=guidance=6"), e, 1, stages)
+                .guidance().orElseThrow());
+        assertTrue(Evaluation.request(EvalConfig.parse("z=paint=false,paint_weight=2"), e, 1, stages).paints().isEmpty(),
+                "paint=false wins over paint_weight");
+    }
 }

@@ -99,7 +99,8 @@ record GenerateForm(Request.Builder builder, List<PaintedRegion> paints) {
             if (!style.isObject()) {
                 throw new FieldException("style", "style must be an object {\"image\": PNG/JPEG data URL, \"strength\": number}");
             }
-            double strength = style.hasNonNull("strength") ? number(style.get("strength"), "style.strength") : 1.0;
+            double strength = style.hasNonNull("strength") ? number(style.get("strength"), "style.strength")
+                    : Request.DEFAULT_STYLE_STRENGTH;
             BufferedImage img = image(style.get("image"), "style.image", limits, EDiff.MIN_STYLE_SIDE);
             apply("style.strength", () -> r.style(img, strength));
         }

@@ -155,21 +155,27 @@ class EDiffServerTest {
     void styleNegativePromptAndEncoderTogglesReachTheSdk() throws Exception {
         BufferedImage style = ServerFixture.rectangleMask(48, 48, 0, 0, 24, 48); // half white, half transparent
         ObjectNode req = shortRequest().put("steps", 3).put("negativePrompt", "blurry").put("t5", false).put("count", 2);
-        req.putObject("style").put("image", ServerFixture.dataUrl(style)).put("strength", 2.0);
+        req.putObject("style").put("image", ServerFixture.dataUrl(style)).put("strength", 1.5);
         ServerFixture.Answer a = http.post("/api/generate", req);
         assertEquals(202, a.status(), a.json().toString());
         JsonNode s = http.awaitFinished(a.json().get("id").asText(), Duration.ofSeconds(60));
         assertEquals("done", s.get("state").asText(), s.toString());
-        assertEquals("2.0", s.get("parameters").get("style_strength").asText());
+        assertEquals("1.5", s.get("parameters").get("style_strength").asText());
         assertEquals("blurry", s.get("parameters").get("negative_prompt").asText());
         assertEquals(2, s.get("images").size());
         assertEquals(8, s.get("images").get(1).get("seed").asLong());
         Generation direct = ediff.generate(Request.prompt(PROMPT).negativePrompt("blurry").t5(false).count(2).seed(7)
-                .steps(3).sampler(Samplers.euler()).guidance(3.0).style(style, 2.0).build());
+                .steps(3).sampler(Samplers.euler()).guidance(3.0).style(style, 1.5).build());
         for (int i = 0; i < 2; i++) {
             BufferedImage got = ImageIO.read(new ByteArrayInputStream(http.bytes(s.get("images").get(i).get("url").asText())));
             assertArrayEquals(pixels(Images.toImage(direct.sample(i))), pixels(got), "image " + i);
         }
+        // no strength given: the default, 2 (session 7's choice on validation prompts)
+        ObjectNode plain = shortRequest().put("steps", 1);
+        plain.putObject("style").put("image", ServerFixture.dataUrl(style));
+        JsonNode d = http.awaitFinished(http.post("/api/generate", plain).json().get("id").asText(), Duration.ofSeconds(60));
+        assertEquals("done", d.get("state").asText(), d.toString());
+        assertEquals("2.0", d.get("parameters").get("style_strength").asText());
     }
 
     @Test
