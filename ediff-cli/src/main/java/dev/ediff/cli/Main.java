@@ -19,6 +19,8 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -29,8 +31,6 @@ import java.util.concurrent.Callable;
 @Command(name = "ediff", synopsisSubcommandLabel = "COMMAND",
         description = "eDiff-I style text-to-image diffusion: generate images, inspect and benchmark model bundles,"
                 + " evaluate quality, run the conformance cases.",
-        subcommands = {GenerateCommand.class, InfoCommand.class, BenchCommand.class, EvalCommand.class,
-                ConformanceCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Run 'ediff help COMMAND' for a command's options.",
                 "Exit codes: 0 done, 1 the work failed, 2 bad usage, 130 cancelled (Ctrl-C), 143 terminated (SIGTERM)."})
 public final class Main implements Callable<Integer> {
@@ -57,6 +57,38 @@ public final class Main implements Callable<Integer> {
         this.out = out;
         this.err = err;
         this.errIsTerminal = errIsTerminal;
+    }
+
+    /**
+     * The subcommands by name, in the order help lists them. Registered when the command line runs:
+     * all of them for help, usage errors and {@code ediff} alone, only the one named otherwise
+     * (picocli builds a command's model by reflection, ~0.1 s for all seven in a fresh JVM).
+     */
+    static final Map<String, Class<?>> COMMANDS = commands();
+
+    private static Map<String, Class<?>> commands() {
+        Map<String, Class<?>> c = new LinkedHashMap<>();
+        c.put("generate", GenerateCommand.class);
+        c.put("info", InfoCommand.class);
+        c.put("bench", BenchCommand.class);
+        c.put("eval", EvalCommand.class);
+        c.put("conformance", ConformanceCommand.class);
+        c.put("serve", ServeCommand.class);
+        c.put("help", CommandLine.HelpCommand.class);
+        return java.util.Collections.unmodifiableMap(c);
+    }
+
+    /**
+     * The one subcommand a command line needs: its first argument that is not an option, when that
+     * names a subcommand other than {@code help}; else null (every subcommand is registered).
+     */
+    static String soleCommand(String[] args) {
+        for (String a : args) {
+            if (!a.startsWith("-")) {
+                return COMMANDS.containsKey(a) && !a.equals("help") ? a : null;
+            }
+        }
+        return null;
     }
 
     /** GraphCache.FORMAT_PROPERTY (its package is not exported). */
@@ -87,6 +119,12 @@ public final class Main implements Callable<Integer> {
     /** Runs a command; returns the exit code. {@code errIsTerminal} lets progress redraw a bar in place. */
     static int run(String[] args, InputStream in, PrintStream out, PrintStream err, boolean errIsTerminal) {
         CommandLine cl = new CommandLine(new Main(in, out, err, errIsTerminal));
+        String sole = soleCommand(args);
+        for (Map.Entry<String, Class<?>> c : COMMANDS.entrySet()) {
+            if (sole == null || sole.equals(c.getKey())) {
+                cl.addSubcommand(c.getKey(), c.getValue()); // before the settings below, which reach registered ones only
+            }
+        }
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setCaseInsensitiveEnumValuesAllowed(true);

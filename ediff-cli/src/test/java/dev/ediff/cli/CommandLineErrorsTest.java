@@ -103,6 +103,30 @@ class CommandLineErrorsTest {
     }
 
     @Test
+    void helpListsEveryCommandAndACommandsOwnHelpIsTheSameWhicheverWayItIsAsked() {
+        // only the named subcommand is registered for a command line like "generate ...": help must not notice
+        for (String[] args : new String[][] {{"--help"}, {"help"}, {}}) {
+            Cli c = Cli.run(args);
+            String text = c.out() + c.err();
+            for (String name : Main.COMMANDS.keySet()) {
+                assertTrue(text.contains("\n  " + name + " "), String.join(" ", args) + " lists " + name + ": " + text);
+            }
+        }
+        for (String name : Main.COMMANDS.keySet()) {
+            if (!name.equals("help")) {
+                Cli own = Cli.run(name, "--help");
+                assertEquals(0, own.code(), own.toString());
+                assertEquals(Cli.run("help", name).out(), own.out(), name);
+                assertTrue(own.out().contains("Usage: ediff " + name), own.out());
+            }
+        }
+        assertEquals("generate", Main.soleCommand(new String[] {"--verbose", "generate", "info"}));
+        assertEquals(null, Main.soleCommand(new String[] {"help", "generate"}));
+        assertEquals(null, Main.soleCommand(new String[] {"frobnicate", "generate"}));
+        assertEquals(null, Main.soleCommand(new String[] {"--help"}));
+    }
+
+    @Test
     void parserErrorsAreOneLineAndVerboseAddsTheStackTrace(@TempDir Path tmp) {
         assertUsage(Cli.run("generate", "--frobnicate", "x"), "--frobnicate", "ediff help generate");
         assertUsage(Cli.run("frobnicate"), "unknown command 'frobnicate'", "ediff help");

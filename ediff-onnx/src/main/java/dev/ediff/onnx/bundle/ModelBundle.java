@@ -634,9 +634,19 @@ public final class ModelBundle {
      * A model's bytes outside the heap (classpath bundles), or its path (folder bundles: ONNX
      * Runtime reads the file itself and finds external data beside it).
      */
-    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256) {
-        /** Creates the session: ONNX Runtime reads the file (and external data beside it), or the native copy. */
+    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256, SessionOpener.Loader reader) {
+        Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256) {
+            this(bytes, path, sha256, null);
+        }
+
+        /**
+         * Creates the session: ONNX Runtime reads the file (and external data beside it), or the native
+         * copy, or the bytes {@code reader} reads when called.
+         */
         SessionOpener.Loader loader() {
+            if (reader != null) {
+                return reader;
+            }
             if (path.isPresent()) {
                 String file = path.get().toString();
                 return (env, options) -> env.createSession(file, options);
@@ -671,8 +681,13 @@ public final class ModelBundle {
         }
         byte[] bytes = src.read(file, field);
         FileStamp after = src.stamp(file, field);
+        if (digest == null && before != null && before.equals(after)) {
+            DigestRecords.Entry recorded = DigestRecords.get(before);
+            digest = recorded == null ? null : recorded.sha256();
+        }
         if (digest == null || !before.equals(after)) {
             digest = before != null || m.sha256().containsKey(file) ? BundleDigests.sha256(bytes) : null;
+            DigestRecords.put(before, after, digest, false);
         }
         if (digest != null) {
             BundleDigests.verify(m, src.describe(), file, digest);
@@ -695,9 +710,17 @@ public final class ModelBundle {
         }
         FileStamp after = before == null ? null : src.stamp(file, field);
         String digest = before != null && before.equals(after) ? BundleCache.digest(before) : null;
+        if (digest == null && before != null && before.equals(after)) {
+            DigestRecords.Entry recorded = DigestRecords.get(before);
+            if (recorded != null) {
+                digest = recorded.sha256();
+                BundleCache.putDigest(before, after, digest);
+            }
+        }
         if (digest == null) {
             digest = hash.get();
             BundleCache.putDigest(before, after, digest);
+            DigestRecords.put(before, after, digest, false);
         }
         BundleDigests.verify(m, src.describe(), file, digest);
         return digest;
@@ -705,6 +728,16 @@ public final class ModelBundle {
 
     private static Model model(BundleSource src, Manifest m, String file, String field) {
         FileStamp before = m.sha256().containsKey(file) ? src.stamp(file, field) : null;
+        DigestRecords.Entry recorded = DigestRecords.get(before);
+        if (recorded != null && recorded.selfContained()) {
+            // Verified and scanned by an earlier open of this very version of the file: nothing is read
+            // now. ONNX Runtime reads it only if no cached graph serves the session (see onDemand).
+            BundleDigests.verify(m, src.describe(), file, recorded.sha256());
+            BundleCache.putDigest(before, before, recorded.sha256());
+            Optional<Path> path = src.path(file, field);
+            return new Model(null, path, recorded.sha256(),
+                    path.isPresent() ? null : onDemand(src, m, file, field, before));
+        }
         BundleSource.ModelFile mf = src.model(file, field);
         List<String> external;
         String digest;
@@ -720,6 +753,7 @@ public final class ModelBundle {
             BundleSource.free(mf.bytes()); // the mapping was for the scan; ONNX Runtime opens the path
         }
         if (external.isEmpty()) {
+            DigestRecords.put(before, src.stamp(file, field), digest, true);
             return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path(), digest);
         }
         if (!(src instanceof BundleSource.Folder folder)) {
@@ -742,6 +776,27 @@ public final class ModelBundle {
                     () -> BundleDigests.sha256(data, describe));
         }
         return new Model(null, mf.path(), null); // external data: not cached
+    }
+
+    /**
+     * A loader for a classpath model known by its digest record: reads the resource into native
+     * memory when a session is created from it (a graph-cache miss, or the cache off), hands it to
+     * ONNX Runtime (which copies it) and frees it. If the resource's stamp is no longer the recorded
+     * one, what was read is hashed and checked against the manifest before ONNX Runtime sees it.
+     */
+    private static SessionOpener.Loader onDemand(BundleSource src, Manifest m, String file, String field,
+                                                 FileStamp recorded) {
+        return (env, options) -> {
+            BundleSource.ModelFile mf = src.model(file, field);
+            try {
+                if (!recorded.equals(src.stamp(file, field))) {
+                    BundleDigests.verify(m, src.describe(), file, BundleDigests.sha256(mf.bytes()));
+                }
+                return env.createSession(mf.bytes(), options);
+            } finally {
+                BundleSource.free(mf.bytes());
+            }
+        };
     }
 
     @FunctionalInterface
