@@ -17,9 +17,7 @@ import java.util.Set;
  *
  * <p>The defaults were chosen by {@code dev.ediff.testkit.bench.SessionOptionsBenchmark} on the
  * default model (numbers in {@code docs/PERFORMANCE.md}): one thread per physical core, sequential
- * execution, ONNX Runtime's memory pattern on, its CPU memory arena off (the arena keeps the
- * largest working set each session ever had; without it the peak resident memory for four images
- * is 25-35 MiB lower, at no measured cost in speed), and no spinning (worker threads
+ * execution, ONNX Runtime's memory arena and memory pattern on, and no spinning (worker threads
  * that spin between operators burn a core each while the sampler runs in Java, for no measured
  * gain at these model sizes).
  *
@@ -160,7 +158,7 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
         private int intraOpThreads;
         private int interOpThreads;
         private ExecutionMode executionMode = ExecutionMode.SEQUENTIAL;
-        private boolean cpuArena = false;
+        private boolean cpuArena = true;
         private boolean memoryPattern = true;
         private boolean spinning;
         private boolean graphCache = true;
@@ -224,8 +222,7 @@ public record SessionConfig(ExecutionProvider provider, boolean allowCpuFallback
         }
 
         /**
-         * ONNX Runtime's CPU memory arena (default off: it keeps each session's largest working set
-         * for reuse, which costs resident memory and measured no faster here).
+         * ONNX Runtime's CPU memory arena (default on).
          *
          * @param on whether to use the arena
          * @return this builder
