@@ -203,7 +203,11 @@ final class StageRunner {
                     + " channels but the stage before it produces " + prevShape.channels());
         }
         int d = s.sampleSize();
-        float[] low = new float[seeds.length * d];
+        // One image at a time through one staging array: Tensor.of copies it, and the batch is a
+        // concatenation that refers to the per-image tensors (nothing here grows with the batch
+        // but the low-resolution images themselves, one copy each).
+        float[] low = new float[d];
+        Tensor[] images = new Tensor[seeds.length];
         double[] up = workspace.take(d);
         double[] tmp = workspace.take(Resampler.scratchSize(s.channels(), prevShape.height(), s.width()));
         double[] src = workspace.take(prevShape.sampleSize());
@@ -222,19 +226,18 @@ final class StageRunner {
                         s.height(), s.width(), tmp, up);
                 GaussianStream z = SeededNoise.stream(seeds[b], index, SeededNoise.AUGMENTATION);
                 for (int i = 0; i < d; i++) {
-                    low[b * d + i] = (float) (up[i] + sigmaAug * z.next());
+                    low[i] = (float) (up[i] + sigmaAug * z.next());
                 }
+                images[b] = Tensor.of(low, 1, s.channels(), s.height(), s.width());
             }
         } finally {
             workspace.give(up);
             workspace.give(tmp);
             workspace.give(src);
         }
-        float[] aug = new float[seeds.length];
-        Arrays.fill(aug, (float) sigmaAug);
         Map<String, Tensor> m = new LinkedHashMap<>();
-        m.put(Conditioning.LOW_RES, Tensor.of(low, seeds.length, s.channels(), s.height(), s.width()));
-        m.put(Conditioning.AUGMENTATION_SIGMA, Tensor.of(aug, seeds.length));
+        m.put(Conditioning.LOW_RES, Tensor.concatBatch(images));
+        m.put(Conditioning.AUGMENTATION_SIGMA, Tensor.filled((float) sigmaAug, 1).repeatBatch(seeds.length));
         return Conditioning.of(m);
     }
 
