@@ -69,6 +69,15 @@ class BundleCacheTest {
         BundleCache.clear();
     }
 
+    /** Flips one bit in the middle of a file, in place, and puts its modification time back: a change that only a digest sees. */
+    static void flipMiddleBitKeepingModifiedTime(Path p) throws IOException {
+        FileTime modified = Files.getLastModifiedTime(p);
+        byte[] b = Files.readAllBytes(p);
+        b[b.length / 2] ^= 1;
+        Files.write(p, b);
+        Files.setLastModifiedTime(p, modified);
+    }
+
     /** Waits until the files just written have settled, so that they get a stamp and can be cached. */
     static void settle() throws InterruptedException {
         Thread.sleep(RACY_MILLIS + 50);
@@ -170,19 +179,14 @@ class BundleCacheTest {
         ModelBundle.open(fixture.dir, FixtureBundle.CPU).close();
         for (String file : new String[] {"base/mid.onnx", "clip/tokenizer.json"}) {
             Path p = fixture.dir.resolve(file);
-            FileTime modified = Files.getLastModifiedTime(p);
-            byte[] b = Files.readAllBytes(p);
-            b[b.length / 2] ^= 1; // one flipped bit, in place, modification time put back
-            Files.write(p, b);
-            Files.setLastModifiedTime(p, modified);
+            flipMiddleBitKeepingModifiedTime(p);
             for (int attempt = 0; attempt < 2; attempt++) { // just changed, then settled
                 BundleException e = assertThrows(BundleException.class, () -> ModelBundle.open(fixture.dir, FixtureBundle.CPU));
                 assertTrue(e.getMessage().contains(fixture.dir + "/" + file + " is damaged or was changed"), e.getMessage());
                 assertTrue(e.getMessage().contains("sha256[\"" + file + "\"]"), e.getMessage());
                 settle();
             }
-            b[b.length / 2] ^= 1;
-            Files.write(p, b);
+            flipMiddleBitKeepingModifiedTime(p); // back to the original bytes
             settle();
             ModelBundle.open(fixture.dir, FixtureBundle.CPU).close();
         }

@@ -17,7 +17,6 @@ import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -133,17 +132,12 @@ class DigestRecordsTest {
         ModelBundle.open(fixture.dir, FixtureBundle.CPU).close();
         for (String file : new String[] {"base/mid.onnx", "clip/tokenizer.json"}) {
             Path p = fixture.dir.resolve(file);
-            FileTime modified = Files.getLastModifiedTime(p);
-            byte[] b = Files.readAllBytes(p);
-            b[b.length / 2] ^= 1; // one flipped bit, in place, modification time put back
-            Files.write(p, b);
-            Files.setLastModifiedTime(p, modified);
+            BundleCacheTest.flipMiddleBitKeepingModifiedTime(p);
             BundleCacheTest.settle();
             BundleCache.clear(); // a fresh process: only the records remain
             BundleException e = assertThrows(BundleException.class, () -> ModelBundle.open(fixture.dir, FixtureBundle.CPU));
             assertTrue(e.getMessage().contains(fixture.dir + "/" + file + " is damaged or was changed"), e.getMessage());
-            b[b.length / 2] ^= 1;
-            Files.write(p, b);
+            BundleCacheTest.flipMiddleBitKeepingModifiedTime(p); // back to the original bytes
         }
     }
 
