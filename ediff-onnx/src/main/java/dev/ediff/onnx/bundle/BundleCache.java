@@ -30,7 +30,8 @@ final class BundleCache {
     }
 
     /**
-     * The SHA-256 (lowercase hex) last computed for this version of a file.
+     * The SHA-256 (lowercase hex) last computed for this version of a file: in this process, or by
+     * an earlier one ({@link DigestRecords}; remembered here once read).
      *
      * @param stamp the file's stamp, or null
      * @return the digest, or null when unknown
@@ -40,19 +41,34 @@ final class BundleCache {
             return null;
         }
         synchronized (DIGESTS) {
-            return DIGESTS.get(stamp);
+            String known = DIGESTS.get(stamp);
+            if (known != null) {
+                return known;
+            }
         }
+        DigestRecords.Entry recorded = DigestRecords.get(stamp);
+        if (recorded == null) {
+            return null;
+        }
+        remember(stamp, recorded.sha256());
+        return recorded.sha256();
     }
 
     /**
      * Remembers the SHA-256 of the content read while the file had {@code before} as its stamp, if
-     * it still has it ({@code after}), so that the content cannot have changed in between.
+     * it still has it ({@code after}), so that the content cannot have changed in between; a digest
+     * new to this process is also recorded for later processes ({@link DigestRecords}).
      */
     static void putDigest(FileStamp before, FileStamp after, String sha256) {
-        if (before != null && before.equals(after)) {
-            synchronized (DIGESTS) {
-                DIGESTS.put(before, sha256);
-            }
+        if (before != null && before.equals(after) && !sha256.equals(remember(before, sha256))) {
+            DigestRecords.put(before, after, sha256, false);
+        }
+    }
+
+    /** Keeps a digest known for this stamp in this process only; returns the one it replaces, or null. */
+    static String remember(FileStamp stamp, String sha256) {
+        synchronized (DIGESTS) {
+            return DIGESTS.put(stamp, sha256);
         }
     }
 

@@ -681,13 +681,8 @@ public final class ModelBundle {
         }
         byte[] bytes = src.read(file, field);
         FileStamp after = src.stamp(file, field);
-        if (digest == null && before != null && before.equals(after)) {
-            DigestRecords.Entry recorded = DigestRecords.get(before);
-            digest = recorded == null ? null : recorded.sha256();
-        }
         if (digest == null || !before.equals(after)) {
             digest = before != null || m.sha256().containsKey(file) ? BundleDigests.sha256(bytes) : null;
-            DigestRecords.put(before, after, digest, false);
         }
         if (digest != null) {
             BundleDigests.verify(m, src.describe(), file, digest);
@@ -710,17 +705,9 @@ public final class ModelBundle {
         }
         FileStamp after = before == null ? null : src.stamp(file, field);
         String digest = before != null && before.equals(after) ? BundleCache.digest(before) : null;
-        if (digest == null && before != null && before.equals(after)) {
-            DigestRecords.Entry recorded = DigestRecords.get(before);
-            if (recorded != null) {
-                digest = recorded.sha256();
-                BundleCache.putDigest(before, after, digest);
-            }
-        }
         if (digest == null) {
             digest = hash.get();
             BundleCache.putDigest(before, after, digest);
-            DigestRecords.put(before, after, digest, false);
         }
         BundleDigests.verify(m, src.describe(), file, digest);
         return digest;
@@ -733,7 +720,7 @@ public final class ModelBundle {
             // Verified and scanned by an earlier open of this very version of the file: nothing is read
             // now. ONNX Runtime reads it only if no cached graph serves the session (see onDemand).
             BundleDigests.verify(m, src.describe(), file, recorded.sha256());
-            BundleCache.putDigest(before, before, recorded.sha256());
+            BundleCache.remember(before, recorded.sha256());
             Optional<Path> path = src.path(file, field);
             return new Model(null, path, recorded.sha256(),
                     path.isPresent() ? null : onDemand(src, m, file, field, before));
