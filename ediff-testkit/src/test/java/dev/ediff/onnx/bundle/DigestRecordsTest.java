@@ -77,12 +77,7 @@ class DigestRecordsTest {
 
     @AfterEach
     void restore() {
-        if (BUILD_DIR == null) {
-            System.clearProperty(GraphCache.DIR_PROPERTY);
-        } else {
-            System.setProperty(GraphCache.DIR_PROPERTY, BUILD_DIR);
-        }
-        System.clearProperty(GraphCache.PROPERTY);
+        GraphCacheTest.restoreProperties(BUILD_DIR);
         BundleCache.clear();
     }
 

@@ -82,10 +82,18 @@ class GraphCacheTest {
 
     @AfterEach
     void restore() {
-        if (BUILD_DIR == null) {
+        restoreProperties(BUILD_DIR);
+    }
+
+    /**
+     * Puts the graph cache's system properties back: the folder as the build set it (read by the
+     * caller before any test changed it), the switch and the format unset.
+     */
+    static void restoreProperties(String buildDir) {
+        if (buildDir == null) {
             System.clearProperty(GraphCache.DIR_PROPERTY);
         } else {
-            System.setProperty(GraphCache.DIR_PROPERTY, BUILD_DIR);
+            System.setProperty(GraphCache.DIR_PROPERTY, buildDir);
         }
         System.clearProperty(GraphCache.PROPERTY);
         System.clearProperty(GraphCache.FORMAT_PROPERTY);
