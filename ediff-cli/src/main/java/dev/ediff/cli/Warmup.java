@@ -45,12 +45,7 @@ final class Warmup {
 
     /** Whether the command is {@code generate}. */
     static boolean isGenerate(String[] args) {
-        for (String a : args) {
-            if (!a.startsWith("-")) {
-                return a.equals("generate");
-            }
-        }
-        return false;
+        return "generate".equals(Main.soleCommand(args));
     }
 
     private static void run() {
