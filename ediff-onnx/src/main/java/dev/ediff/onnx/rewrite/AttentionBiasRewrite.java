@@ -520,7 +520,7 @@ public final class AttentionBiasRewrite {
                 graph.add(ByteBuffer.wrap(ProtoWire.header(OnnxModelFile.GRAPH_NODE, r.remaining())));
                 graph.add(r);
             } else {
-                graph.add(encoded(g));
+                graph.add(ProtoWire.encoded(g));
             }
             if (after.containsKey(i)) {
                 addAll(graph, OnnxModelFile.GRAPH_NODE, after.get(i));
@@ -555,7 +555,7 @@ public final class AttentionBiasRewrite {
                         writeFully(ch, c.duplicate());
                     }
                 } else {
-                    writeFully(ch, encoded(f.modelFields.get(i)));
+                    writeFully(ch, ProtoWire.encoded(f.modelFields.get(i)));
                 }
             }
         }
@@ -616,16 +616,6 @@ public final class AttentionBiasRewrite {
         }
     }
 
-    /** A field as it was read: small fields re-encoded, length-delimited ones as header + the original bytes. */
-    private static ByteBuffer encoded(Field f) {
-        if (f.wire() == ProtoWire.LEN) {
-            byte[] header = ProtoWire.header(f.number(), f.payload().remaining());
-            ByteBuffer b = ByteBuffer.allocate(header.length + f.payload().remaining());
-            b.put(header).put(f.payload().duplicate()).flip();
-            return b;
-        }
-        return new Writer().field(f).toBuffer();
-    }
 
     private static ByteBuffer renameOutput(Node n, String output) {
         Writer w = new Writer();

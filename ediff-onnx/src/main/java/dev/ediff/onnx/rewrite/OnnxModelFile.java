@@ -56,7 +56,8 @@ final class OnnxModelFile {
             return f == null ? otherwise : f.payload().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat();
         }
 
-        private Field attribute(String name, int valueField) {
+        /** The value field {@code valueField} of the attribute {@code name} (AttributeProto), or null. */
+        Field attribute(String name, int valueField) {
             for (Field a : fields) {
                 if (a.number() != NODE_ATTRIBUTE || a.wire() != ProtoWire.LEN) {
                     continue;
@@ -149,6 +150,14 @@ final class OnnxModelFile {
             }
             return new OnnxModelFile(path, ch.map(FileChannel.MapMode.READ_ONLY, 0, size));
         }
+    }
+
+    /**
+     * Reads a model held in memory (a classpath bundle's native copy); {@code name} stands for the
+     * path in messages.
+     */
+    static OnnxModelFile of(ByteBuffer bytes, Path name) {
+        return new OnnxModelFile(name, bytes.duplicate());
     }
 
     private static Node node(int index, Field f) {

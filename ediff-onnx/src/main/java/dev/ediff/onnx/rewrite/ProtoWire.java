@@ -177,6 +177,17 @@ final class ProtoWire {
         return a;
     }
 
+    /** A field as it was read: small fields re-encoded, length-delimited ones as header + the original bytes. */
+    static ByteBuffer encoded(Field f) {
+        if (f.wire() == LEN) {
+            byte[] header = header(f.number(), f.payload().remaining());
+            ByteBuffer b = ByteBuffer.allocate(header.length + f.payload().remaining());
+            b.put(header).put(f.payload().duplicate()).flip();
+            return b;
+        }
+        return new Writer().field(f).toBuffer();
+    }
+
     /** Encodes a tag and a length prefix (for streaming a large field whose payload follows). */
     static byte[] header(int number, long length) {
         ByteArrayOutputStream o = new ByteArrayOutputStream(16);
