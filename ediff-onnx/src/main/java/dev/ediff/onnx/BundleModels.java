@@ -3,6 +3,7 @@ package dev.ediff.onnx;
 import dev.ediff.core.text.Tokenizer;
 import dev.ediff.onnx.internal.ModelAccess;
 import dev.ediff.onnx.internal.SessionOpener;
+import dev.ediff.onnx.internal.ZeroInputCopy;
 
 /**
  * Opens experts and encoders with a model's verified digest for the bundle adapter
@@ -19,8 +20,8 @@ final class BundleModels implements ModelAccess.Factory {
 
     @Override
     public OnnxExpert expert(String name, SessionOpener.Loader loader, String sha256, ExpertContract contract,
-                             SessionConfig config) {
-        return new OnnxExpert(name, contract, loader, config, sha256);
+                             SessionConfig config, ZeroInputCopy zero) {
+        return new OnnxExpert(name, contract, loader, config, sha256, zero);
     }
 
     @Override

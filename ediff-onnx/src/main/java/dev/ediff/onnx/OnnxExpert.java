@@ -9,6 +9,7 @@ import dev.ediff.api.EDiffException;
 import dev.ediff.api.Expert;
 import dev.ediff.api.TensorShape;
 import dev.ediff.onnx.internal.SessionOpener;
+import dev.ediff.onnx.internal.ZeroInputCopy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +40,17 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     private final String name;
     private final ExpertContract contract;
+    /** The graph unpainted calls run: the zero-input copy when there is one, else the graph itself. */
     private final OnnxModel model;
     private final GraphSignature signature;
+    /** The input the copy specialises for zeros, or null when {@link #model} is the graph itself. */
+    private final String zeroInput;
+    private final SessionOpener.Loader graphLoader;
+    private final SessionConfig config;
+    private final String sha256;
+    /** The graph itself when {@link #model} is the copy: opened on the first call that gives {@link #zeroInput}. */
+    private OnnxModel graph; // guarded by this
+    private boolean closing; // guarded by this: no graph opens once close has begun
     private final int maxBatch;
     private volatile Residency residency;
     private volatile Residency.Placement placement;
@@ -55,9 +65,24 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     /** Opens the expert; {@code sha256} is the model's verified digest for the graph cache, or null. */
     OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config, String sha256) {
+        this(name, contract, loader, config, sha256, null);
+    }
+
+    /**
+     * Opens the expert; with {@code zero} given and enabled ({@value #ZERO_COPY_PROPERTY}), calls
+     * without that input run a copy of the graph without the work on its zeros, and the graph itself
+     * opens on the first call that gives the input (see {@link ZeroInputCopy}).
+     */
+    OnnxExpert(String name, ExpertContract contract, SessionOpener.Loader loader, SessionConfig config, String sha256,
+               ZeroInputCopy zero) {
         this.name = Objects.requireNonNull(name, "name");
         this.contract = Objects.requireNonNull(contract, "contract");
-        this.model = new OnnxModel(name, loader, Objects.requireNonNull(config, "config"), sha256);
+        this.config = Objects.requireNonNull(config, "config");
+        this.sha256 = sha256;
+        OnnxModel copy = zero != null && zeroCopyEnabled() ? openCopy(name, zero, config) : null;
+        this.zeroInput = copy == null ? null : zero.input();
+        this.graphLoader = copy == null ? loader : zero.graph();
+        this.model = copy != null ? copy : new OnnxModel(name, loader, config, sha256);
         try {
             this.signature = GraphSignature.of(name, model.session());
             signature.check(contract);
@@ -71,6 +96,67 @@ public final class OnnxExpert implements Expert, AutoCloseable {
         long declared = signature.input(contract.xInput()).getShape()[0];
         int limit = contract.maxBatch().orElse(Integer.MAX_VALUE);
         this.maxBatch = declared > 0 ? (int) Math.min(limit, declared) : limit;
+    }
+
+    /**
+     * The system property that turns the zero-input copy off ({@code false}): every call then runs
+     * the graph itself, as before the copy existed (for comparisons, and as a way out).
+     */
+    public static final String ZERO_COPY_PROPERTY = "ediff.zeroInputCopy";
+
+    private static boolean zeroCopyEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(ZERO_COPY_PROPERTY));
+    }
+
+    /** The copy's model, or null when the rewrite removes nothing (the graph itself serves every call). */
+    private static OnnxModel openCopy(String name, ZeroInputCopy zero, SessionConfig config) {
+        try {
+            return new OnnxModel(name, zero.copy(), config, zero.sha256());
+        } catch (EDiffException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ZeroInputCopy.NotApplicable) {
+                    return null;
+                }
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The model a call runs: the copy unless the call gives the zero input, then the graph itself,
+     * opened (and checked against the contract) on the first such call.
+     */
+    OnnxModel modelFor(boolean givesZeroInput) {
+        if (zeroInput == null || !givesZeroInput) {
+            return model;
+        }
+        synchronized (this) {
+            if (closing) {
+                throw new IllegalStateException("ONNX expert '" + name + "' is closed");
+            }
+            if (graph == null) {
+                OnnxModel g = new OnnxModel(name, graphLoader, config, sha256);
+                try {
+                    GraphSignature.of(name, g.session()).check(contract);
+                } catch (OrtException | RuntimeException e) {
+                    g.close();
+                    if (e instanceof EDiffException ee) {
+                        throw ee;
+                    }
+                    throw new EDiffException(name + ": could not read the model's inputs and outputs: " + e.getMessage(), e);
+                }
+                if (residency != null) {
+                    g.attach(residency, placement);
+                }
+                graph = g;
+            }
+            return graph;
+        }
+    }
+
+    /** The input the unpainted copy takes as zeros, or null when every call runs the graph itself. */
+    String zeroInput() {
+        return zeroInput;
     }
 
     /**
@@ -243,9 +329,9 @@ public final class OnnxExpert implements Expert, AutoCloseable {
      * Runs the graph under the read lock so that {@link #close} cannot release the session under
      * it. Pinned outputs are written in place; the returned result owns nothing and is closed here.
      */
-    void run(Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs, OrtSession.RunOptions runOptions)
-            throws OrtException {
-        model.runPinned(inputs, pinnedOutputs, runOptions);
+    void run(OnnxModel on, Map<String, OnnxTensor> inputs, Map<String, OnnxTensor> pinnedOutputs,
+             OrtSession.RunOptions runOptions) throws OrtException {
+        on.runPinned(inputs, pinnedOutputs, runOptions);
     }
 
     /**
@@ -257,9 +343,14 @@ public final class OnnxExpert implements Expert, AutoCloseable {
      * @param placement the expert's stage and the lowest noise level of its interval
      */
     public void attach(Residency residency, Residency.Placement placement) {
-        this.residency = residency;
-        this.placement = placement;
-        model.attach(residency, placement);
+        synchronized (this) {
+            this.residency = residency;
+            this.placement = placement;
+            model.attach(residency, placement);
+            if (graph != null) {
+                graph.attach(residency, placement);
+            }
+        }
     }
 
     /** Tells the residency, if any, the noise level of the evaluation about to run. */
@@ -272,7 +363,11 @@ public final class OnnxExpert implements Expert, AutoCloseable {
 
     /** The number of graph runs in flight now (for diagnostics and tests). */
     int runningCalls() {
-        return model.runningCalls();
+        OnnxModel g;
+        synchronized (this) {
+            g = graph;
+        }
+        return model.runningCalls() + (g == null ? 0 : g.runningCalls());
     }
 
     /** An idle buffer set made for {@code key}, or null. */
@@ -316,8 +411,16 @@ public final class OnnxExpert implements Expert, AutoCloseable {
     /** Refuses new calls, waits for running ones, then releases the ONNX Runtime session. Idempotent. */
     @Override
     public void close() {
+        OnnxModel g;
+        synchronized (this) {
+            closing = true;
+            g = graph;
+        }
         try {
             model.close();
+            if (g != null) {
+                g.close();
+            }
         } finally {
             synchronized (idle) {
                 idle.forEach(OnnxSession.Buffers::close);

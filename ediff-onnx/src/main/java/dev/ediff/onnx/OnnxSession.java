@@ -48,6 +48,8 @@ public final class OnnxSession implements Expert.Session {
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> pinnedOutputs;
     private final OrtSession.RunOptions runOptions;
+    /** The graph this session runs: the expert's zero-input copy, or the graph itself when the call gives that input. */
+    private final OnnxModel model;
     /** Held during a call, so that close waits for it. */
     private final ReentrantLock callLock = new ReentrantLock();
     /** Guards runOptions against use after close when abort races with close. */
@@ -70,6 +72,9 @@ public final class OnnxSession implements Expert.Session {
             key.append('|').append(f.input()).append(java.util.Arrays.toString(f.dims()))
                     .append(f.given() == null ? "=" + f.fill() : "");
         }
+        // chosen (and the graph itself opened, on the first painted call) before anything native is made here
+        String zero = expert.zeroInput();
+        this.model = expert.modelFor(zero != null && feeds.stream().anyMatch(f -> f.input().equals(zero) && f.given() != null));
         Buffers b = null;
         OrtSession.RunOptions options = null;
         try {
@@ -261,7 +266,7 @@ public final class OnnxSession implements Expert.Session {
             noise.fill((float) p.cNoise());
             long t0 = System.nanoTime();
             try {
-                expert.run(inputs, pinnedOutputs, runOptions);
+                expert.run(model, inputs, pinnedOutputs, runOptions);
             } catch (OrtException e) {
                 if (aborted) {
                     throw new CancelledException("ONNX session of '" + expert.name() + "' was aborted");

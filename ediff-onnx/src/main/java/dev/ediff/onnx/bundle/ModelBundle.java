@@ -27,6 +27,8 @@ import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.Residency;
 import dev.ediff.onnx.internal.ModelAccess;
 import dev.ediff.onnx.internal.SessionOpener;
+import dev.ediff.onnx.internal.ZeroInputCopy;
+import dev.ediff.onnx.rewrite.ZeroInputRewrite;
 import dev.ediff.api.MemoryMode;
 
 import java.nio.file.Files;
@@ -482,7 +484,7 @@ public final class ModelBundle {
             String file = e.model().orElseThrow();
             experts.add(steps.submit(() -> withContext(where, ef + ".model", file, () -> load(src, m, file, ef + ".model",
                     residency, model -> ModelAccess.get().expert(e.name(), model.loader(), model.sha256(), contract,
-                            config))), Loaded::close));
+                            config, zeroCopy(src, m, file, ef + ".model", model, s)))), Loaded::close));
         }
         return new StagePlan(contract, experts, null);
     }
@@ -780,6 +782,51 @@ public final class ModelBundle {
                     BundleDigests.verify(m, src.describe(), file, BundleDigests.sha256(mf.bytes()));
                 }
                 return env.createSession(mf.bytes(), options);
+            } finally {
+                BundleSource.free(mf.bytes());
+            }
+        };
+    }
+
+    /**
+     * For an expert that takes the paint-with-words bias, the way its unpainted calls run a copy of
+     * its graph without the work on the zero bias ({@link ZeroInputRewrite}), and the way its graph
+     * itself opens on the first painted call; null when the stage takes no bias or the model is not a
+     * self-contained file with a verified digest. Both read the model file again when a session is
+     * made from it (a graph-cache miss; otherwise the cached optimized graph serves) and check it
+     * against the manifest's digest first.
+     */
+    private static ZeroInputCopy zeroCopy(BundleSource src, Manifest m, String file, String field, Model model,
+                                          Manifest.StageSpec s) {
+        String bias = s.conditioningInputs().get(Conditioning.ATTENTION_BIAS);
+        if (bias == null || model.sha256() == null) {
+            return null;
+        }
+        String name = src.describe() + "/" + file;
+        SessionOpener.Loader copy = reading(src, m, file, field, (env, options, bytes) -> env.createSession(
+                ZeroInputRewrite.apply(bytes, bias, name).orElseThrow(() -> new ZeroInputCopy.NotApplicable(name
+                        + ": nothing computed from the zero input '" + bias + "' can be removed")), options));
+        SessionOpener.Loader graph = model.path().isPresent() ? model.loader()
+                : reading(src, m, file, field, (env, options, bytes) -> env.createSession(bytes, options));
+        String key = BundleDigests.sha256((model.sha256() + "|zero-input|" + bias + "|" + ZeroInputRewrite.VERSION)
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return new ZeroInputCopy(bias, copy, key, graph);
+    }
+
+    /** Makes a session from a model's bytes. */
+    @FunctionalInterface
+    private interface FromBytes {
+        ai.onnxruntime.OrtSession load(ai.onnxruntime.OrtEnvironment env, ai.onnxruntime.OrtSession.SessionOptions options,
+                                       java.nio.ByteBuffer bytes) throws ai.onnxruntime.OrtException;
+    }
+
+    /** A loader that reads the model file, checks it against the manifest's digest, hands it to {@code then} and frees it. */
+    private static SessionOpener.Loader reading(BundleSource src, Manifest m, String file, String field, FromBytes then) {
+        return (env, options) -> {
+            BundleSource.ModelFile mf = src.model(file, field);
+            try {
+                BundleDigests.verify(m, src.describe(), file, BundleDigests.sha256(mf.bytes()));
+                return then.load(env, options, mf.bytes());
             } finally {
                 BundleSource.free(mf.bytes());
             }

@@ -27,10 +27,11 @@ public final class ModelAccess {
          * @param sha256   the model's verified digest, or null (no cache)
          * @param contract the expert's contract
          * @param config   the session configuration
+         * @param zero     how calls without the zero input run a copy of the graph, or null (every call runs the graph)
          * @return the expert; the caller closes it
          */
         OnnxExpert expert(String name, SessionOpener.Loader loader, String sha256, ExpertContract contract,
-                          SessionConfig config);
+                          SessionConfig config, ZeroInputCopy zero);
 
         /**
          * Opens a text encoder.
