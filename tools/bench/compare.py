@@ -36,8 +36,14 @@ PROMPT = "a small red circle above a large blue square"
 
 
 def run_json(cmd):
+    spawned = time.time()
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    res = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    if "loaded_at" in res:
+        # wall time from this process starting the child to the child's model being loaded: the same
+        # clock for both sides, covering what load_s leaves out (JVM start, Python's imports)
+        res["spawn_to_loaded_s"] = res["loaded_at"] - spawned
+    return res
 
 
 def main():
@@ -106,6 +112,8 @@ def main():
             lines.append((f"end to end, batch {a.big}, in process{what}", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
     s, p = med(res["sdk"], lambda x: x["load_s"]), med(res["py"], lambda x: x["load_s"])
     lines.append(("loading the default model", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
+    s, p = med(res["sdk"], lambda x: x["spawn_to_loaded_s"]), med(res["py"], lambda x: x["spawn_to_loaded_s"])
+    lines.append(("process start to model loaded (wall)", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
     s, p = med(res["sdk"], lambda x: x["cpu_to_loaded_s"]), med(res["py"], lambda x: x["cpu_to_loaded_s"])
     lines.append(("CPU time from process start to model loaded", f"{s:.3f} s", f"{p:.3f} s", f"{p / s:.2f}x"))
     s, p = med(res["sdk"], lambda x: x["peak_rss_mib"]), med(res["py"], lambda x: x["peak_rss_mib"])
@@ -134,7 +142,8 @@ def main():
                 s, sb = med(res["sdk" + sfx], lambda x: x[key][b]), med(res["sdkb" + sfx], lambda x: x[key][b])
                 p = med(res["py" + sfx], lambda x: x[key][b])
                 print(f"| end to end, batch {b}{what} | {s:.3f} s | {sb:.3f} s | {p:.3f} s | {p / s:.2f}x | {p / sb:.2f}x |")
-        for label, k in (("loading the default model", "load_s"), ("CPU time to model loaded", "cpu_to_loaded_s")):
+        for label, k in (("loading the default model", "load_s"), ("process start to model loaded (wall)", "spawn_to_loaded_s"),
+                         ("CPU time to model loaded", "cpu_to_loaded_s")):
             s, sb, p = (med(res[n], lambda x: x[k]) for n in ("sdk", "sdkb", "py"))
             print(f"| {label} | {s:.3f} s | {sb:.3f} s | {p:.3f} s | {p / s:.2f}x | {p / sb:.2f}x |")
         s, sb, p = (med(res[n], lambda x: x["peak_rss_mib"]) for n in ("sdk", "sdkb", "py"))

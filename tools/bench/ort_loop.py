@@ -204,8 +204,10 @@ def main():
     t = time.perf_counter()
     p = Pipeline(a.bundle, a.threads)
     load = time.perf_counter() - t
+    loaded_at = time.time()
     cpu = time.process_time()
-    res = {"impl": "python-ort", "ort": ort.__version__, "threads": a.threads, "import_s": IMPORT_S, "load_s": load, "cpu_to_loaded_s": cpu,
+    res = {"impl": "python-ort", "ort": ort.__version__, "threads": a.threads, "import_s": IMPORT_S, "load_s": load,
+           "loaded_at": loaded_at, "cpu_to_loaded_s": cpu,
            "load_split_s": p.times, "batches": {}}
     time_batches(p, a.prompt, a.batches, a.warmup, a.runs, res)
     res["peak_rss_mib"] = peak_rss_mib()

@@ -57,7 +57,8 @@ public final class PipelineBenchmark {
                 : ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, config);
         double load = (System.nanoTime() - t0) / 1e9;
         double loadCpu = processCpuSeconds();
-        double sinceJvm = (System.currentTimeMillis() - jvmStart) / 1e3;
+        long loadedAt = System.currentTimeMillis();
+        double sinceJvm = (loadedAt - jvmStart) / 1e3;
         ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         Map<String, double[]> batches = new LinkedHashMap<>();
         Map<String, Long> stepBytes = new LinkedHashMap<>();
@@ -109,7 +110,7 @@ public final class PipelineBenchmark {
         double peak = peakRssMiB();
         if (a.containsKey("json")) {
             StringBuilder sb = new StringBuilder("{\"impl\": \"sdk\", \"threads\": " + threads + ", \"load_s\": " + load
-                    + ", \"jvm_to_loaded_s\": " + sinceJvm + ", \"cpu_to_loaded_s\": " + loadCpu + ", \"batches\": {");
+                    + ", \"jvm_to_loaded_s\": " + sinceJvm + ", \"loaded_at\": " + loadedAt / 1e3 + ", \"cpu_to_loaded_s\": " + loadCpu + ", \"batches\": {");
             StringBuilder al = new StringBuilder("\"alloc_bytes\": {");
             StringBuilder cp = new StringBuilder("\"cpu_s\": {");
             String sep = "";
