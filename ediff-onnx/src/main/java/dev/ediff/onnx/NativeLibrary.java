@@ -53,7 +53,13 @@ import java.util.Locale;
  */
 public final class NativeLibrary {
 
-    private static final Logger LOG = LoggerFactory.getLogger(NativeLibrary.class);
+    /**
+     * Looked up when something is logged (only on failures and at debug level): a load that logs
+     * nothing does not pay for SLF4J's start-up, about 40 ms of a fresh JVM's class loading.
+     */
+    private static Logger log() {
+        return LoggerFactory.getLogger(NativeLibrary.class);
+    }
     /** ONNX Runtime's system property naming a folder that holds its native libraries. */
     public static final String PATH_PROPERTY = "onnxruntime.native.path";
     /** The system property naming the SDK's cache root. */
@@ -147,7 +153,7 @@ public final class NativeLibrary {
                 return v == null ? null : dotted(v);
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("cannot read the loaded ONNX Runtime engine's version ({}); using the binding's", e.toString());
+            log().debug("cannot read the loaded ONNX Runtime engine's version ({}); using the binding's", e.toString());
             return null;
         }
     }
@@ -176,7 +182,7 @@ public final class NativeLibrary {
         try {
             init.start();
         } catch (OutOfMemoryError e) { // the stack could not be reserved: the caller's thread is all there is
-            LOG.warn("cannot start a thread with a {} MiB stack for ONNX Runtime's start ({}); starting it on {}",
+            log().warn("cannot start a thread with a {} MiB stack for ONNX Runtime's start ({}); starting it on {}",
                     stack >> 20, e.getMessage(), Thread.currentThread().getName());
             init = null;
             create.run();
@@ -218,7 +224,7 @@ public final class NativeLibrary {
         try {
             env.setTelemetry(false);
         } catch (ai.onnxruntime.OrtException | RuntimeException e) {
-            LOG.debug("cannot turn ONNX Runtime's telemetry off ({})", e.toString());
+            log().debug("cannot turn ONNX Runtime's telemetry off ({})", e.toString());
         }
     }
 
@@ -235,7 +241,7 @@ public final class NativeLibrary {
                 Files.delete(log);
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("cannot remove ONNX Runtime's empty {} ({})", log, e.toString());
+            log().debug("cannot remove ONNX Runtime's empty {} ({})", log, e.toString());
         }
     }
 
@@ -337,7 +343,7 @@ public final class NativeLibrary {
                 System.setProperty(PATH_PROPERTY, folder.toString());
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("ONNX Runtime's native libraries are not cached ({}); ONNX Runtime unpacks them itself", e.toString());
+            log().debug("ONNX Runtime's native libraries are not cached ({}); ONNX Runtime unpacks them itself", e.toString());
         }
     }
 
@@ -441,7 +447,7 @@ public final class NativeLibrary {
             Files.createSymbolicLink(tmp, real);
             move(tmp, link);
         }
-        LOG.debug("ONNX Runtime engine {} ({}) under the Java binding {}, from {}", real, dotted(version),
+        log().debug("ONNX Runtime engine {} ({}) under the Java binding {}, from {}", real, dotted(version),
                 binding == null ? "?" : dotted(binding), folder);
         return folder;
     }

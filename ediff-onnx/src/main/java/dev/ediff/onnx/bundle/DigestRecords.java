@@ -33,7 +33,13 @@ import java.util.List;
  */
 final class DigestRecords {
 
-    private static final Logger LOG = LoggerFactory.getLogger(DigestRecords.class);
+    /**
+     * Looked up when something is logged (only on failures and at debug level): a load that logs
+     * nothing does not pay for SLF4J's start-up, about 40 ms of a fresh JVM's class loading.
+     */
+    private static Logger log() {
+        return LoggerFactory.getLogger(DigestRecords.class);
+    }
 
     /** The first line of a record: the format's name and version. */
     static final String HEADER = "ediff verified digest 1";
@@ -79,11 +85,11 @@ final class DigestRecords {
                     && lines.get(3).equals(canonical(stamp))) {
                 return new Entry(lines.get(1), lines.get(2).equals("self-contained"));
             }
-            LOG.debug("ignoring the digest record {}: not a record of this file version", file);
+            log().debug("ignoring the digest record {}: not a record of this file version", file);
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException | RuntimeException e) {
-            LOG.debug("ignoring the digest record {} ({})", file, e.toString());
+            log().debug("ignoring the digest record {} ({})", file, e.toString());
         }
         return null;
     }
@@ -119,7 +125,7 @@ final class DigestRecords {
             }
             tmp = null;
         } catch (IOException | RuntimeException e) {
-            LOG.debug("the digest of {} was not recorded ({})", before.file(), e.toString());
+            log().debug("the digest of {} was not recorded ({})", before.file(), e.toString());
         } finally {
             if (tmp != null) {
                 try {

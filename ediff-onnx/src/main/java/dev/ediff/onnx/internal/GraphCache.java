@@ -58,7 +58,13 @@ import java.util.zip.CRC32C;
  */
 public final class GraphCache {
 
-    private static final Logger LOG = LoggerFactory.getLogger(GraphCache.class);
+    /**
+     * Looked up when something is logged (only on failures and at debug level): a load that logs
+     * nothing does not pay for SLF4J's start-up, about 40 ms of a fresh JVM's class loading.
+     */
+    private static Logger log() {
+        return LoggerFactory.getLogger(GraphCache.class);
+    }
     /** The system property that turns the cache off ({@code false}). */
     public static final String PROPERTY = "ediff.graphCache";
     /** The system property naming the cache folder (tests use a temporary one). */
@@ -155,7 +161,7 @@ public final class GraphCache {
                     return new Created(s, options, ort ? graph : null);
                 } catch (OrtException | RuntimeException e) {
                     options.close();
-                    LOG.warn("{}: the cached optimized graph {} was refused by ONNX Runtime ({}); deleted, opening the"
+                    log().warn("{}: the cached optimized graph {} was refused by ONNX Runtime ({}); deleted, opening the"
                             + " model itself", model, entry, e.getMessage());
                 } finally {
                     if (!kept) {
@@ -163,7 +169,7 @@ public final class GraphCache {
                     }
                 }
             } else {
-                LOG.warn("{}: the cached optimized graph {} is damaged (length or checksum); deleted, opening the model"
+                log().warn("{}: the cached optimized graph {} is damaged (length or checksum); deleted, opening the model"
                         + " itself", model, entry);
             }
             deleteQuietly(entry);
@@ -177,7 +183,7 @@ public final class GraphCache {
                 tmp = Files.createTempFile(dir, key + ".", ".part");
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("{}: optimized graphs are not cached: {} cannot be written ({})", model, dir, e.toString());
+            log().debug("{}: optimized graphs are not cached: {} cannot be written ({})", model, dir, e.toString());
             tmp = null;
         }
         if (tmp == null) {
@@ -195,14 +201,14 @@ public final class GraphCache {
         } catch (OrtException | RuntimeException e) {
             options.close();
             deleteQuietly(tmp);
-            LOG.debug("{}: saving the optimized graph failed ({}); opening without the cache", model, e.getMessage());
+            log().debug("{}: saving the optimized graph failed ({}); opening without the cache", model, e.getMessage());
             return plain(env, loader, config);
         }
         try {
             store(tmp, dir, key, ext);
             COUNTS.incrementAndGet(1);
         } catch (IOException | RuntimeException e) {
-            LOG.debug("{}: the optimized graph was not cached ({})", model, e.toString());
+            log().debug("{}: the optimized graph was not cached ({})", model, e.toString());
         } finally {
             deleteQuietly(tmp);
         }
@@ -223,7 +229,7 @@ public final class GraphCache {
             return true;
         }
         if (!f.equalsIgnoreCase("onnx")) {
-            LOG.warn("-D{}={} is not a graph format; expected onnx or ort; using onnx", FORMAT_PROPERTY, f);
+            log().warn("-D{}={} is not a graph format; expected onnx or ort; using onnx", FORMAT_PROPERTY, f);
         }
         return false;
     }
@@ -280,7 +286,7 @@ public final class GraphCache {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("the optimized-graph cache {} cannot be listed ({})", dir, e.toString());
+            log().debug("the optimized-graph cache {} cannot be listed ({})", dir, e.toString());
         }
     }
 
@@ -294,7 +300,7 @@ public final class GraphCache {
                 return p;
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("the optimized-graph cache {} cannot be listed ({})", dir, e.toString());
+            log().debug("the optimized-graph cache {} cannot be listed ({})", dir, e.toString());
         }
         return null;
     }
@@ -322,7 +328,7 @@ public final class GraphCache {
                 return mapped;
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("could not read {} ({})", entry, e.toString());
+            log().debug("could not read {} ({})", entry, e.toString());
         }
         if (mapped != null) {
             DirectMemory.free(mapped);
@@ -334,7 +340,7 @@ public final class GraphCache {
         try {
             Files.deleteIfExists(p);
         } catch (IOException | RuntimeException e) {
-            LOG.debug("could not delete {} ({})", p, e.toString());
+            log().debug("could not delete {} ({})", p, e.toString());
         }
     }
 

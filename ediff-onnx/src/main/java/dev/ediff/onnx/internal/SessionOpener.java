@@ -20,7 +20,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class SessionOpener {
 
-    private static final Logger LOG = LoggerFactory.getLogger(SessionOpener.class);
+    /**
+     * Looked up when something is logged (only on failures and at debug level): a load that logs
+     * nothing does not pay for SLF4J's start-up, about 40 ms of a fresh JVM's class loading.
+     */
+    private static Logger log() {
+        return LoggerFactory.getLogger(SessionOpener.class);
+    }
 
     /**
      * The CUDA fallbacks already warned about, by device and ONNX Runtime's reason: a bundle opens
@@ -193,9 +199,9 @@ public final class SessionOpener {
                 }
                 String reason = cuda.describe() + ": " + e.getMessage();
                 if (WARNED.size() >= MAX_WARNED || WARNED.add(reason)) {
-                    LOG.warn("{}; falling back to the CPU as the session config allows (said once per reason)", why);
+                    log().warn("{}; falling back to the CPU as the session config allows (said once per reason)", why);
                 } else {
-                    LOG.debug("{}; falling back to the CPU as the session config allows", why);
+                    log().debug("{}; falling back to the CPU as the session config allows", why);
                 }
             }
         }
