@@ -79,6 +79,21 @@ public final class ClipTokenizer extends BaseTokenizer {
         this.skipOnDecode = Set.copyOf(skip);
     }
 
+    /** A tokenizer of parts stored by {@link CompactBpe} (the special pieces in any order). */
+    static ClipTokenizer of(BpeModel model, List<String> specialPieces, SpecialIds ids, int contextLength) {
+        return new ClipTokenizer(model, specialPieces, ids, contextLength);
+    }
+
+    /** {@return the BPE model, for {@link CompactBpe}} */
+    BpeModel model() {
+        return model;
+    }
+
+    /** {@return the special pieces, longest first, for {@link CompactBpe}} */
+    List<String> specialPieces() {
+        return specialPieces;
+    }
+
     /** {@return the real CLIP vocabulary (49408 tokens), loaded once from the classpath} */
     public static ClipTokenizer standard() {
         return STANDARD.get();

@@ -157,6 +157,22 @@ public final class ModelBundle {
     }
 
     /**
+     * Opens one tokenizer of a bundle as opening the whole bundle does (checked against the
+     * manifest's digest; from the caches when they hold it), for measuring that part alone.
+     *
+     * @param dir      the bundle folder, or null for the default classpath bundle
+     * @param manifest the bundle's manifest
+     * @param file     the tokenizer file, as a text encoder's {@code tokenizer} names it
+     * @return the tokenizer
+     */
+    public static Tokenizer tokenizer(Path dir, Manifest manifest, String file) {
+        ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : ModelBundle.class.getClassLoader();
+        BundleSource src = dir != null ? new BundleSource.Folder(dir) : new BundleSource.Classpath(cl, DEFAULT_CLASSPATH_ROOT);
+        return tokenizer(src, manifest, file, "tokenizer");
+    }
+
+    /**
      * Checks the bundle in {@code dir} as thoroughly as generating would, and more: verifies every
      * file that has a {@code sha256} digest in the manifest, opens every model (with every check of
      * {@link #open(Path)}), then makes one image with the stages' default sampler and steps (so that
@@ -671,15 +687,25 @@ public final class ModelBundle {
 
     /**
      * The tokenizer of a bundle file, verified against the manifest's digest: parsed from the file,
-     * or the one parsed before from the same version of it (see {@link BundleCache}).
+     * or the one parsed before from the same version of it (see {@link BundleCache}), or, when the
+     * file's digest is known without reading it, its compact form left by an earlier process
+     * ({@link CompactTokenizers}).
      */
     private static Tokenizer tokenizer(BundleSource src, Manifest m, String file, String field) {
         FileStamp before = src.stamp(file, field);
         Tokenizer cached = BundleCache.tokenizer(before);
         String digest = BundleCache.digest(before);
-        if (cached != null && digest != null) {
+        if (digest != null) {
             BundleDigests.verify(m, src.describe(), file, digest);
-            return cached;
+            if (cached != null) {
+                return cached;
+            }
+            // the file is unchanged since its digest was taken: an earlier process may have left its compact form
+            Tokenizer compact = CompactTokenizers.get(digest);
+            if (compact != null) {
+                BundleCache.putTokenizer(before, before, compact);
+                return compact;
+            }
         }
         byte[] bytes = src.read(file, field);
         FileStamp after = src.stamp(file, field);
@@ -692,6 +718,7 @@ public final class ModelBundle {
         }
         Tokenizer tok = Tokenizers.load(bytes, src.describe() + "/" + file);
         BundleCache.putTokenizer(before, after, tok);
+        CompactTokenizers.put(digest, tok);
         return tok;
     }
 

@@ -3,7 +3,6 @@ package dev.ediff.testkit.bench;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import dev.ediff.core.text.Tokenizers;
 import dev.ediff.onnx.NativeLibrary;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.bundle.Manifest;
@@ -23,7 +22,8 @@ import java.util.Map;
 
 /**
  * What opening a model bundle costs, part by part: ONNX Runtime's environment (the native library),
- * the manifest (the JSON reader's start-up), each tokenizer, each ONNX session, opened one at a time
+ * the manifest (the JSON reader's start-up), each tokenizer (as the bundle opens it: from the
+ * compact form an earlier run left, when there is one), each ONNX session, opened one at a time
  * in the bundle's order. Cold numbers need a fresh JVM with nothing of the SDK used before.
  */
 public final class LoadSplit {
@@ -66,7 +66,7 @@ public final class LoadSplit {
         done.accept("manifest (JSON reader start-up)");
         Map<String, Boolean> sessions = new LinkedHashMap<>(); // file -> opened only on the first style image
         for (Manifest.TextEncoderSpec e : m.textEncoders()) {
-            Tokenizers.load(bytes(model, e.tokenizer()), e.tokenizer());
+            ModelBundle.tokenizer(model, m, e.tokenizer());
             done.accept(e.role() + " tokenizer");
             sessions.put(e.model(), false);
         }
