@@ -1,7 +1,6 @@
 package dev.ediff.core;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
+import dev.ediff.core.cache.BoundedCache;
 import dev.ediff.api.Conditioning;
 import dev.ediff.api.EDiffException;
 import dev.ediff.api.ImageEncoder;
@@ -22,8 +21,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Turns a request's prompts, encoder toggles and style reference into the guidance branches of
@@ -51,9 +48,9 @@ final class Conditioner {
     private final Map<String, TextEncoder> textEncoders;
     private final PromptLayout layout;
     private final ImageEncoder imageEncoder;
-    private final Cache<String, TextEncoding> textCache;
-    private final Cache<String, LaidOut> layoutCache;
-    private final Cache<String, Tensor> styleCache;
+    private final BoundedCache<String, TextEncoding> textCache;
+    private final BoundedCache<String, LaidOut> layoutCache;
+    private final BoundedCache<String, Tensor> styleCache;
     private final int cacheSize;
 
     Conditioner(Map<String, TextEncoder> textEncoders, ImageEncoder imageEncoder, int cacheSize, PromptLayout layout) {
@@ -63,9 +60,9 @@ final class Conditioner {
         // (Map.copyOf iterates in an order that changes from one JVM to the next)
         this.textEncoders = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(textEncoders));
         this.imageEncoder = imageEncoder;
-        this.textCache = CacheBuilder.newBuilder().maximumSize(cacheSize).recordStats().build();
-        this.layoutCache = CacheBuilder.newBuilder().maximumSize(Math.max(1, cacheSize / 4)).build();
-        this.styleCache = CacheBuilder.newBuilder().maximumSize(Math.max(1, cacheSize / 8)).build();
+        this.textCache = new BoundedCache<>(Math.max(1, cacheSize));
+        this.layoutCache = new BoundedCache<>(Math.max(1, cacheSize / 4));
+        this.styleCache = new BoundedCache<>(Math.max(1, cacheSize / 8));
     }
 
     Map<String, TextEncoder> textEncoders() {
@@ -86,7 +83,7 @@ final class Conditioner {
     }
 
     long textCacheHits() {
-        return textCache.stats().hitCount();
+        return textCache.hits();
     }
 
     /** Whether {@code request} switches {@code encoder} on: the one place the T5/CLIP toggles are read. */
@@ -172,7 +169,7 @@ final class Conditioner {
         LaidOut l = cached(layoutCache, e.role() + "\u0000" + String.join("\u0000", phrases), () -> {
             List<Truncation> found = new ArrayList<>();
             return new LaidOut(encodeLaidOut(e, phrases, found), List.copyOf(found));
-        }, "text encoder '" + e.role() + "'");
+        });
         truncations.addAll(l.truncations());
         return l.encoding();
     }
@@ -190,7 +187,7 @@ final class Conditioner {
         int tokens = 0;
         for (String phrase : phrases) {
             TextEncoding p = cached(textCache, e.role() + "\u0000phrase " + per + "\u0000" + phrase,
-                    () -> e.encodePhrase(phrase, per), "text encoder '" + e.role() + "'");
+                    () -> e.encodePhrase(phrase, per));
             if (p.truncated()) {
                 truncations.add(new Truncation(e.role(), "layout phrase \"" + phrase + "\"", p.droppedText()));
             }
@@ -230,29 +227,23 @@ final class Conditioner {
 
     private TextEncoding encodeNegative(TextEncoder e, String text, boolean given) {
         return cached(textCache, e.role() + "\u0000-" + (given ? "given" : "") + "\u0000" + text,
-                () -> e.encodeNegative(text, given), "text encoder '" + e.role() + "'");
+                () -> e.encodeNegative(text, given));
     }
 
     private TextEncoding encode(TextEncoder e, String text) {
-        return cached(textCache, e.role() + '\u0000' + text, () -> e.encode(text), "text encoder '" + e.role() + "'");
+        return cached(textCache, e.role() + '\u0000' + text, () -> e.encode(text));
     }
 
     private Tensor styleEmbedding(Request request) {
         BufferedImage img = request.styleFile().map(p -> Images.read(p, EDiff.MIN_STYLE_SIDE))
                 .orElseGet(() -> request.styleImage().orElseThrow());
         Images.checkSize("style image", img.getWidth(), img.getHeight(), EDiff.MIN_STYLE_SIDE);
-        return cached(styleCache, digest(img), () -> imageEncoder.encode(img), "image encoder");
+        return cached(styleCache, digest(img), () -> imageEncoder.encode(img));
     }
 
-    private static <V> V cached(Cache<String, V> cache, String key, Callable<V> load, String what) {
-        try {
-            return cache.get(key, load);
-        } catch (ExecutionException | com.google.common.util.concurrent.UncheckedExecutionException x) {
-            if (x.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new EDiffException(what + " failed: " + x.getCause(), x.getCause());
-        }
+    /** The cached value, else {@code load}'s, cached; what the encoders throw reaches the caller unchanged. */
+    private static <V> V cached(BoundedCache<String, V> cache, String key, java.util.function.Supplier<V> load) {
+        return cache.get(key, load);
     }
 
     private static String digest(BufferedImage img) {

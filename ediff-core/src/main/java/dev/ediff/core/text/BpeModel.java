@@ -1,7 +1,6 @@
 package dev.ediff.core.text;
 
-import com.google.common.cache.Cache;
-import com.google.common.cache.CacheBuilder;
+import dev.ediff.core.cache.BoundedCache;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -42,7 +41,7 @@ final class BpeModel {
     private final int[] byteIds = new int[256];
     private final int[] byteEndIds = new int[256];
     private final int unk;
-    private final Cache<String, Word> cache = CacheBuilder.newBuilder().maximumSize(CACHE_SIZE).build();
+    private final BoundedCache<String, Word> cache = new BoundedCache<>(CACHE_SIZE);
 
     /**
      * @param vocab  token string -> id (ids need not be dense, but must be non-negative)

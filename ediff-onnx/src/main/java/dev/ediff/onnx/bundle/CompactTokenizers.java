@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  */
 final class CompactTokenizers {
 
-    private static final Logger LOG = LoggerFactory.getLogger(CompactTokenizers.class);
+    /** Looked up when something is logged, as in {@code NativeLibrary}: a load that logs nothing does not start SLF4J. */
+    private static Logger log() {
+        return LoggerFactory.getLogger(CompactTokenizers.class);
+    }
     /** Tokenizers read from a compact file, and compact files written, in this process (for tests). */
     private static final AtomicLongArray COUNTS = new AtomicLongArray(2);
 
@@ -59,7 +62,7 @@ final class CompactTokenizers {
         }
         Tokenizer t = CompactBpe.read(file(sha256), sha256);
         if (t == null) {
-            LOG.debug("no usable compact tokenizer {}", file(sha256));
+            log().debug("no usable compact tokenizer {}", file(sha256));
         } else {
             COUNTS.incrementAndGet(0);
         }
@@ -79,7 +82,7 @@ final class CompactTokenizers {
                 COUNTS.incrementAndGet(1);
             }
         } catch (IOException | RuntimeException e) {
-            LOG.debug("the compact form of tokenizer {} was not written ({})", sha256, e.toString());
+            log().debug("the compact form of tokenizer {} was not written ({})", sha256, e.toString());
         }
     }
 }
