@@ -100,7 +100,10 @@ def main():
                 res["cli_cpu"].append(u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime)
 
     def med(rows, f):
-        return statistics.median(f(x) for x in rows)
+        try:
+            return statistics.median(f(x) for x in rows)
+        except KeyError:  # a variant from before the key existed (an older jar as --jar-b)
+            return float("nan")
 
     lines = []
     for what, key in (("", "batches"), (" (CPU time)", "cpu_s")):
