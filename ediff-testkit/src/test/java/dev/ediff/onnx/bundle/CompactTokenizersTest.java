@@ -1,16 +1,10 @@
 package dev.ediff.onnx.bundle;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ediff.core.text.CompactBpe;
 import dev.ediff.core.text.Tokenizer;
 import dev.ediff.core.text.Tokenizers;
 import dev.ediff.onnx.internal.GraphCache;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -23,7 +17,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
 
@@ -42,48 +35,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * again; a recorded digest that does not match the manifest is refused before any compact file is
  * looked at; nothing is written with the caches off.
  */
-class CompactTokenizersTest {
+class CompactTokenizersTest extends RecordedBundleTest {
 
     private static final String CLIP = "clip/tokenizer.json";
-    private static final String BUILD_DIR = System.getProperty(GraphCache.DIR_PROPERTY);
-
-    @TempDir
-    static Path shared;
-    @TempDir
-    Path tmp;
-    static FixtureBundle fixture;
-    static long racyBefore;
-
-    @BeforeAll
-    static void create() {
-        fixture = FixtureBundle.create(shared.resolve("bundle"));
-        racyBefore = FileStamp.racyNanos;
-        FileStamp.racyNanos = TimeUnit.MILLISECONDS.toNanos(BundleCacheTest.RACY_MILLIS);
-    }
-
-    @AfterAll
-    static void restoreRacy() {
-        FileStamp.racyNanos = racyBefore;
-        BundleCache.clear();
-    }
-
-    @BeforeEach
-    void useOwnFolders() throws Exception {
-        fixture.reset();
-        ObjectNode digests = FixtureBundle.JSON.createObjectNode();
-        for (Map.Entry<String, byte[]> e : FixtureBundle.files().entrySet()) {
-            digests.put(e.getKey(), BundleIntegrityTest.sha256(e.getValue()));
-        }
-        fixture.edit(m -> m.set("sha256", digests));
-        System.setProperty(GraphCache.DIR_PROPERTY, tmp.resolve("graphs").toString());
-        BundleCache.clear();
-    }
-
-    @AfterEach
-    void restore() {
-        GraphCacheTest.restoreProperties(BUILD_DIR);
-        BundleCache.clear();
-    }
 
     private static List<String> prompts() {
         List<String> words = new ArrayList<>(FixtureBundle.T5_WORDS);

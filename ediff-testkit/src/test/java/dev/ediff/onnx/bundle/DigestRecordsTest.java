@@ -1,16 +1,10 @@
 package dev.ediff.onnx.bundle;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.internal.GraphCache;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -37,49 +31,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * opened from records alone, with its graphs not cached (so its models are read when the sessions
  * are made), generates the same pixels as with records and the graph cache off.
  */
-class DigestRecordsTest {
+class DigestRecordsTest extends RecordedBundleTest {
 
     private static final SessionConfig NO_GRAPH_CACHE = FixtureBundle.CPU.toBuilder().graphCache(false).build();
     private static final Request REQUEST = Request.prompt("a red cat on the hat").seed(3).steps(3).build();
-    private static final String BUILD_DIR = System.getProperty(GraphCache.DIR_PROPERTY);
-
-    @TempDir
-    static Path shared;
-    @TempDir
-    Path tmp;
-    static FixtureBundle fixture;
-    static long racyBefore;
-
-    @BeforeAll
-    static void create() {
-        fixture = FixtureBundle.create(shared.resolve("bundle"));
-        racyBefore = FileStamp.racyNanos;
-        FileStamp.racyNanos = TimeUnit.MILLISECONDS.toNanos(BundleCacheTest.RACY_MILLIS);
-    }
-
-    @AfterAll
-    static void restoreRacy() {
-        FileStamp.racyNanos = racyBefore;
-        BundleCache.clear();
-    }
-
-    @BeforeEach
-    void useOwnFolders() throws Exception {
-        fixture.reset();
-        ObjectNode digests = FixtureBundle.JSON.createObjectNode();
-        for (Map.Entry<String, byte[]> e : FixtureBundle.files().entrySet()) {
-            digests.put(e.getKey(), BundleIntegrityTest.sha256(e.getValue()));
-        }
-        fixture.edit(m -> m.set("sha256", digests));
-        System.setProperty(GraphCache.DIR_PROPERTY, tmp.resolve("graphs").toString());
-        BundleCache.clear();
-    }
-
-    @AfterEach
-    void restore() {
-        GraphCacheTest.restoreProperties(BUILD_DIR);
-        BundleCache.clear();
-    }
 
     @Test
     void anOpenRecordsEveryVerifiedFileWithItsDigest() throws Exception {
