@@ -372,7 +372,7 @@ public final class ClipTokenizer extends BaseTokenizer {
                 int byteEnd = w.byteEnds()[k];
                 int from = start + (charOfByte == null ? byteStart : charOfByte[byteStart]);
                 int lastChar = charOfByte == null ? byteEnd - 1 : charOfByte[byteEnd - 1];
-                int to = start + lastChar + (Character.isHighSurrogate(piece.charAt(lastChar)) ? 2 : 1);
+                int to = start + lastChar + Character.charCount(piece.codePointAt(lastChar));
                 int id = w.ids()[k];
                 out.add(id, model.token(id), norm.originalStart(from, to), norm.originalEnd(from, to));
                 byteStart = byteEnd;
@@ -381,31 +381,31 @@ public final class ClipTokenizer extends BaseTokenizer {
         return out;
     }
 
-    /** For each UTF-8 byte of {@code piece}, the index of the char it encodes; null if all ASCII (identity). */
+    /**
+     * For each UTF-8 byte of {@code piece}, the index of the char it encodes; null if all ASCII
+     * (identity). Bytes as {@code String.getBytes(UTF_8)} makes them, which is what the BPE model
+     * merges: a lone surrogate becomes the one byte {@code '?'}.
+     */
     private static int[] charOfByte(String piece) {
-        int bytes = 0;
         boolean ascii = true;
-        for (int i = 0; i < piece.length(); i++) {
-            char c = piece.charAt(i);
-            if (c >= 0x80) {
-                ascii = false;
-            }
-            bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3;
+        for (int i = 0; i < piece.length() && ascii; i++) {
+            ascii = piece.charAt(i) < 0x80;
         }
         if (ascii) {
             return null;
         }
-        int[] map = new int[bytes];
+        int[] map = new int[piece.length() * 3]; // at most 3 bytes per char (4 per surrogate pair)
         int b = 0;
         for (int i = 0; i < piece.length(); ) {
             int cp = piece.codePointAt(i);
-            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+            boolean lone = cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE;
+            int n = cp < 0x80 || lone ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
             for (int k = 0; k < n; k++) {
                 map[b++] = i;
             }
             i += Character.charCount(cp);
         }
-        return map;
+        return java.util.Arrays.copyOf(map, b);
     }
 
     @Override

@@ -34,6 +34,26 @@ class ClipTokenizerTest {
         assertEquals("京", covered(e, text, "¬</w>"));
     }
 
+    /**
+     * A lone surrogate (which no UTF-8 text holds, but a Java string can) is tokenized as the byte
+     * {@code '?'} that {@code String.getBytes(UTF_8)} makes of it, with offsets inside the text;
+     * it used to throw ArrayIndexOutOfBoundsException.
+     */
+    @Test
+    void aLoneSurrogateIsTokenizedAsAQuestionMark() {
+        for (String lone : new String[] {"\uD83D", "\uDC31"}) {
+            for (String[] around : new String[][] {{"cat ", " dog"}, {"caf\u00E9", "x"}, {"", ""}, {"", "\uD83D\uDC31\u00E9"}}) {
+                String text = around[0] + lone + around[1];
+                Encoding e = clip.encode(text);
+                Encoding q = clip.encode(around[0] + "?" + around[1]);
+                assertArrayEquals(q.ids(), e.ids(), text);
+                for (int i = 0; i < e.length(); i++) {
+                    assertTrue(e.start(i) <= e.end(i) && e.end(i) <= text.length(), text + " token " + i);
+                }
+            }
+        }
+    }
+
     private static String covered(Encoding e, String text, String token) {
         int i = indexOfToken(e, token);
         return text.substring(e.start(i), e.end(i));
