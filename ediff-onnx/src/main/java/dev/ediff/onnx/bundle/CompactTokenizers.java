@@ -62,7 +62,9 @@ final class CompactTokenizers {
         }
         Tokenizer t = CompactBpe.read(file(sha256), sha256);
         if (t == null) {
-            log().debug("no usable compact tokenizer {}", file(sha256));
+            if (java.nio.file.Files.exists(file(sha256))) { // none at all is the usual case (a Unigram tokenizer, a first open)
+                log().debug("the compact tokenizer {} is not usable; the tokenizer file is parsed instead", file(sha256));
+            }
         } else {
             COUNTS.incrementAndGet(0);
         }
