@@ -146,13 +146,17 @@ public final class PngFiles {
     }
 
     private static final java.util.regex.Pattern PART = java.util.regex.Pattern.compile("\\..+\\.(\\d{1,18})\\.[0-9a-f]{16}\\.part");
-    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
+    /** Made when the first file is written, not when this class loads: a SecureRandom starts the security providers (~45 ms in a fresh JVM). */
+    private static final class PartNames {
+        static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+    }
 
     /** A new, empty part file; created without explicit permissions, so the umask applies (createTempFile makes 0600). */
     private static Path createPart(Path dir, String name) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Path part = dir.resolve("." + name + "." + ProcessHandle.current().pid() + "."
-                    + String.format("%016x", RANDOM.nextLong()) + ".part");
+                    + String.format("%016x", PartNames.RANDOM.nextLong()) + ".part");
             try {
                 return Files.createFile(part);
             } catch (FileAlreadyExistsException e) {

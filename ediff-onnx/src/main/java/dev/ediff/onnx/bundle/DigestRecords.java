@@ -139,8 +139,7 @@ final class DigestRecords {
 
     /** The record's file: named by a hash of the stamp, so that any change of the stamp names another file. */
     static Path file(FileStamp stamp) {
-        return folder().resolve(BundleDigests.sha256(canonical(stamp).getBytes(StandardCharsets.UTF_8))
-                .substring(0, 40) + ".txt");
+        return folder().resolve(dev.ediff.onnx.internal.CacheNames.of(canonical(stamp)) + ".txt");
     }
 
     /** Every field of the stamp, in one string (the last line of the record, compared whole). */

@@ -835,8 +835,8 @@ public final class ModelBundle {
                         + ": nothing computed from the zero input '" + bias + "' can be removed")), options));
         SessionOpener.Loader graph = model.path().isPresent() ? model.loader()
                 : reading(src, m, file, field, (env, options, bytes) -> env.createSession(bytes, options));
-        String key = BundleDigests.sha256((model.sha256() + "|zero-input|" + bias + "|" + ZeroInputRewrite.VERSION)
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        // the graph cache's key is made from this text (with the engine, options and CPU): no hash needed here
+        String key = model.sha256() + " zero-input " + bias + " v" + ZeroInputRewrite.VERSION;
         return new ZeroInputCopy(bias, copy, key, graph);
     }
 

@@ -18,9 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.zip.CRC32C;
@@ -352,18 +349,13 @@ public final class GraphCache {
      * never opened by another (ORT-format files are release-specific).
      */
     static String key(String engineVersion, SessionConfig config, String sha256, boolean ort) {
-        String what = String.join("\n", List.of(ort ? "ediff-graph-cache 2 ort" : "ediff-graph-cache 1",
+        String what = String.join("\n", List.of(ort ? "ediff-graph-cache 3 ort" : "ediff-graph-cache 2",
                 sha256.toLowerCase(Locale.ROOT),
                 "ort " + engineVersion, "level ALL_OPT", "provider cpu",
                 "intra " + config.effectiveIntraOpThreads(), "inter " + config.interOpThreads(),
                 "mode " + config.executionMode(), "arena " + config.cpuArena(), "pattern " + config.memoryPattern(),
                 "spin " + config.spinning(), CPU));
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(what.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d, 0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+        return CacheNames.of(what);
     }
 
     /** The CPU's description: OS, architecture, and on Linux the first processor's model and flags. */
