@@ -1,6 +1,8 @@
 package dev.ediff.model.mini;
 
+import dev.ediff.api.LoadOptions;
 import dev.ediff.api.Mask;
+import dev.ediff.api.MemoryMode;
 import dev.ediff.api.Request;
 import dev.ediff.core.EDiff;
 import dev.ediff.onnx.OnnxExpert;
@@ -63,5 +65,29 @@ class ZeroInputCopyTest {
         assertEquals(6, copies.opened(), "the copies open instead of the graphs, not beside them");
         assertEquals(copies.opened(), copies.afterPlain(), "an unpainted generation opens nothing more");
         assertEquals(copies.opened() + 3, copies.afterPainted(), "the first painted generation opens the three base graphs");
+    }
+
+    /**
+     * Under {@code MemoryMode.LAZY} the graphs a painted generation opens join the residency like the
+     * copies: the same pixels as resident, painted, then unpainted, twice.
+     */
+    @Test
+    void lazyResidencyRunsCopiesAndGraphsAlike() {
+        Request painted = PAINTED.toBuilder().untilStage("base").build();
+        Request plain = PLAIN.toBuilder().untilStage("base").build();
+        double[] residentPainted;
+        double[] residentPlain;
+        try (EDiff e = EDiff.openDefault(LoadOptions.builder().intraOpThreads(1).build())) {
+            residentPainted = e.generate(painted).sample(0).data();
+            residentPlain = e.generate(plain).sample(0).data();
+        }
+        int before = SessionOpener.liveSessions();
+        try (EDiff e = EDiff.openDefault(LoadOptions.builder().intraOpThreads(1).memory(MemoryMode.LAZY).build())) {
+            for (int round = 0; round < 2; round++) {
+                assertArrayEquals(residentPainted, e.generate(painted).sample(0).data(), "lazy, painted, round " + round);
+                assertArrayEquals(residentPlain, e.generate(plain).sample(0).data(), "lazy, unpainted, round " + round);
+            }
+        }
+        assertEquals(before, SessionOpener.liveSessions(), "closing releases every session, the graphs' included");
     }
 }
