@@ -67,6 +67,17 @@ class ZeroInputCopyTest {
         assertEquals(copies.opened() + 3, copies.afterPainted(), "the first painted generation opens the three base graphs");
     }
 
+    /** With the graph cache off the rewrite would be paid at every open: no copy is made, painting opens nothing more. */
+    @Test
+    void noCopyWithoutTheGraphCache() {
+        int before = SessionOpener.liveSessions();
+        try (EDiff e = ModelBundle.openClasspath(ModelBundle.DEFAULT_CLASSPATH_ROOT, CONFIG.toBuilder().graphCache(false).build())) {
+            int opened = SessionOpener.liveSessions() - before;
+            e.generate(PAINTED.toBuilder().untilStage("base").build());
+            assertEquals(opened, SessionOpener.liveSessions() - before, "the graphs themselves were open from the start");
+        }
+    }
+
     /**
      * Under {@code MemoryMode.LAZY} the graphs a painted generation opens join the residency like the
      * copies: the same pixels as resident, painted, then unpainted, twice.

@@ -25,6 +25,7 @@ import dev.ediff.onnx.OnnxImageEncoder;
 import dev.ediff.onnx.OnnxTextEncoder;
 import dev.ediff.onnx.SessionConfig;
 import dev.ediff.onnx.Residency;
+import dev.ediff.onnx.internal.GraphCache;
 import dev.ediff.onnx.internal.ModelAccess;
 import dev.ediff.onnx.internal.SessionOpener;
 import dev.ediff.onnx.internal.ZeroInputCopy;
@@ -500,7 +501,7 @@ public final class ModelBundle {
             String file = e.model().orElseThrow();
             experts.add(steps.submit(() -> withContext(where, ef + ".model", file, () -> load(src, m, file, ef + ".model",
                     residency, model -> ModelAccess.get().expert(e.name(), model.loader(), model.sha256(), contract,
-                            config, zeroCopy(src, m, file, ef + ".model", model, s)))), Loaded::close));
+                            config, zeroCopy(src, m, file, ef + ".model", model, s, config)))), Loaded::close));
         }
         return new StagePlan(contract, experts, null);
     }
@@ -819,14 +820,18 @@ public final class ModelBundle {
      * For an expert that takes the paint-with-words bias, the way its unpainted calls run a copy of
      * its graph without the work on the zero bias ({@link ZeroInputRewrite}), and the way its graph
      * itself opens on the first painted call; null when the stage takes no bias or the model is not a
-     * self-contained file with a verified digest. Both read the model file again when a session is
-     * made from it (a graph-cache miss; otherwise the cached optimized graph serves) and check it
-     * against the manifest's digest first.
+     * self-contained file with a verified digest, or the optimized-graph cache does not apply (the
+     * cache off, a CUDA session): the rewrite costs about 0.3 s of CPU per expert in a fresh JVM, paid
+     * once when its optimized graph is cached, at every open otherwise, more than the copy saves in
+     * a few generations. Both loaders read the model file again when a session is made from it (a
+     * graph-cache miss; otherwise the cached optimized graph serves) and check it against the
+     * manifest's digest first.
      */
     private static ZeroInputCopy zeroCopy(BundleSource src, Manifest m, String file, String field, Model model,
-                                          Manifest.StageSpec s) {
+                                          Manifest.StageSpec s, SessionConfig config) {
         String bias = s.conditioningInputs().get(Conditioning.ATTENTION_BIAS);
-        if (bias == null || model.sha256() == null) {
+        if (bias == null || model.sha256() == null || !GraphCache.applies(config, model.sha256())
+                || !(config.provider() instanceof dev.ediff.onnx.ExecutionProvider.Cpu)) {
             return null;
         }
         String name = src.describe() + "/" + file;

@@ -112,7 +112,7 @@ public final class GraphCache {
      * @param sha256 the model's digest, or null
      * @return true if the cache is on for it
      */
-    static boolean applies(SessionConfig config, String sha256) {
+    public static boolean applies(SessionConfig config, String sha256) {
         return sha256 != null && config.graphCache()
                 && !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
     }
