@@ -60,7 +60,7 @@ final class Conditioner {
         // (Map.copyOf iterates in an order that changes from one JVM to the next)
         this.textEncoders = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(textEncoders));
         this.imageEncoder = imageEncoder;
-        this.textCache = new BoundedCache<>(Math.max(1, cacheSize));
+        this.textCache = new BoundedCache<>(cacheSize); // at least 1 (EDiffBuilder.cacheSize)
         this.layoutCache = new BoundedCache<>(Math.max(1, cacheSize / 4));
         this.styleCache = new BoundedCache<>(Math.max(1, cacheSize / 8));
     }
@@ -166,7 +166,7 @@ final class Conditioner {
      * no new tensors (as a prompt encoded whole does not), and its truncations are reported again.
      */
     private TextEncoding laidOut(TextEncoder e, List<String> phrases, List<Truncation> truncations) {
-        LaidOut l = cached(layoutCache, e.role() + "\u0000" + String.join("\u0000", phrases), () -> {
+        LaidOut l = layoutCache.get(e.role() + "\u0000" + String.join("\u0000", phrases), () -> {
             List<Truncation> found = new ArrayList<>();
             return new LaidOut(encodeLaidOut(e, phrases, found), List.copyOf(found));
         });
@@ -186,7 +186,7 @@ final class Conditioner {
         List<TextEncoding> parts = new ArrayList<>();
         int tokens = 0;
         for (String phrase : phrases) {
-            TextEncoding p = cached(textCache, e.role() + "\u0000phrase " + per + "\u0000" + phrase,
+            TextEncoding p = textCache.get(e.role() + "\u0000phrase " + per + "\u0000" + phrase,
                     () -> e.encodePhrase(phrase, per));
             if (p.truncated()) {
                 truncations.add(new Truncation(e.role(), "layout phrase \"" + phrase + "\"", p.droppedText()));
@@ -226,24 +226,19 @@ final class Conditioner {
     }
 
     private TextEncoding encodeNegative(TextEncoder e, String text, boolean given) {
-        return cached(textCache, e.role() + "\u0000-" + (given ? "given" : "") + "\u0000" + text,
+        return textCache.get(e.role() + "\u0000-" + (given ? "given" : "") + "\u0000" + text,
                 () -> e.encodeNegative(text, given));
     }
 
     private TextEncoding encode(TextEncoder e, String text) {
-        return cached(textCache, e.role() + '\u0000' + text, () -> e.encode(text));
+        return textCache.get(e.role() + '\u0000' + text, () -> e.encode(text));
     }
 
     private Tensor styleEmbedding(Request request) {
         BufferedImage img = request.styleFile().map(p -> Images.read(p, EDiff.MIN_STYLE_SIDE))
                 .orElseGet(() -> request.styleImage().orElseThrow());
         Images.checkSize("style image", img.getWidth(), img.getHeight(), EDiff.MIN_STYLE_SIDE);
-        return cached(styleCache, digest(img), () -> imageEncoder.encode(img));
-    }
-
-    /** The cached value, else {@code load}'s, cached; what the encoders throw reaches the caller unchanged. */
-    private static <V> V cached(BoundedCache<String, V> cache, String key, java.util.function.Supplier<V> load) {
-        return cache.get(key, load);
+        return styleCache.get(digest(img), () -> imageEncoder.encode(img));
     }
 
     private static String digest(BufferedImage img) {

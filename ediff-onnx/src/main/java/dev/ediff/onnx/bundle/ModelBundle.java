@@ -651,11 +651,13 @@ public final class ModelBundle {
 
     /**
      * A model's bytes outside the heap (classpath bundles), or its path (folder bundles: ONNX
-     * Runtime reads the file itself and finds external data beside it).
+     * Runtime reads the file itself and finds external data beside it); {@code stamp} is the version
+     * of the file its {@code sha256} was verified for (null without a digest).
      */
-    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256, SessionOpener.Loader reader) {
-        Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256) {
-            this(bytes, path, sha256, null);
+    private record Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256, FileStamp stamp,
+                         SessionOpener.Loader reader) {
+        Model(java.nio.ByteBuffer bytes, Optional<Path> path, String sha256, FileStamp stamp) {
+            this(bytes, path, sha256, stamp, null);
         }
 
         /**
@@ -752,8 +754,8 @@ public final class ModelBundle {
             BundleDigests.verify(m, src.describe(), file, recorded.sha256());
             BundleCache.remember(before, recorded.sha256());
             Optional<Path> path = src.path(file, field);
-            return new Model(null, path, recorded.sha256(),
-                    path.isPresent() ? null : onDemand(src, m, file, field, before));
+            return new Model(null, path, recorded.sha256(), before,
+                    path.isPresent() ? null : onDemand(src, m, file, field, before, SESSION));
         }
         BundleSource.ModelFile mf = src.model(file, field);
         List<String> external;
@@ -771,7 +773,7 @@ public final class ModelBundle {
         }
         if (external.isEmpty()) {
             DigestRecords.put(before, src.stamp(file, field), digest, true);
-            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path(), digest);
+            return new Model(mf.path().isPresent() ? null : mf.bytes(), mf.path(), digest, digest == null ? null : before);
         }
         if (!(src instanceof BundleSource.Folder folder)) {
             BundleSource.free(mf.bytes());
@@ -792,24 +794,35 @@ public final class ModelBundle {
                     m.sha256().containsKey(dir + loc) ? FileStamp.of(data) : null,
                     () -> BundleDigests.sha256(data, describe));
         }
-        return new Model(null, mf.path(), null); // external data: not cached
+        return new Model(null, mf.path(), null, null); // external data: not cached
     }
 
+    /** Makes a session from a model's bytes. */
+    @FunctionalInterface
+    private interface FromBytes {
+        ai.onnxruntime.OrtSession load(ai.onnxruntime.OrtEnvironment env, ai.onnxruntime.OrtSession.SessionOptions options,
+                                       java.nio.ByteBuffer bytes) throws ai.onnxruntime.OrtException;
+    }
+
+    /** ONNX Runtime's session of the bytes as they are. */
+    private static final FromBytes SESSION = (env, options, bytes) -> env.createSession(bytes, options);
+
     /**
-     * A loader for a classpath model known by its digest record: reads the resource into native
-     * memory when a session is created from it (a graph-cache miss, or the cache off), hands it to
-     * ONNX Runtime (which copies it) and frees it. If the resource's stamp is no longer the recorded
-     * one, what was read is hashed and checked against the manifest before ONNX Runtime sees it.
+     * A loader for a model whose digest was verified for the file version {@code verified}: reads
+     * the file (a classpath resource into native memory) when a session is created from it (a
+     * graph-cache miss, or the cache off), hands the bytes to {@code then} (ONNX Runtime copies what
+     * it is given) and frees them. If the file's stamp is no longer {@code verified} (or there is
+     * none), what was read is hashed and checked against the manifest before anything sees it.
      */
     private static SessionOpener.Loader onDemand(BundleSource src, Manifest m, String file, String field,
-                                                 FileStamp recorded) {
+                                                 FileStamp verified, FromBytes then) {
         return (env, options) -> {
             BundleSource.ModelFile mf = src.model(file, field);
             try {
-                if (!recorded.equals(src.stamp(file, field))) {
+                if (verified == null || !verified.equals(src.stamp(file, field))) {
                     BundleDigests.verify(m, src.describe(), file, BundleDigests.sha256(mf.bytes()));
                 }
-                return env.createSession(mf.bytes(), options);
+                return then.load(env, options, mf.bytes());
             } finally {
                 BundleSource.free(mf.bytes());
             }
@@ -824,8 +837,7 @@ public final class ModelBundle {
      * cache off, a CUDA session): the rewrite costs about 0.3 s of CPU per expert in a fresh JVM, paid
      * once when its optimized graph is cached, at every open otherwise, more than the copy saves in
      * a few generations. Both loaders read the model file again when a session is made from it (a
-     * graph-cache miss; otherwise the cached optimized graph serves) and check it against the
-     * manifest's digest first.
+     * graph-cache miss; otherwise the cached optimized graph serves), as {@link #onDemand} does.
      */
     private static ZeroInputCopy zeroCopy(BundleSource src, Manifest m, String file, String field, Model model,
                                           Manifest.StageSpec s, SessionConfig config) {
@@ -835,34 +847,15 @@ public final class ModelBundle {
             return null;
         }
         String name = src.describe() + "/" + file;
-        SessionOpener.Loader copy = reading(src, m, file, field, (env, options, bytes) -> env.createSession(
+        SessionOpener.Loader copy = onDemand(src, m, file, field, model.stamp(), (env, options, bytes) -> env.createSession(
                 ZeroInputRewrite.apply(bytes, bias, name).orElseThrow(() -> new ZeroInputCopy.NotApplicable(name
                         + ": nothing computed from the zero input '" + bias + "' can be removed")), options));
+        // a folder model's loader reads its file; a classpath model's bytes are freed once the copy is open
         SessionOpener.Loader graph = model.path().isPresent() ? model.loader()
-                : reading(src, m, file, field, (env, options, bytes) -> env.createSession(bytes, options));
+                : onDemand(src, m, file, field, model.stamp(), SESSION);
         // the graph cache's key is made from this text (with the engine, options and CPU): no hash needed here
         String key = model.sha256() + " zero-input " + bias + " v" + ZeroInputRewrite.VERSION;
         return new ZeroInputCopy(bias, copy, key, graph);
-    }
-
-    /** Makes a session from a model's bytes. */
-    @FunctionalInterface
-    private interface FromBytes {
-        ai.onnxruntime.OrtSession load(ai.onnxruntime.OrtEnvironment env, ai.onnxruntime.OrtSession.SessionOptions options,
-                                       java.nio.ByteBuffer bytes) throws ai.onnxruntime.OrtException;
-    }
-
-    /** A loader that reads the model file, checks it against the manifest's digest, hands it to {@code then} and frees it. */
-    private static SessionOpener.Loader reading(BundleSource src, Manifest m, String file, String field, FromBytes then) {
-        return (env, options) -> {
-            BundleSource.ModelFile mf = src.model(file, field);
-            try {
-                BundleDigests.verify(m, src.describe(), file, BundleDigests.sha256(mf.bytes()));
-                return then.load(env, options, mf.bytes());
-            } finally {
-                BundleSource.free(mf.bytes());
-            }
-        };
     }
 
     @FunctionalInterface

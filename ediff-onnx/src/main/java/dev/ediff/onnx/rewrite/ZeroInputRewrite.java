@@ -222,10 +222,4 @@ public final class ZeroInputRewrite {
         }
         return "";
     }
-
-    /** The nodes a rewrite of {@code model} keeps, for tests: the node count before and after. */
-    static int[] nodeCounts(ByteBuffer original, byte[] rewritten) {
-        return new int[] {OnnxModelFile.of(original, Path.of("original")).nodes.size(),
-                OnnxModelFile.of(ByteBuffer.wrap(rewritten), Path.of("rewritten")).nodes.size()};
-    }
 }

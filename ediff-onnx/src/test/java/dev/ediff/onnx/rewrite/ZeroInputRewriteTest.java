@@ -37,8 +37,8 @@ class ZeroInputRewriteTest {
         RewrittenModel painted = AttentionBiasRewrite.defaults().ensure(model, cache);
         ByteBuffer paintedBytes = ByteBuffer.wrap(Files.readAllBytes(painted.path()));
         byte[] copy = ZeroInputRewrite.apply(paintedBytes, "attention_bias", style).orElseThrow();
-        int[] nodes = ZeroInputRewrite.nodeCounts(paintedBytes, copy);
-        int plainNodes = ZeroInputRewrite.nodeCounts(ByteBuffer.wrap(Files.readAllBytes(model)), copy)[0];
+        int[] nodes = {nodeCount(paintedBytes), nodeCount(ByteBuffer.wrap(copy))};
+        int plainNodes = nodeCount(ByteBuffer.wrap(Files.readAllBytes(model)));
         // each removed Add becomes an Identity; everything else the bias rewrite added is gone
         assertTrue(nodes[1] <= plainNodes + painted.sites().size(), style + ": " + nodes[0] + " -> " + nodes[1]
                 + " nodes, the plain graph has " + plainNodes);
@@ -91,6 +91,10 @@ class ZeroInputRewriteTest {
             assertArrayEquals(Graphs.run(original, in).get("out_sample"), Graphs.run(s, in).get("out_sample"),
                     "for zero text the copy must give the original's output bit for bit");
         }
+    }
+
+    private static int nodeCount(ByteBuffer model) {
+        return OnnxModelFile.of(model, Path.of("model")).nodes.size();
     }
 
     @Test
