@@ -16,7 +16,8 @@ module dev.ediff.core {
     exports dev.ediff.core.sampling;
     exports dev.ediff.core.schedule;
     exports dev.ediff.core.text;
-    // dev.ediff.core.random (per-image noise streams) stays internal
+    // dev.ediff.core.random (per-image noise streams) stays internal; the caches' helpers serve the backend
+    exports dev.ediff.core.cache to dev.ediff.onnx;
 
     uses dev.ediff.core.ModelLoader;
     uses dev.ediff.api.SamplerProvider;

@@ -2,6 +2,7 @@ package dev.ediff.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import dev.ediff.api.EDiffException;
+import dev.ediff.core.cache.CacheFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,7 +11,6 @@ import java.io.InputStream;
 import java.net.JarURLConnection;
 import java.net.URL;
 import java.net.URLConnection;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -435,7 +435,7 @@ public final class NativeLibrary {
             Path tmp = Files.createTempFile(folder, jniFile + ".", ".part");
             try {
                 Files.write(tmp, jni);
-                move(tmp, jniTarget);
+                CacheFiles.moveIntoPlace(tmp, jniTarget);
             } finally {
                 Files.deleteIfExists(tmp);
             }
@@ -445,7 +445,7 @@ public final class NativeLibrary {
             Path tmp = folder.resolve(link.getFileName() + "." + ProcessHandle.current().pid() + ".part");
             Files.deleteIfExists(tmp);
             Files.createSymbolicLink(tmp, real);
-            move(tmp, link);
+            CacheFiles.moveIntoPlace(tmp, link);
         }
         log().debug("ONNX Runtime engine {} ({}) under the Java binding {}, from {}", real, dotted(version),
                 binding == null ? "?" : dotted(binding), folder);
@@ -454,14 +454,6 @@ public final class NativeLibrary {
 
     private static String dotted(int[] v) {
         return v[0] + "." + v[1] + "." + v[2];
-    }
-
-    private static void move(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 
     private static Path unpack() throws IOException {
@@ -503,11 +495,7 @@ public final class NativeLibrary {
                 if (Files.size(tmp) != lib.size() && lib.size() >= 0) {
                     throw new IOException("unpacked " + Files.size(tmp) + " bytes of " + lib.file() + ", expected " + lib.size());
                 }
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                }
+                CacheFiles.moveIntoPlace(tmp, target);
             } finally {
                 Files.deleteIfExists(tmp);
             }

@@ -11,7 +11,7 @@ import java.util.function.Supplier;
  * cost 50-80 ms of a fresh JVM's model load (docs/PERFORMANCE.md, "Session 8"), and these caches
  * need nothing of it but the size bound. A value is computed outside the lock, so two threads that
  * miss the same key at once may both compute it (the values here are deterministic); the first
- * one stored is kept. Not in an exported package.
+ * one stored is kept. Not in the public API (this package is exported to {@code dev.ediff.onnx} only).
  *
  * @param <K> the key type
  * @param <V> the value type

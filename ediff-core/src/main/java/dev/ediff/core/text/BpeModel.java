@@ -126,9 +126,9 @@ final class BpeModel {
         }
     }
 
-    /** The hash table's length for {@code entries} tokens: a power of two, at most half full. */
+    /** The hash table's length for {@code entries} tokens: sized as the merges' index (a power of two, at most half full). */
     static int tableSize(int entries) {
-        return Integer.highestOneBit(Math.max(2, entries) * 2 - 1) << 1;
+        return PairRanks.slotsFor(entries);
     }
 
     /** The hash of the chars {@code [from, to)} of {@code s} (FNV-1a over UTF-16 units; part of CompactBpe's format). */

@@ -1,16 +1,15 @@
 package dev.ediff.onnx.bundle;
 
+import dev.ediff.core.cache.CacheFiles;
 import dev.ediff.onnx.internal.GraphCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -111,29 +110,11 @@ final class DigestRecords {
         if (known != null && known.sha256().equals(sha256) && (known.selfContained() || !selfContained)) {
             return;
         }
-        Path file = file(before);
-        Path tmp = null;
         try {
-            Files.createDirectories(file.getParent());
-            tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".part");
-            Files.writeString(tmp, HEADER + "\n" + sha256 + "\n" + (selfContained ? "self-contained" : "unknown") + "\n"
-                    + canonical(before), StandardCharsets.UTF_8);
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
+            CacheFiles.write(file(before), (HEADER + "\n" + sha256 + "\n" + (selfContained ? "self-contained" : "unknown")
+                    + "\n" + canonical(before)).getBytes(StandardCharsets.UTF_8));
         } catch (IOException | RuntimeException e) {
             log().debug("the digest of {} was not recorded ({})", before.file(), e.toString());
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // a leftover .part file is harmless: records are found by their exact name
-                }
-            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.ediff.onnx.internal;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.ediff.core.cache.CacheFiles;
 import dev.ediff.onnx.NativeLibrary;
 import dev.ediff.onnx.SessionConfig;
 import org.slf4j.Logger;
@@ -12,11 +13,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Locale;
@@ -260,11 +259,7 @@ public final class GraphCache {
         }
         Path target = dir.resolve(key + "-" + size + "-" + String.format(Locale.ROOT, "%08x", crc.getValue()) + ext);
         Path old = find(dir, key, ext);
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
+        CacheFiles.moveIntoPlace(tmp, target);
         if (old != null && !old.equals(target)) {
             deleteQuietly(old);
         }

@@ -1,6 +1,7 @@
 package dev.ediff.onnx.rewrite;
 
 import dev.ediff.api.EDiffException;
+import dev.ediff.core.cache.CacheFiles;
 import dev.ediff.onnx.rewrite.OnnxModelFile.Node;
 import dev.ediff.onnx.rewrite.ProtoWire.Field;
 import dev.ediff.onnx.rewrite.ProtoWire.Writer;
@@ -9,10 +10,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -136,11 +135,7 @@ public final class AttentionBiasRewrite {
             Path tmp = Files.createTempFile(entry, MODEL_FILE, ".tmp");
             try {
                 write(file, a, tmp);
-                try {
-                    Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING);
-                }
+                CacheFiles.moveIntoPlace(tmp, out);
             } finally {
                 Files.deleteIfExists(tmp);
             }
